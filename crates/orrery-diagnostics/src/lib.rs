@@ -1,0 +1,162 @@
+//! Source files, spans and diagnostics.
+//!
+//! Diagnostics are plain data: the compiler produces them, renderers (human, JSON) turn them into
+//! text. Nothing here knows about YAML or CircleCI.
+
+mod render;
+mod source;
+
+pub use render::{render_human, render_json, JsonDiagnostic};
+pub use source::{FileId, LineCol, SourceDb, SourceFile, Span};
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+/// A span with a short message, shown under the source line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One finding: what is wrong, where, and what to do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable rule code, e.g. `E0101`; see [`codes`].
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the problem is; `None` only for problems with no source (bad CLI input).
+    pub primary: Option<Label>,
+    /// Related places: the definition behind a use, the use site that led into an orb, ...
+    pub secondary: Vec<Label>,
+    /// Call path, outermost first, in the official compiler's words
+    /// (`Error calling workflow: 'W'`, `Error calling job: 'J'`).
+    pub context: Vec<String>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            context: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Error, message)
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, Severity::Warning, message)
+    }
+
+    pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.primary = Some(Label {
+            span,
+            message: label.into(),
+        });
+        self
+    }
+
+    pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.secondary.push(Label {
+            span,
+            message: label.into(),
+        });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn in_context(mut self, frames: &[String]) -> Self {
+        let mut context = frames.to_vec();
+        context.append(&mut self.context);
+        self.context = context;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(Diagnostic::is_error)
+}
+
+/// The registry of stable diagnostic codes. A code is never reused for another meaning.
+pub mod codes {
+    // YAML layer
+    pub const YAML_SYNTAX: &str = "E0001";
+    pub const YAML_LIMIT: &str = "E0002";
+    pub const YAML_DUPLICATE_KEY: &str = "W0003";
+    pub const YAML_UNKNOWN_ALIAS: &str = "E0004";
+    pub const YAML_BAD_MERGE: &str = "E0005";
+    pub const YAML_MULTIPLE_DOCUMENTS: &str = "W0006";
+    pub const YAML_NOT_A_MAP: &str = "E0007";
+    // document shape
+    pub const VERSION_MISSING: &str = "E0101";
+    pub const VERSION_INVALID: &str = "E0102";
+    pub const SHAPE: &str = "E0103";
+    pub const UNKNOWN_TOP_LEVEL_KEY: &str = "W0104";
+    // parameters
+    pub const PARAM_DECLARATION: &str = "E0201";
+    pub const MISSING_ARGUMENT: &str = "E0202";
+    pub const UNEXPECTED_ARGUMENT: &str = "E0203";
+    pub const ARGUMENT_TYPE: &str = "E0204";
+    pub const PIPELINE_PARAMETER: &str = "E0205";
+    // templates and expressions
+    pub const TEMPLATE_SYNTAX: &str = "E0301";
+    pub const UNDECLARED_PARAMETER: &str = "E0302";
+    pub const UNKNOWN_VARIABLE: &str = "E0303";
+    pub const EXPRESSION: &str = "E0304";
+    pub const LOGIC_STATEMENT: &str = "E0305";
+    pub const TEMPLATE_TYPE: &str = "E0306";
+    // elements
+    pub const UNKNOWN_JOB: &str = "E0401";
+    pub const UNKNOWN_COMMAND: &str = "E0402";
+    pub const UNKNOWN_EXECUTOR: &str = "E0403";
+    pub const RECURSION: &str = "E0404";
+    pub const EXECUTOR_SHAPE: &str = "E0405";
+    pub const STEP_SHAPE: &str = "E0406";
+    // orbs
+    pub const ORB_NOT_FOUND: &str = "E0501";
+    pub const ORB_REFERENCE: &str = "E0502";
+    pub const ORB_UNKNOWN_ALIAS: &str = "E0503";
+    // workflows
+    pub const WORKFLOW_SHAPE: &str = "E0601";
+    pub const REQUIRES_UNKNOWN: &str = "E0602";
+    pub const REQUIRES_AMBIGUOUS: &str = "E0603";
+    pub const MATRIX: &str = "E0604";
+    pub const ALL_WORKFLOWS_FILTERED: &str = "E0605";
+    pub const REQUIRES_CYCLE: &str = "E0606";
+    // usage
+    pub const USAGE: &str = "E0901";
+}
