@@ -1,1 +1,98 @@
+//! The compiler core: a CircleCI 2.1 config, its orbs and the pipeline values in, the compiled
+//! `version: 2` config and the job graph out.
+//!
+//! The core does no I/O and never fails: [`compile`] always returns a [`Compiled`] value whose
+//! `diagnostics` say what went wrong. Registry orbs are reached through the [`OrbSource`] trait,
+//! which the CLI implements over directories and tests implement in memory.
 
+mod context;
+mod env;
+mod executors;
+mod graph;
+mod jobs;
+mod logic;
+mod orbs;
+mod params;
+mod pipeline;
+mod scope;
+mod steps;
+mod subst;
+mod version2;
+mod workflows;
+
+use orrery_diagnostics::{has_errors, Diagnostic, FileId, SourceDb};
+use orrery_yaml::{Limits, Node};
+
+pub use graph::{GraphJob, JobGraph, Requirement, WorkflowGraph};
+pub use orbs::{FetchedOrb, NoOrbs, OrbRef, OrbSource};
+pub use pipeline::PipelineValues;
+
+/// What the caller knows about the pipeline being compiled.
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    pub pipeline: PipelineValues,
+    /// Trigger-supplied pipeline parameters (`--pipeline-parameters`), in the order given.
+    pub pipeline_parameters: Vec<(String, Node)>,
+    pub limits: Limits,
+}
+
+/// The outcome of a compilation. `config` and `graph` are `None` whenever `diagnostics` holds an
+/// error: a compilation never yields partial output.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    pub config: Option<Node>,
+    /// `(as written, resolved to)` for each registry orb of the config, in `orbs:` order.
+    pub orb_headers: Vec<(String, String)>,
+    pub graph: Option<JobGraph>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Compiles the config held in `db` under `file`. Orb sources fetched on the way are added to
+/// `db`, so diagnostics can point into them.
+pub fn compile(
+    db: &mut SourceDb,
+    file: FileId,
+    options: &CompileOptions,
+    orbs: &dyn OrbSource,
+) -> Compiled {
+    let text = db.file(file).map(|f| f.text.clone()).unwrap_or_default();
+    let parsed = orrery_yaml::parse(file, &text, options.limits);
+    let mut diagnostics = parsed.diagnostics;
+    let Some(root) = parsed.root else {
+        if !has_errors(&diagnostics) {
+            diagnostics.push(
+                Diagnostic::error(
+                    orrery_diagnostics::codes::VERSION_MISSING,
+                    "the config is empty",
+                )
+                .at(orrery_diagnostics::Span::new(file, 0, 0), "nothing here")
+                .with_help("start the file with `version: 2.1`"),
+            );
+        }
+        return Compiled {
+            diagnostics,
+            ..Compiled::default()
+        };
+    };
+    if has_errors(&diagnostics) {
+        return Compiled {
+            diagnostics,
+            ..Compiled::default()
+        };
+    }
+    let mut ctx = context::Ctx::new(db, options, orbs, options.limits);
+    let result = workflows::compile_document(&mut ctx, root);
+    diagnostics.append(&mut ctx.diagnostics);
+    match result {
+        Some(out) if !has_errors(&diagnostics) => Compiled {
+            config: Some(out.config),
+            orb_headers: out.orb_headers,
+            graph: Some(out.graph),
+            diagnostics,
+        },
+        _ => Compiled {
+            diagnostics,
+            ..Compiled::default()
+        },
+    }
+}

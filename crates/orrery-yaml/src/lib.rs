@@ -11,5 +11,5 @@ mod node;
 mod scalar;
 
 pub use compose::{parse, Limits, Parsed};
-pub use node::{Entry, Map, Node, Value};
+pub use node::{format_float, Entry, Map, Node, Value};
 pub use scalar::resolve_plain;

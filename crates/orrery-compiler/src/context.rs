@@ -1,0 +1,85 @@
+//! Compilation state shared by every stage: the diagnostics sink, the call path, the scopes.
+
+use std::rc::Rc;
+
+use orrery_diagnostics::{Diagnostic, SourceDb, Span};
+use orrery_yaml::Limits;
+
+use crate::{orbs::OrbSource, scope::Scope, CompileOptions};
+
+/// Marks that a diagnostic has been recorded and the current element cannot be compiled.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reported;
+
+pub(crate) type R<T> = Result<T, Reported>;
+
+pub(crate) struct Ctx<'a> {
+    pub db: &'a mut SourceDb,
+    pub options: &'a CompileOptions,
+    pub orb_source: &'a dyn OrbSource,
+    pub limits: Limits,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Call path, outermost first: the official frame text and the use site.
+    frames: Vec<(String, Span)>,
+    /// Scopes that steps written elsewhere must be expanded in (see `steps::wrap_scoped`).
+    pub step_scopes: Vec<Rc<Scope>>,
+    /// Declared pipeline parameters with their values for this pipeline.
+    pub pipeline_params: Rc<[(String, orrery_yaml::Node)]>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        db: &'a mut SourceDb,
+        options: &'a CompileOptions,
+        orb_source: &'a dyn OrbSource,
+        limits: Limits,
+    ) -> Self {
+        Ctx {
+            db,
+            options,
+            orb_source,
+            limits,
+            diagnostics: Vec::new(),
+            frames: Vec::new(),
+            step_scopes: Vec::new(),
+            pipeline_params: Rc::from(Vec::new()),
+        }
+    }
+
+    /// Pipeline parameters as seen from `scope`: none inside orbs.
+    pub fn pipeline_params_for(&self, scope: &Scope) -> Option<Rc<[(String, orrery_yaml::Node)]>> {
+        (!scope.is_orb()).then(|| Rc::clone(&self.pipeline_params))
+    }
+
+    pub fn push_frame(&mut self, frame: String, use_site: Span) {
+        self.frames.push((frame, use_site));
+    }
+
+    pub fn pop_frame(&mut self) {
+        self.frames.pop();
+    }
+
+    pub fn depth(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Records `diagnostic` with the current call path and the use sites that led here.
+    pub fn report(&mut self, mut diagnostic: Diagnostic) -> Reported {
+        diagnostic.context = self.frames.iter().map(|(f, _)| f.clone()).collect();
+        let primary = diagnostic.primary.as_ref().map(|l| l.span);
+        for (frame, span) in self.frames.iter().rev() {
+            if Some(*span) != primary && !span.is_empty() {
+                diagnostic.secondary.push(orrery_diagnostics::Label {
+                    span: *span,
+                    message: frame.strip_prefix("Error ").unwrap_or(frame).to_string(),
+                });
+            }
+        }
+        self.diagnostics.push(diagnostic);
+        Reported
+    }
+
+    pub fn warn(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+}

@@ -1,0 +1,121 @@
+//! Compiling one job invocation into a job of the output (CONFIG-SPEC §3.4–§3.5, §9.3).
+
+use std::rc::Rc;
+
+use orrery_diagnostics::{codes, Diagnostic, Span};
+use orrery_yaml::{Entry, Map, Node, Value};
+
+use crate::context::{Ctx, R};
+use crate::env::Env;
+use crate::executors;
+use crate::params;
+use crate::scope::{Found, Scope};
+use crate::steps::{self, Expander};
+use crate::subst;
+
+/// A workflow job entry, ready to compile: arguments and pre/post-steps already substituted in
+/// the workflow's scope.
+pub(crate) struct Invocation {
+    pub job_name: String,
+    pub args: Map,
+    pub pre_steps: Option<Node>,
+    pub post_steps: Option<Node>,
+    pub use_site: Span,
+}
+
+pub(crate) fn compile(
+    ctx: &mut Ctx<'_>,
+    found: &Found,
+    invocation: &Invocation,
+    root: &Rc<Scope>,
+) -> R<Node> {
+    let name = &invocation.job_name;
+    let Some(definition) = found.definition.as_map() else {
+        return Err(ctx.report(
+            Diagnostic::error(codes::SHAPE, format!("job `{name}` must be a map"))
+                .at(found.definition.span, "definition")
+                .also(invocation.use_site, "used here"),
+        ));
+    };
+    let decls = params::declarations(ctx, definition.get("parameters"), false)?;
+    let mut bound = params::bind(ctx, &decls, &invocation.args, invocation.use_site)?;
+    steps::wrap_steps_arguments(ctx, &decls, &invocation.args, &mut bound, root);
+    let options = ctx.options;
+    let pipeline_params = ctx.pipeline_params_for(&found.scope);
+    let env = Env {
+        params: Some(&bound),
+        matrix: None,
+        pipeline: &options.pipeline,
+        pipeline_params: pipeline_params.as_deref(),
+    };
+
+    let mut body = Map::new();
+    let mut failed = None;
+    for entry in &definition.entries {
+        if matches!(entry.key.as_str(), "parameters" | "description") {
+            continue;
+        }
+        match subst::subst(ctx, &entry.value, &env) {
+            Ok(value) => body.entries.push(Entry {
+                key: entry.key.clone(),
+                key_span: entry.key_span,
+                value,
+            }),
+            Err(e) => failed = Some(e),
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+
+    let mut job = match body.get("executor").cloned() {
+        Some(executor) if !executor.is_null() => {
+            let executor_body = executors::resolve(ctx, &executor, &found.scope, root)?;
+            executors::merge(executor_body, &body)
+        }
+        _ => {
+            body.remove("executor");
+            body
+        }
+    };
+
+    let pre = invocation
+        .pre_steps
+        .as_ref()
+        .map(|s| steps::wrap_scoped(ctx, s, root));
+    let post = invocation
+        .post_steps
+        .as_ref()
+        .map(|s| steps::wrap_scoped(ctx, s, root));
+    let own_steps = job.get("steps").cloned();
+    if own_steps.is_some() || pre.is_some() || post.is_some() {
+        let mut all = Vec::new();
+        for part in [pre.as_ref(), own_steps.as_ref(), post.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            match &part.value {
+                Value::Seq(items) => all.extend(items.iter().cloned()),
+                Value::Null => {}
+                _ => {
+                    return Err(ctx.report(
+                        Diagnostic::error(codes::SHAPE, "`steps` must be a list")
+                            .at(part.span, format!("this is a {}", part.type_name())),
+                    ));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(all.len());
+        let mut expander = Expander {
+            stack: Vec::new(),
+            out: &mut out,
+        };
+        steps::expand(ctx, &all, &found.scope, &mut expander)?;
+        let span = own_steps.as_ref().map_or(invocation.use_site, |s| s.span);
+        job.insert("steps", span, Node::new(Value::Seq(out), span));
+    }
+    if let Some(env) = job.get_mut("environment") {
+        *env = executors::environment_as_list(env);
+    }
+    Ok(Node::new(Value::Map(job), found.definition.span))
+}

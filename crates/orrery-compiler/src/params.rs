@@ -1,0 +1,319 @@
+//! Parameter declarations, argument binding and type checking (CONFIG-SPEC §2.1–§2.3).
+
+use orrery_diagnostics::{codes, Diagnostic, Span};
+use orrery_yaml::{Map, Node, Value};
+
+use crate::context::{Ctx, Reported, R};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ParamType {
+    String,
+    Boolean,
+    Integer,
+    Enum,
+    Executor,
+    Steps,
+    EnvVarName,
+}
+
+impl ParamType {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "string" => ParamType::String,
+            "boolean" => ParamType::Boolean,
+            "integer" => ParamType::Integer,
+            "enum" => ParamType::Enum,
+            "executor" => ParamType::Executor,
+            "steps" => ParamType::Steps,
+            "env_var_name" => ParamType::EnvVarName,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Boolean => "boolean",
+            ParamType::Integer => "integer",
+            ParamType::Enum => "enum",
+            ParamType::Executor => "executor",
+            ParamType::Steps => "steps",
+            ParamType::EnvVarName => "env_var_name",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ParamDecl {
+    pub name: String,
+    pub ty: ParamType,
+    pub default: Option<Node>,
+    pub allowed: Vec<String>,
+    pub span: Span,
+}
+
+pub(crate) type Bound = Vec<(String, Node)>;
+
+/// Reads a `parameters:` map. `pipeline` applies the stricter pipeline-parameter rules.
+pub(crate) fn declarations(
+    ctx: &mut Ctx<'_>,
+    node: Option<&Node>,
+    pipeline: bool,
+) -> R<Vec<ParamDecl>> {
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let Some(map) = node.as_map() else {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::PARAM_DECLARATION,
+                "`parameters` must be a map of parameter names to declarations",
+            )
+            .at(node.span, format!("this is a {}", node.type_name())),
+        ));
+    };
+    let mut decls = Vec::with_capacity(map.len());
+    for entry in &map.entries {
+        decls.push(declaration(
+            ctx,
+            &entry.key,
+            entry.key_span,
+            &entry.value,
+            pipeline,
+        )?);
+    }
+    Ok(decls)
+}
+
+fn declaration(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    key_span: Span,
+    node: &Node,
+    pipeline: bool,
+) -> R<ParamDecl> {
+    let Some(map) = node.as_map() else {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::PARAM_DECLARATION,
+                format!("parameter `{name}` must be declared as a map with a `type`"),
+            )
+            .at(node.span, format!("this is a {}", node.type_name()))
+            .with_help("write e.g. `{ type: string, default: \"\" }`"),
+        ));
+    };
+    let ty_node = map.get("type");
+    let ty = ty_node.and_then(|t| t.as_str()).and_then(ParamType::parse);
+    let Some(ty) = ty else {
+        let at = ty_node.map_or(key_span, |t| t.span);
+        return Err(ctx.report(
+            Diagnostic::error(codes::PARAM_DECLARATION, format!("parameter `{name}` needs a `type`: one of string, boolean, integer, enum, executor, steps, env_var_name"))
+                .at(at, "missing or unknown type"),
+        ));
+    };
+    if pipeline
+        && !matches!(
+            ty,
+            ParamType::String | ParamType::Boolean | ParamType::Integer | ParamType::Enum
+        )
+    {
+        return Err(ctx.report(
+            Diagnostic::error(codes::PIPELINE_PARAMETER, format!("pipeline parameter `{name}` has type `{}`; pipeline parameters may be string, boolean, integer or enum", ty.name()))
+                .at(ty_node.map_or(key_span, |t| t.span), "not allowed here"),
+        ));
+    }
+    let allowed: Vec<String> = match map.get("enum").map(|e| &e.value) {
+        Some(Value::Seq(items)) => items.iter().filter_map(|i| i.value.scalar_text()).collect(),
+        _ => Vec::new(),
+    };
+    if ty == ParamType::Enum && allowed.is_empty() {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::PARAM_DECLARATION,
+                format!("enum parameter `{name}` needs an `enum:` list of allowed values"),
+            )
+            .at(key_span, "no values listed"),
+        ));
+    }
+    let default = map.get("default").filter(|d| !d.is_null()).cloned();
+    if pipeline && default.is_none() {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::PIPELINE_PARAMETER,
+                format!("pipeline parameter `{name}` needs a `default`"),
+            )
+            .at(key_span, "no default"),
+        ));
+    }
+    Ok(ParamDecl {
+        name: name.to_string(),
+        ty,
+        default,
+        allowed,
+        span: key_span,
+    })
+}
+
+/// Binds invocation arguments to declarations: explicit values, then defaults. Reports missing,
+/// unexpected and ill-typed arguments in the official wording.
+pub(crate) fn bind(ctx: &mut Ctx<'_>, decls: &[ParamDecl], args: &Map, use_site: Span) -> R<Bound> {
+    let unexpected: Vec<&str> = args
+        .keys()
+        .filter(|k| !decls.iter().any(|d| d.name == *k))
+        .collect();
+    if !unexpected.is_empty() {
+        let at = args.entry(unexpected[0]).map_or(use_site, |e| e.key_span);
+        let known: Vec<&str> = decls.iter().map(|d| d.name.as_str()).collect();
+        let help = match suggest(unexpected[0], &known) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None if known.is_empty() => "this element declares no parameters".to_string(),
+            None => format!("declared parameters: {}", known.join(", ")),
+        };
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::UNEXPECTED_ARGUMENT,
+                format!("Unexpected argument(s): {}", unexpected.join(", ")),
+            )
+            .at(at, "not a declared parameter")
+            .with_help(help),
+        ));
+    }
+    let missing: Vec<&str> = decls
+        .iter()
+        .filter(|d| d.default.is_none() && args.get(&d.name).is_none_or(Node::is_null))
+        .map(|d| d.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::MISSING_ARGUMENT,
+                format!("Missing required argument(s): {}", missing.join(", ")),
+            )
+            .at(use_site, "called here")
+            .with_help("pass a value for each parameter that has no default"),
+        ));
+    }
+    let mut bound = Vec::with_capacity(decls.len());
+    let mut failed = false;
+    for decl in decls {
+        let (value, explicit) = match args.get(&decl.name).filter(|v| !v.is_null()) {
+            Some(v) => (v.clone(), true),
+            None => (
+                decl.default
+                    .clone()
+                    .unwrap_or_else(|| Node::null(decl.span)),
+                false,
+            ),
+        };
+        match check(decl, &value) {
+            Ok(value) => bound.push((decl.name.clone(), value)),
+            Err(message) => {
+                let message = if explicit {
+                    format!("Type error for argument {}: {message}", decl.name)
+                } else {
+                    format!(
+                        "Parameter error: default value of parameter '{}' {message}",
+                        decl.name
+                    )
+                };
+                let help = match (decl.ty, &value.value) {
+                    (ParamType::String, Value::Bool(_) | Value::Int(_) | Value::Float(_)) => {
+                        "quote the value to pass it as a string".to_string()
+                    }
+                    (ParamType::Enum, _) => format!("use one of: {}", decl.allowed.join(", ")),
+                    _ => format!("pass a value of type {}", decl.ty.name()),
+                };
+                ctx.report(
+                    Diagnostic::error(codes::ARGUMENT_TYPE, message)
+                        .at(value.span, "wrong type")
+                        .with_help(help),
+                );
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err(Reported)
+    } else {
+        Ok(bound)
+    }
+}
+
+fn describe(value: &Node) -> String {
+    let shown = match &value.value {
+        Value::Str(s) => format!("{s:?}"),
+        Value::Seq(_) | Value::Map(_) => value.type_name().to_string(),
+        v => v.scalar_text().unwrap_or_default(),
+    };
+    format!("actual value: {shown} (type {})", value.type_name())
+}
+
+/// Checks one value against a declaration; returns the value to bind.
+fn check(decl: &ParamDecl, value: &Node) -> Result<Node, String> {
+    let expected = |_: ()| format!("expected type: {}, {}", decl.ty.name(), describe(value));
+    match (decl.ty, &value.value) {
+        (ParamType::String, Value::Str(_))
+        | (ParamType::Boolean, Value::Bool(_))
+        | (ParamType::Integer, Value::Int(_)) => Ok(value.clone()),
+        (ParamType::EnvVarName, Value::Str(s)) => {
+            let mut chars = s.chars();
+            let ok = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if ok {
+                Ok(value.clone())
+            } else {
+                Err(format!("expected an environment variable name (letters, digits and _, not starting with a digit), {}", describe(value)))
+            }
+        }
+        (ParamType::Enum, v) => {
+            let text = v
+                .scalar_text()
+                .filter(|_| !matches!(v, Value::Seq(_) | Value::Map(_)));
+            match text {
+                Some(t) if decl.allowed.iter().any(|a| *a == t) => Ok(value.clone()),
+                _ => Err(format!(
+                    "expected one of [{}], {}",
+                    decl.allowed.join(", "),
+                    describe(value)
+                )),
+            }
+        }
+        (ParamType::Steps, Value::Seq(_)) => Ok(value.clone()),
+        (ParamType::Executor, Value::Str(_)) => Ok(value.clone()),
+        (ParamType::Executor, Value::Map(m)) if m.get("name").and_then(Node::as_str).is_some() => {
+            Ok(value.clone())
+        }
+        _ => Err(expected(())),
+    }
+}
+
+/// The closest known name within edit distance 2, for "did you mean".
+pub(crate) fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, k)| *d <= 2.min(k.len() / 2 + 1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

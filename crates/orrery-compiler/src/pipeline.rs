@@ -1,0 +1,160 @@
+//! Pipeline values (`pipeline.*`): every known name exists, null unless the caller set it.
+
+use orrery_yaml::Value;
+
+/// Every pipeline value name the platform documents (CONFIG-SPEC §10.2), plus the private ones
+/// the expression library knows. Names not listed here are unknown variables.
+const KNOWN: &[&str] = &[
+    "pipeline.id",
+    "pipeline.number",
+    "pipeline.name",
+    "pipeline.definition.id",
+    "pipeline.integration_source",
+    "pipeline.project.git_url",
+    "pipeline.project.type",
+    "pipeline.project.slug",
+    "pipeline.project.url",
+    "pipeline.git.tag",
+    "pipeline.git.branch",
+    "pipeline.git.branch.is_default",
+    "pipeline.git.revision",
+    "pipeline.git.base_revision",
+    "pipeline.git.repo_url",
+    "pipeline.git.repo_owner",
+    "pipeline.git.repo_name",
+    "pipeline.git.repo_id",
+    "pipeline.git.ssh_checkout_url",
+    "pipeline.git.commit.url",
+    "pipeline.git.commit.subject",
+    "pipeline.git.commit.body",
+    "pipeline.git.commit.author_login",
+    "pipeline.git.commit.author_name",
+    "pipeline.git.commit.author_email",
+    "pipeline.git.commit.author_avatar_url",
+    "pipeline.config.repository.name",
+    "pipeline.config.repository.url",
+    "pipeline.config.file_path",
+    "pipeline.config.ref",
+    "pipeline.config.sha",
+    "pipeline.config_source",
+    "pipeline.trigger.received_at",
+    "pipeline.trigger.id",
+    "pipeline.trigger.type",
+    "pipeline.trigger.name",
+    "pipeline.trigger_source",
+    "pipeline.schedule.name",
+    "pipeline.schedule.id",
+    "pipeline.event.name",
+    "pipeline.event.action",
+    "pipeline.event.context.github.pr_url",
+    "pipeline.event.github.after",
+    "pipeline.event.github.head_commit.url",
+    "pipeline.event.github.ref",
+    "pipeline.event.github.pull_request.base.ref",
+    "pipeline.event.github.pull_request.base.sha",
+    "pipeline.event.github.pull_request.head.ref",
+    "pipeline.event.github.pull_request.head.sha",
+    "pipeline.event.github.pull_request.draft",
+    "pipeline.event.github.pull_request.title",
+    "pipeline.event.github.pull_request.number",
+    "pipeline.event.github.pull_request.merged",
+    "pipeline.event.github.pull_request.url",
+    "pipeline.event.github.label.name",
+    "pipeline.event.github.comment.body",
+    "pipeline.event.github.sender.type",
+    "pipeline.event.github.sender.avatar_url",
+    "pipeline.event.github.sender.login",
+    "pipeline.event.github.repository.name",
+    "pipeline.event.github.repository.owner.login",
+    "pipeline.event.github.repository.url",
+    "pipeline.trigger_parameters.webhook.body",
+    "pipeline.trigger_parameters.circleci.trigger_type",
+    "pipeline.trigger_parameters.circleci.event_time",
+    "pipeline.trigger_parameters.circleci.event_type",
+    "pipeline.trigger_parameters.circleci.actor_id",
+    "pipeline.trigger_parameters.github_app.ref",
+    "pipeline.trigger_parameters.github_app.checkout_sha",
+    "pipeline.trigger_parameters.github_app.user_id",
+    "pipeline.trigger_parameters.github_app.user_name",
+    "pipeline.trigger_parameters.github_app.user_username",
+    "pipeline.trigger_parameters.github_app.user_avatar",
+    "pipeline.trigger_parameters.github_app.repo_name",
+    "pipeline.trigger_parameters.github_app.repo_url",
+    "pipeline.trigger_parameters.github_app.web_url",
+    "pipeline.trigger_parameters.github_app.commit_sha",
+    "pipeline.trigger_parameters.github_app.commit_title",
+    "pipeline.trigger_parameters.github_app.commit_message",
+    "pipeline.trigger_parameters.github_app.commit_timestamp",
+    "pipeline.trigger_parameters.github_app.commit_author_name",
+    "pipeline.trigger_parameters.github_app.branch",
+    "pipeline.trigger_parameters.gitlab.type",
+    "pipeline.trigger_parameters.gitlab.ref",
+    "pipeline.trigger_parameters.gitlab.checkout_sha",
+    "pipeline.trigger_parameters.gitlab.user_id",
+    "pipeline.trigger_parameters.gitlab.user_name",
+    "pipeline.trigger_parameters.gitlab.user_username",
+    "pipeline.trigger_parameters.gitlab.user_avatar",
+    "pipeline.trigger_parameters.gitlab.repo_name",
+    "pipeline.trigger_parameters.gitlab.repo_url",
+    "pipeline.trigger_parameters.gitlab.web_url",
+    "pipeline.trigger_parameters.gitlab.commit_sha",
+    "pipeline.trigger_parameters.gitlab.commit_title",
+    "pipeline.trigger_parameters.gitlab.commit_message",
+    "pipeline.trigger_parameters.gitlab.commit_timestamp",
+    "pipeline.trigger_parameters.gitlab.commit_author_name",
+    "pipeline.trigger_parameters.gitlab.commit_author_email",
+    "pipeline.trigger_parameters.gitlab.branch",
+    "pipeline.trigger_parameters.gitlab.default_branch",
+    "pipeline.trigger_parameters.gitlab.x_gitlab_event_id",
+    "pipeline.trigger_parameters.gitlab.is_fork_merge_request",
+    "pipeline.deploy.component_name",
+    "pipeline.deploy.environment_name",
+    "pipeline.deploy.target_version",
+    "pipeline.deploy.current_version",
+    "pipeline.deploy.namespace",
+    "pipeline.deploy.reason",
+];
+
+/// The `pipeline.*` values of one pipeline. Unset values are null (undefined in expressions).
+#[derive(Clone, Debug)]
+pub struct PipelineValues {
+    values: Vec<(&'static str, Value)>,
+}
+
+impl Default for PipelineValues {
+    fn default() -> Self {
+        let mut values = PipelineValues {
+            values: KNOWN.iter().map(|&k| (k, Value::Null)).collect(),
+        };
+        values.set(
+            "pipeline.id",
+            Value::Str("00000000-0000-0000-0000-000000000001".into()),
+        );
+        values.set("pipeline.number", Value::Int(1));
+        values.set("pipeline.trigger_source", Value::Str("webhook".into()));
+        values.set("pipeline.git.branch.is_default", Value::Bool(false));
+        values
+    }
+}
+
+impl PipelineValues {
+    /// Sets a known value; returns `false` for a name the platform does not have.
+    pub fn set(&mut self, name: &str, value: Value) -> bool {
+        match self.values.iter_mut().find(|(k, _)| *k == name) {
+            Some(slot) => {
+                slot.1 = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `None` when the name is not a pipeline value at all; `Some(Null)` when it is unset.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    pub fn names() -> &'static [&'static str] {
+        KNOWN
+    }
+}

@@ -1,0 +1,86 @@
+//! Element scopes: the main config and each orb own their commands, executors, jobs and orbs.
+
+use std::rc::Rc;
+
+use orrery_yaml::{Map, Node};
+
+#[derive(Debug, Default)]
+pub(crate) struct Scope {
+    /// `None` for the main config; the orb alias path (`node`, `outer/inner`) otherwise.
+    pub orb_path: Option<String>,
+    pub commands: Map,
+    pub executors: Map,
+    pub jobs: Map,
+    pub orbs: Vec<(String, Rc<Scope>)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Command,
+    Executor,
+    Job,
+}
+
+impl Kind {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Command => "command",
+            Kind::Executor => "executor",
+            Kind::Job => "job",
+        }
+    }
+}
+
+/// A definition found by name, with the scope its body must be compiled in.
+pub(crate) struct Found {
+    pub scope: Rc<Scope>,
+    pub definition: Node,
+}
+
+impl Scope {
+    pub fn is_orb(&self) -> bool {
+        self.orb_path.is_some()
+    }
+
+    pub fn orb(&self, alias: &str) -> Option<&Rc<Scope>> {
+        self.orbs.iter().find(|(a, _)| a == alias).map(|(_, s)| s)
+    }
+
+    fn elements(&self, kind: Kind) -> &Map {
+        match kind {
+            Kind::Command => &self.commands,
+            Kind::Executor => &self.executors,
+            Kind::Job => &self.jobs,
+        }
+    }
+
+    pub fn has_local(&self, kind: Kind, name: &str) -> bool {
+        self.elements(kind).contains_key(name)
+    }
+}
+
+/// Resolves `name` (`foo` or `alias/foo`) in `scope`. A definition that is a string aliases
+/// another element (`commands: {mine: orb/theirs}`) and is followed.
+pub(crate) fn find(scope: &Rc<Scope>, kind: Kind, name: &str) -> Option<Found> {
+    find_depth(scope, kind, name, 0)
+}
+
+fn find_depth(scope: &Rc<Scope>, kind: Kind, name: &str, depth: usize) -> Option<Found> {
+    if depth > 16 {
+        return None;
+    }
+    if let Some((alias, rest)) = name.split_once('/') {
+        let orb = scope.orb(alias)?;
+        return find_depth(orb, kind, rest, depth + 1);
+    }
+    let definition = scope.elements(kind).get(name)?;
+    if let Some(target) = definition.as_str() {
+        if target != name {
+            return find_depth(scope, kind, target, depth + 1);
+        }
+    }
+    Some(Found {
+        scope: Rc::clone(scope),
+        definition: definition.clone(),
+    })
+}

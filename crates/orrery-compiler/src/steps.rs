@@ -1,0 +1,393 @@
+//! Step expansion: command invocations, `when`/`unless`, `steps` splicing, built-in steps.
+
+use std::rc::Rc;
+
+use orrery_diagnostics::{codes, Diagnostic, Span};
+use orrery_yaml::{Entry, Map, Node, Value};
+
+use crate::context::{Ctx, R};
+use crate::env::Env;
+use crate::params::{self, ParamType};
+use crate::scope::{self, Kind, Scope};
+use crate::{logic, subst};
+
+pub(crate) const BUILT_IN: &[&str] = &[
+    "run",
+    "checkout",
+    "setup_remote_docker",
+    "save_cache",
+    "restore_cache",
+    "store_artifacts",
+    "store_test_results",
+    "persist_to_workspace",
+    "attach_workspace",
+    "add_ssh_keys",
+    "install_signing_bundle",
+    "deploy",
+];
+
+/// Steps written in one scope but expanded in another (steps arguments, pre/post-steps) are
+/// wrapped in a one-key map whose key names the scope they were written in.
+const SCOPE_KEY: &str = "\u{0}scope:";
+
+const MAX_DEPTH: usize = 64;
+
+pub(crate) fn wrap_scoped(ctx: &mut Ctx<'_>, steps: &Node, scope: &Rc<Scope>) -> Node {
+    let Value::Seq(items) = &steps.value else {
+        return steps.clone();
+    };
+    let index = ctx.step_scopes.len();
+    ctx.step_scopes.push(Rc::clone(scope));
+    let key = format!("{SCOPE_KEY}{index}");
+    let wrapped = items
+        .iter()
+        .map(|step| {
+            Node::new(
+                Value::Map(Map {
+                    entries: vec![Entry {
+                        key: key.clone(),
+                        key_span: step.span,
+                        value: step.clone(),
+                    }],
+                }),
+                step.span,
+            )
+        })
+        .collect();
+    Node::new(Value::Seq(wrapped), steps.span)
+}
+
+/// Wraps the explicitly passed steps arguments of a binding with the caller's scope.
+pub(crate) fn wrap_steps_arguments(
+    ctx: &mut Ctx<'_>,
+    decls: &[params::ParamDecl],
+    args: &Map,
+    bound: &mut params::Bound,
+    caller: &Rc<Scope>,
+) {
+    for (name, value) in bound.iter_mut() {
+        let is_steps = decls
+            .iter()
+            .any(|d| d.name == *name && d.ty == ParamType::Steps);
+        if is_steps && args.contains_key(name) {
+            *value = wrap_scoped(ctx, value, caller);
+        }
+    }
+}
+
+pub(crate) struct Expander<'s> {
+    /// Commands being expanded, for cycle detection.
+    pub stack: Vec<String>,
+    pub out: &'s mut Vec<Node>,
+}
+
+/// Expands `steps` (already substituted) written in `scope` into `expander.out`.
+pub(crate) fn expand(
+    ctx: &mut Ctx<'_>,
+    steps: &[Node],
+    scope: &Rc<Scope>,
+    expander: &mut Expander<'_>,
+) -> R<()> {
+    let mut result = Ok(());
+    for step in steps {
+        if let Err(e) = expand_one(ctx, step, scope, expander) {
+            result = Err(e);
+        }
+    }
+    result
+}
+
+fn expand_one(
+    ctx: &mut Ctx<'_>,
+    step: &Node,
+    scope: &Rc<Scope>,
+    expander: &mut Expander<'_>,
+) -> R<()> {
+    match &step.value {
+        Value::Seq(items) => expand(ctx, items, scope, expander),
+        Value::Str(name) => invoke(ctx, name, None, step, scope, expander),
+        Value::Map(map) if map.len() == 1 => {
+            let entry = &map.entries[0];
+            if let Some(index) = entry.key.strip_prefix(SCOPE_KEY) {
+                let inner = index
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| ctx.step_scopes.get(i))
+                    .cloned()
+                    .unwrap_or_else(|| Rc::clone(scope));
+                return expand_one(ctx, &entry.value, &inner, expander);
+            }
+            invoke(ctx, &entry.key, Some(&entry.value), step, scope, expander)
+        }
+        Value::Map(map) if map.is_empty() => Err(ctx.report(
+            Diagnostic::error(codes::STEP_SHAPE, "empty step").at(step.span, "nothing here"),
+        )),
+        Value::Map(map) => {
+            let keys: Vec<&str> = map.keys().collect();
+            Err(ctx.report(
+                Diagnostic::error(codes::STEP_SHAPE, format!("a step must have exactly one key, this one has {}: {}", keys.len(), keys.join(", ")))
+                    .at(map.entries[1].key_span, "unexpected second key")
+                    .with_help("indent the step's options under its name, e.g. `- run:` then `    name: ...` on the next lines"),
+            ))
+        }
+        Value::Null => Err(ctx.report(
+            Diagnostic::error(codes::STEP_SHAPE, "empty step")
+                .at(step.span, "nothing here")
+                .with_help("remove the empty `-` item"),
+        )),
+        _ => Err(ctx.report(
+            Diagnostic::error(
+                codes::STEP_SHAPE,
+                format!(
+                    "a step must be a name or a one-key map, not a {}",
+                    step.type_name()
+                ),
+            )
+            .at(step.span, "not a step"),
+        )),
+    }
+}
+
+fn invoke(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    value: Option<&Node>,
+    step: &Node,
+    scope: &Rc<Scope>,
+    expander: &mut Expander<'_>,
+) -> R<()> {
+    let is_conditional = name == "when" || name == "unless";
+    if !is_conditional
+        && name != "steps"
+        && (name.contains('/') || scope.has_local(Kind::Command, name))
+    {
+        return invoke_command(ctx, name, value, step, scope, expander);
+    }
+    if is_conditional {
+        return conditional(ctx, name == "when", value, step, scope, expander);
+    }
+    if name == "steps" {
+        return match value.map(|v| &v.value) {
+            Some(Value::Seq(items)) => expand(ctx, items, scope, expander),
+            Some(Value::Null) | None => Ok(()),
+            Some(_) => Err(ctx.report(
+                Diagnostic::error(codes::STEP_SHAPE, "`steps` must be a list of steps")
+                    .at(step.span, "not a list"),
+            )),
+        };
+    }
+    if BUILT_IN.contains(&name) {
+        expander
+            .out
+            .push(normalize_built_in(ctx, name, value, step)?);
+        return Ok(());
+    }
+    let mut known: Vec<&str> = scope.commands.keys().collect();
+    known.extend(BUILT_IN);
+    let help = match params::suggest(name, &known) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "define it under `commands:`, or import the orb that provides it".to_string(),
+    };
+    let at = key_span(step);
+    Err(ctx.report(
+        Diagnostic::error(
+            codes::UNKNOWN_COMMAND,
+            format!("Cannot find a definition for command named {name}"),
+        )
+        .at(at, "unknown command")
+        .with_help(help),
+    ))
+}
+
+fn key_span(step: &Node) -> Span {
+    match &step.value {
+        Value::Map(m) if !m.is_empty() => m.entries[0].key_span,
+        _ => step.span,
+    }
+}
+
+fn normalize_built_in(ctx: &mut Ctx<'_>, name: &str, value: Option<&Node>, step: &Node) -> R<Node> {
+    if name == "run" {
+        return match value.map(|v| &v.value) {
+            Some(Value::Str(command)) => {
+                let v = value.map_or(step.span, |v| v.span);
+                let body = Map {
+                    entries: vec![Entry {
+                        key: "command".into(),
+                        key_span: v,
+                        value: Node::string(command.clone(), v),
+                    }],
+                };
+                Ok(single(
+                    "run",
+                    key_span(step),
+                    Node::new(Value::Map(body), v),
+                    step.span,
+                ))
+            }
+            Some(Value::Map(m)) if m.contains_key("command") => Ok(step.clone()),
+            Some(Value::Map(_)) => Err(ctx.report(
+                Diagnostic::error(codes::STEP_SHAPE, "a `run` step needs a `command`")
+                    .at(key_span(step), "no command")
+                    .with_help("add `command: <shell script>`"),
+            )),
+            _ => Err(ctx.report(
+                Diagnostic::error(codes::STEP_SHAPE, "a `run` step needs a command")
+                    .at(step.span, "empty run")
+                    .with_help("write `- run: <shell command>`"),
+            )),
+        };
+    }
+    Ok(step.clone())
+}
+
+fn single(key: &str, key_span: Span, value: Node, span: Span) -> Node {
+    Node::new(
+        Value::Map(Map {
+            entries: vec![Entry {
+                key: key.into(),
+                key_span,
+                value,
+            }],
+        }),
+        span,
+    )
+}
+
+fn conditional(
+    ctx: &mut Ctx<'_>,
+    is_when: bool,
+    value: Option<&Node>,
+    step: &Node,
+    scope: &Rc<Scope>,
+    expander: &mut Expander<'_>,
+) -> R<()> {
+    let word = if is_when { "when" } else { "unless" };
+    let Some(body) = value.and_then(Node::as_map) else {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::STEP_SHAPE,
+                format!("a `{word}` step needs `condition` and `steps`"),
+            )
+            .at(step.span, "here")
+            .with_help(format!(
+                "write `- {word}: {{ condition: ..., steps: [...] }}`"
+            )),
+        ));
+    };
+    let condition = match body.get("condition") {
+        Some(c) => logic::evaluate(ctx, c)?,
+        // The 2018 preview form without `condition` was dropped entirely.
+        None => false,
+    };
+    if condition != is_when {
+        return Ok(());
+    }
+    match body.get("steps").map(|s| &s.value) {
+        Some(Value::Seq(items)) => expand(ctx, items, scope, expander),
+        Some(Value::Null) | None => Ok(()),
+        Some(_) => expand_one(ctx, body.get("steps").unwrap_or(step), scope, expander),
+    }
+}
+
+fn invoke_command(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    value: Option<&Node>,
+    step: &Node,
+    scope: &Rc<Scope>,
+    expander: &mut Expander<'_>,
+) -> R<()> {
+    let use_site = key_span(step);
+    let Some(found) = scope::find(scope, Kind::Command, name) else {
+        let message = match name.split_once('/') {
+            Some((alias, _)) if scope.orb(alias).is_none() => format!("Cannot find a definition for command named {name}: no orb is imported as `{alias}`"),
+            _ => format!("Cannot find a definition for command named {name}"),
+        };
+        return Err(ctx.report(
+            Diagnostic::error(codes::UNKNOWN_COMMAND, message)
+                .at(use_site, "unknown command")
+                .with_help("check the name and the `orbs:` section"),
+        ));
+    };
+    let identity = format!(
+        "{}/{}",
+        found.scope.orb_path.as_deref().unwrap_or(""),
+        name.rsplit('/').next().unwrap_or(name)
+    );
+    if expander.stack.contains(&identity) || expander.stack.len() > MAX_DEPTH {
+        let mut chain = expander.stack.clone();
+        chain.push(identity);
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::RECURSION,
+                format!("command {name} invokes itself ({})", chain.join(" → ")),
+            )
+            .at(use_site, "recursive call"),
+        ));
+    }
+    let empty = Map::new();
+    let args = match value.map(|v| &v.value) {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Map(m)) => m,
+        Some(_) => {
+            return Err(ctx.report(
+                Diagnostic::error(
+                    codes::STEP_SHAPE,
+                    format!("arguments to command `{name}` must be a map"),
+                )
+                .at(value.map_or(step.span, |v| v.span), "not a map"),
+            ))
+        }
+    };
+    let Some(definition) = found.definition.as_map() else {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::SHAPE,
+                format!("command `{name}` must be a map with `steps`"),
+            )
+            .at(found.definition.span, "definition")
+            .also(use_site, "used here"),
+        ));
+    };
+    ctx.push_frame(format!("Error calling command: '{name}'"), use_site);
+    let result = (|| {
+        let decls = params::declarations(ctx, definition.get("parameters"), false)?;
+        let mut bound = params::bind(ctx, &decls, args, use_site)?;
+        wrap_steps_arguments(ctx, &decls, args, &mut bound, scope);
+        let options = ctx.options;
+        let pipeline_params = ctx.pipeline_params_for(&found.scope);
+        let env = Env {
+            params: Some(&bound),
+            matrix: None,
+            pipeline: &options.pipeline,
+            pipeline_params: pipeline_params.as_deref(),
+        };
+        let steps = match definition.get("steps") {
+            Some(s) => s.clone(),
+            None => {
+                return Err(ctx.report(
+                    Diagnostic::error(codes::SHAPE, format!("command `{name}` has no `steps`"))
+                        .at(found.definition.span, "definition"),
+                ));
+            }
+        };
+        let steps = subst::subst(ctx, &steps, &env)?;
+        expander.stack.push(identity.clone());
+        let r = match &steps.value {
+            Value::Seq(items) => expand(ctx, items, &found.scope, expander),
+            Value::Null => Ok(()),
+            _ => Err(ctx.report(
+                Diagnostic::error(
+                    codes::SHAPE,
+                    format!("`steps` of command `{name}` must be a list"),
+                )
+                .at(steps.span, "not a list"),
+            )),
+        };
+        expander.stack.pop();
+        r
+    })();
+    ctx.pop_frame();
+    result
+}
