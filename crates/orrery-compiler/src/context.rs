@@ -59,10 +59,6 @@ impl<'a> Ctx<'a> {
         self.frames.pop();
     }
 
-    pub fn depth(&self) -> usize {
-        self.frames.len()
-    }
-
     /// Records `diagnostic` with the current call path and the use sites that led here.
     pub fn report(&mut self, mut diagnostic: Diagnostic) -> Reported {
         diagnostic.context = self.frames.iter().map(|(f, _)| f.clone()).collect();

@@ -272,7 +272,7 @@ fn check(decl: &ParamDecl, value: &Node) -> Result<Node, String> {
                 .scalar_text()
                 .filter(|_| !matches!(v, Value::Seq(_) | Value::Map(_)));
             match text {
-                Some(t) if decl.allowed.iter().any(|a| *a == t) => Ok(value.clone()),
+                Some(t) if decl.allowed.contains(&t) => Ok(value.clone()),
                 _ => Err(format!(
                     "expected one of [{}], {}",
                     decl.allowed.join(", "),

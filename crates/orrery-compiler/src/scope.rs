@@ -21,16 +21,6 @@ pub(crate) enum Kind {
     Job,
 }
 
-impl Kind {
-    pub fn noun(self) -> &'static str {
-        match self {
-            Kind::Command => "command",
-            Kind::Executor => "executor",
-            Kind::Job => "job",
-        }
-    }
-}
-
 /// A definition found by name, with the scope its body must be compiled in.
 pub(crate) struct Found {
     pub scope: Rc<Scope>,

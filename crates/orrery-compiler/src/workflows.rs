@@ -111,8 +111,9 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
     let env = Env::root(&options.pipeline, &pipeline_params);
 
     let mut cache = OrbCache::default();
+    // Stage 2: pipeline values reach the `orbs:` references, never the inline orb bodies.
     let orbs_node = match map.get("orbs") {
-        Some(n) => Some(subst::subst(ctx, n, &env)?),
+        Some(n) => Some(substitute_references(ctx, n, &env)?),
         None => None,
     };
     let imports = orbs::import(ctx, &mut cache, orbs_node.as_ref(), None, 0)?;
@@ -254,6 +255,19 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         orb_headers: imports.headers,
         graph,
     })
+}
+
+fn substitute_references(ctx: &mut Ctx<'_>, orbs: &Node, env: &Env<'_>) -> R<Node> {
+    let Some(map) = orbs.as_map() else {
+        return Ok(orbs.clone());
+    };
+    let mut out = map.clone();
+    for entry in &mut out.entries {
+        if matches!(entry.value.value, Value::Str(_)) {
+            entry.value = subst::subst(ctx, &entry.value, env)?;
+        }
+    }
+    Ok(Node::new(Value::Map(out), orbs.span))
 }
 
 fn implicit_workflow(span: Span) -> Node {

@@ -1,1 +1,33 @@
-fn main() {}
+//! The `orrery` command line. Wiring only: reading files, flags and git, printing results.
+
+mod config_cmd;
+mod git;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "orrery",
+    version,
+    about = "Offline toolchain for CircleCI configuration"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile and check configs, as `circleci config ...` does, offline.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config(c) => config_cmd::run(c),
+    }
+}

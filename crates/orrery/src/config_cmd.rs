@@ -1,0 +1,295 @@
+//! `orrery config process|validate`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use orrery_compiler::{CompileOptions, Compiled, PipelineValues};
+use orrery_diagnostics::{codes, has_errors, render_human, render_json, Diagnostic, SourceDb};
+use orrery_orb::LocalRegistry;
+use orrery_yaml::{Limits, Node, Value};
+
+use crate::git;
+
+#[derive(Subcommand)]
+pub enum ConfigCommand {
+    /// Print the compiled config (what CircleCI runs).
+    Process(ProcessArgs),
+    /// Compile the config and report every problem found.
+    Validate(ValidateArgs),
+}
+
+#[derive(Args)]
+pub struct CompileArgs {
+    /// Registry directory of orbs laid out as DIR/NAMESPACE/NAME/VERSION.yml (repeatable);
+    /// ORRERY_ORB_PATH adds more (colon-separated).
+    #[arg(long = "orb-path", value_name = "DIR")]
+    orb_path: Vec<PathBuf>,
+    /// Pipeline parameters as YAML/JSON (`'deploy: true'`) or the path of a file holding them.
+    #[arg(long = "pipeline-parameters", value_name = "YAML|FILE")]
+    pipeline_parameters: Option<String>,
+    /// Pipeline git branch (default: the checkout's branch).
+    #[arg(long)]
+    branch: Option<String>,
+    /// Pipeline git tag (default: the tag at HEAD, if any).
+    #[arg(long)]
+    tag: Option<String>,
+    /// Pipeline git revision (default: HEAD).
+    #[arg(long)]
+    revision: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ProcessArgs {
+    /// The config file.
+    file: PathBuf,
+    #[command(flatten)]
+    compile: CompileArgs,
+    #[arg(long, value_enum, default_value_t = ProcessFormat::Yaml)]
+    format: ProcessFormat,
+    /// Leave out the `# Original config.yml file:` trailer.
+    #[arg(long)]
+    no_trailer: bool,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// The config file.
+    #[arg(default_value = ".circleci/config.yml")]
+    file: PathBuf,
+    #[command(flatten)]
+    compile: CompileArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProcessFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Human,
+    Json,
+}
+
+pub fn run(command: ConfigCommand) -> ExitCode {
+    match command {
+        ConfigCommand::Process(args) => process(args),
+        ConfigCommand::Validate(args) => validate(args),
+    }
+}
+
+/// Exit codes: 0 compiled, 1 the config has errors, 2 the command could not run.
+const EXIT_CONFIG_ERROR: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+struct Session {
+    db: SourceDb,
+    compiled: Compiled,
+    source: String,
+}
+
+fn compile(file: &Path, args: &CompileArgs) -> Result<Session, String> {
+    let source = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut db = SourceDb::new();
+    let config = db.add(file.display().to_string(), source.clone());
+    let mut options = CompileOptions {
+        limits: Limits::default(),
+        ..CompileOptions::default()
+    };
+    let mut diagnostics = Vec::new();
+    if let Some(raw) = &args.pipeline_parameters {
+        options.pipeline_parameters = pipeline_parameters(&mut db, raw, &mut diagnostics)?;
+    }
+    options.pipeline = pipeline_values(file, args);
+    let mut roots = args.orb_path.clone();
+    if let Ok(env) = std::env::var("ORRERY_ORB_PATH") {
+        roots.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
+    }
+    let registry = LocalRegistry::new(roots);
+    let mut compiled = if has_errors(&diagnostics) {
+        Compiled::default()
+    } else {
+        orrery_compiler::compile(&mut db, config, &options, &registry)
+    };
+    diagnostics.append(&mut compiled.diagnostics);
+    compiled.diagnostics = diagnostics;
+    if has_errors(&compiled.diagnostics) {
+        compiled.config = None;
+        compiled.graph = None;
+    }
+    Ok(Session {
+        db,
+        compiled,
+        source,
+    })
+}
+
+fn pipeline_parameters(
+    db: &mut SourceDb,
+    raw: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Vec<(String, Node)>, String> {
+    let path = Path::new(raw);
+    let (name, text) = if !raw.contains(['\n', ':', '{']) || path.is_file() {
+        (
+            raw.to_string(),
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read pipeline parameters file {raw}: {e}"))?,
+        )
+    } else {
+        ("--pipeline-parameters".to_string(), raw.to_string())
+    };
+    let file = db.add(name, text.clone());
+    let parsed = orrery_yaml::parse(file, &text, Limits::default());
+    diagnostics.extend(parsed.diagnostics);
+    match parsed.root.map(|r| r.value) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Map(m)) => Ok(m.entries.into_iter().map(|e| (e.key, e.value)).collect()),
+        Some(_) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::USAGE,
+                    "pipeline parameters must be a map of names to values",
+                )
+                .at(
+                    orrery_diagnostics::Span::new(file, 0, text.len()),
+                    "not a map",
+                )
+                .with_help("write e.g. --pipeline-parameters 'deploy: true'"),
+            );
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn pipeline_values(file: &Path, args: &CompileArgs) -> PipelineValues {
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let checkout = git::read(dir);
+    let mut values = PipelineValues::default();
+    let tag = args.tag.clone().or(checkout.tag);
+    // A tag pipeline has no branch unless one is asked for.
+    let branch = args.branch.clone().or(if args.tag.is_some() {
+        None
+    } else {
+        checkout.branch
+    });
+    let revision = args.revision.clone().or(checkout.revision);
+    let set = |values: &mut PipelineValues, name: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            values.set(name, Value::Str(v.clone()));
+        }
+    };
+    set(&mut values, "pipeline.git.branch", &branch);
+    set(&mut values, "pipeline.git.tag", &tag);
+    set(&mut values, "pipeline.git.revision", &revision);
+    if let Some((url, kind, owner, name)) =
+        checkout.remote_url.as_deref().and_then(git::project_url)
+    {
+        for key in ["pipeline.project.git_url", "pipeline.git.repo_url"] {
+            values.set(key, Value::Str(url.clone()));
+        }
+        values.set("pipeline.project.type", Value::Str(kind.clone()));
+        values.set(
+            "pipeline.project.slug",
+            Value::Str(format!(
+                "{}/{owner}/{name}",
+                if kind == "bitbucket" { "bb" } else { "gh" }
+            )),
+        );
+        values.set("pipeline.git.repo_owner", Value::Str(owner));
+        values.set("pipeline.git.repo_name", Value::Str(name));
+    }
+    values
+}
+
+fn report_usage(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn process(args: ProcessArgs) -> ExitCode {
+    let session = match compile(&args.file, &args.compile) {
+        Ok(s) => s,
+        Err(message) => return report_usage(&message),
+    };
+    let diagnostics = &session.compiled.diagnostics;
+    if !diagnostics.is_empty() {
+        eprint!("{}", render_human(&session.db, diagnostics));
+    }
+    let Some(config) = &session.compiled.config else {
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    };
+    let text = match args.format {
+        ProcessFormat::Json => {
+            let mut s =
+                serde_json::to_string_pretty(&orrery_emit::to_json(config)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        ProcessFormat::Yaml => {
+            let mut s = String::new();
+            for (written, resolved) in &session.compiled.orb_headers {
+                s.push_str(&orrery_emit::orb_header(written, resolved));
+            }
+            s.push_str(&orrery_emit::emit_yaml(config));
+            if !args.no_trailer {
+                s.push_str(&orrery_emit::trailer(&session.source));
+                s.push('\n');
+            }
+            s
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    ExitCode::SUCCESS
+}
+
+fn validate(args: ValidateArgs) -> ExitCode {
+    let session = match compile(&args.file, &args.compile) {
+        Ok(s) => s,
+        Err(message) => return report_usage(&message),
+    };
+    let diagnostics = &session.compiled.diagnostics;
+    let valid = session.compiled.config.is_some();
+    match args.format {
+        ReportFormat::Json => {
+            let (errors, warnings): (Vec<_>, Vec<_>) = render_json(&session.db, diagnostics)
+                .into_iter()
+                .partition(|d| d.severity == "error");
+            let report =
+                serde_json::json!({ "valid": valid, "errors": errors, "warnings": warnings });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+        ReportFormat::Human => {
+            if !diagnostics.is_empty() {
+                eprint!("{}", render_human(&session.db, diagnostics));
+            }
+            if valid {
+                println!("Config file at {} is valid.", args.file.display());
+            }
+        }
+    }
+    if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CONFIG_ERROR)
+    }
+}
