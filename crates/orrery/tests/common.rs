@@ -1,0 +1,36 @@
+//! Helpers shared by the CLI integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use orrery_diagnostics::FileId;
+use orrery_yaml::{Limits, Node, Value};
+
+pub fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+pub fn orrery(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_orrery")).args(args).output().expect("run orrery")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Parses YAML for comparison; panics on invalid YAML (the tests' own inputs).
+pub fn yaml(text: &str) -> Node {
+    orrery_yaml::parse(FileId(0), text, Limits::default()).root.unwrap_or_else(|| Node::null(Default::default()))
+}
+
+/// Data equality: maps compare unordered, spans are ignored.
+pub fn same_data(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_data(p, q)),
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_data(v, w)))
+        }
+        (x, y) => x == y,
+    }
+}
