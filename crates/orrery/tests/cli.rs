@@ -18,23 +18,45 @@ const OK: &str = "version: 2.1\nparameters:\n  deploy:\n    type: boolean\n    d
 fn process_prints_the_compiled_config_with_trailer() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "config.yml", OK);
-    let out = orrery(&["config", "process", &file, "--branch", "main", "--pipeline-parameters", "deploy: true"]);
+    let out = orrery(&[
+        "config",
+        "process",
+        &file,
+        "--branch",
+        "main",
+        "--pipeline-parameters",
+        "deploy: true",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.starts_with("version: 2\njobs:\n  build:\n"), "{stdout}");
-    assert!(stdout.contains("command: echo deploy=true on main\n"), "{stdout}");
-    assert!(stdout.contains("\n# Original config.yml file:\n# version: 2.1\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("version: 2\njobs:\n  build:\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("command: echo deploy=true on main\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n# Original config.yml file:\n# version: 2.1\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn process_json_format() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "config.yml", OK);
-    let out = orrery(&["config", "process", &file, "--format", "json", "--branch", "dev"]);
+    let out = orrery(&[
+        "config", "process", &file, "--format", "json", "--branch", "dev",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["version"], 2);
-    assert_eq!(json["jobs"]["build"]["steps"][0]["run"]["command"], "echo deploy=false on dev");
+    assert_eq!(
+        json["jobs"]["build"]["steps"][0]["run"]["command"],
+        "echo deploy=false on dev"
+    );
     assert_eq!(json["workflows"]["main"]["jobs"][0], "build");
 }
 
@@ -46,7 +68,10 @@ fn config_error_exits_1_with_located_diagnostic_and_no_stdout() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("error[E0402]: Cannot find a definition for command named chekout"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0402]: Cannot find a definition for command named chekout"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&format!("{file}:6:9")), "{stderr}");
     assert!(stderr.contains("^^^^^^^"), "{stderr}");
     assert!(stderr.contains("did you mean `checkout`?"), "{stderr}");
@@ -56,16 +81,31 @@ fn config_error_exits_1_with_located_diagnostic_and_no_stdout() {
 fn undeclared_pipeline_parameter_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "config.yml", OK);
-    let out = orrery(&["config", "process", &file, "--pipeline-parameters", "deploi: true"]);
+    let out = orrery(&[
+        "config",
+        "process",
+        &file,
+        "--pipeline-parameters",
+        "deploi: true",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("Unexpected argument(s): deploi"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Unexpected argument(s): deploi"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(text(&out.stderr).contains("did you mean `deploy`?"));
 }
 
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(orrery(&["config", "process"]).status.code(), Some(2));
-    assert_eq!(orrery(&["config", "process", "/nonexistent/config.yml"]).status.code(), Some(2));
+    assert_eq!(
+        orrery(&["config", "process", "/nonexistent/config.yml"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(orrery(&["config", "frobnicate"]).status.code(), Some(2));
 }
 
@@ -87,8 +127,14 @@ fn validate_reports_json() {
     let error = &json["errors"][0];
     assert_eq!(error["code"], "E0602");
     assert_eq!(error["file"], bad.as_str());
-    assert_eq!((error["line"].as_u64(), error["column"].as_u64()), (Some(10), Some(22)));
-    assert!(error["message"].as_str().unwrap().contains("requires 'tset'"));
+    assert_eq!(
+        (error["line"].as_u64(), error["column"].as_u64()),
+        (Some(10), Some(22))
+    );
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("requires 'tset'"));
 }
 
 #[test]
@@ -97,7 +143,10 @@ fn validate_human_says_valid() {
     let good = write(dir.path(), "good.yml", OK);
     let out = orrery(&["config", "validate", &good]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(text(&out.stdout), format!("Config file at {good} is valid.\n"));
+    assert_eq!(
+        text(&out.stdout),
+        format!("Config file at {good} is valid.\n")
+    );
 }
 
 #[test]
@@ -106,5 +155,9 @@ fn duplicate_keys_warn_but_compile() {
     let file = write(dir.path(), "config.yml", &format!("version: 2\n{}", OK));
     let out = orrery(&["config", "process", &file]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("warning[W0003]: duplicate key `version`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("warning[W0003]: duplicate key `version`"),
+        "{}",
+        text(&out.stderr)
+    );
 }

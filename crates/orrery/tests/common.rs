@@ -12,7 +12,10 @@ pub fn shared() -> PathBuf {
 }
 
 pub fn orrery(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_orrery")).args(args).output().expect("run orrery")
+    Command::new(env!("CARGO_BIN_EXE_orrery"))
+        .args(args)
+        .output()
+        .expect("run orrery")
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -21,15 +24,21 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Parses YAML for comparison; panics on invalid YAML (the tests' own inputs).
 pub fn yaml(text: &str) -> Node {
-    orrery_yaml::parse(FileId(0), text, Limits::default()).root.unwrap_or_else(|| Node::null(Default::default()))
+    orrery_yaml::parse(FileId(0), text, Limits::default())
+        .root
+        .unwrap_or_else(|| Node::null(Default::default()))
 }
 
 /// Data equality: maps compare unordered, spans are ignored.
 pub fn same_data(a: &Node, b: &Node) -> bool {
     match (&a.value, &b.value) {
-        (Value::Seq(x), Value::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_data(p, q)),
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_data(p, q))
+        }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_data(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_data(v, w)))
         }
         (x, y) => x == y,
     }
