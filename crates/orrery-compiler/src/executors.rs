@@ -125,7 +125,13 @@ pub(crate) fn merge(executor: Map, job: &Map) -> Map {
     for mut entry in executor.entries {
         match entry.key.as_str() {
             "environment" => executor_env = Some(entry.value),
-            k if job_sets_type && EXECUTOR_TYPES.contains(&k) => {}
+            // The job's executor type replaces any the executor has; the same key keeps its
+            // place (the job's value is put there below), as a map merge would.
+            k if job_sets_type && EXECUTOR_TYPES.contains(&k) => {
+                if job.contains_key(k) {
+                    out.entries.push(entry);
+                }
+            }
             "machine" => {
                 // `resource_class` and `shell` written inside `machine:` come out beside it.
                 if let Value::Map(m) = &mut entry.value.value {
@@ -180,10 +186,19 @@ fn environment_map(node: &Node) -> Map {
         Value::Seq(items) => {
             let mut m = Map::new();
             for item in items {
-                if let Value::Map(one) = &item.value {
-                    for e in &one.entries {
-                        m.insert(e.key.clone(), e.key_span, e.value.clone());
+                match &item.value {
+                    Value::Map(one) => {
+                        for e in &one.entries {
+                            m.insert(e.key.clone(), e.key_span, e.value.clone());
+                        }
                     }
+                    // The `KEY=VALUE` list form (CONFIG-SPEC 8.2.6).
+                    Value::Str(s) => {
+                        if let Some((k, v)) = s.split_once('=') {
+                            m.insert(k, item.span, Node::string(v, item.span));
+                        }
+                    }
+                    _ => {}
                 }
             }
             m
@@ -194,7 +209,15 @@ fn environment_map(node: &Node) -> Map {
 
 /// Job-level `environment` is printed as a list of one-entry maps.
 pub(crate) fn environment_as_list(node: &Node) -> Node {
-    match &node.value {
+    let normalized;
+    let value = match &node.value {
+        Value::Seq(items) if items.iter().any(|i| matches!(i.value, Value::Str(_))) => {
+            normalized = Value::Map(environment_map(node));
+            &normalized
+        }
+        v => v,
+    };
+    match value {
         Value::Map(m) => Node::new(
             Value::Seq(
                 m.entries

@@ -321,7 +321,14 @@ fn invoke_command(
         return Err(ctx.report(
             Diagnostic::error(
                 codes::RECURSION,
-                format!("command {name} invokes itself ({})", chain.join(" → ")),
+                format!(
+                    "command {name} invokes itself ({})",
+                    chain
+                        .iter()
+                        .map(|c| c.trim_start_matches('/'))
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                ),
             )
             .at(use_site, "recursive call"),
         ));

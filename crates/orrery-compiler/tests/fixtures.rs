@@ -1,0 +1,341 @@
+//! Data-driven fixtures for the compiler.
+//!
+//! `fixtures/compile/NAME.yml` is compiled and must produce `NAME.out.yml` exactly: the
+//! `# Orb … resolved to …` header lines, then `orrery_emit::emit_yaml` of the config. Optional
+//! side files: `NAME.orbs/NAMESPACE/NAME/VERSION.yml` (a registry), `NAME.params.yml`
+//! (trigger pipeline parameters, a map) and `NAME.pipeline.yml` (pipeline values such as
+//! `pipeline.git.branch: main`). Set `UPDATE_EXPECT=1` to rewrite the `.out.yml` files.
+//!
+//! `fixtures/errors/NAME.yml` (and its orb files) carry caret annotations in comment lines:
+//!
+//! ```text
+//!       - greet: { too: x }
+//! #              ^^^ E0203 Unexpected argument(s): too
+//! ```
+//!
+//! asserts a diagnostic with that code whose primary span starts at the caret's column on the
+//! nearest non-annotation line above and whose message contains the text. `~~~` instead of
+//! `^^^` asserts a secondary label there whose label text contains the text. Every error must be
+//! annotated; unannotated warnings are allowed. Orb files and `NAME.params.yml` may carry
+//! annotations too.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use orrery_compiler::{compile, CompileOptions, FetchedOrb, OrbRef, OrbSource};
+use orrery_diagnostics::{Diagnostic, SourceDb};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".yml") && name.split('.').count() == 2
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A registry directory `NAMESPACE/NAME/VERSION.yml`: exact, partial (`1`, `1.2`) and
+/// `volatile` (highest) versions.
+struct DirOrbs(PathBuf);
+
+fn semver(v: &str) -> Option<Vec<u64>> {
+    let parts: Option<Vec<u64>> = v.split('.').map(|p| p.parse().ok()).collect();
+    parts.filter(|p| p.len() == 3)
+}
+
+impl OrbSource for DirOrbs {
+    fn fetch(&self, r: &OrbRef) -> Result<FetchedOrb, String> {
+        let dir = self.0.join(&r.namespace).join(&r.name);
+        let published: Vec<String> = fs::read_dir(&dir)
+            .map_err(|_| format!("no orb {}/{} in the test registry", r.namespace, r.name))?
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".yml")
+                    .map(str::to_string)
+            })
+            .collect();
+        let prefix: Vec<u64> = if r.version == "volatile" {
+            Vec::new()
+        } else {
+            r.version
+                .split('.')
+                .map(|p| p.parse().map_err(|_| format!("bad version {}", r.version)))
+                .collect::<Result<_, _>>()?
+        };
+        let best = published
+            .iter()
+            .filter_map(|v| semver(v).map(|s| (s, v)))
+            .filter(|(s, _)| s.iter().zip(&prefix).all(|(a, b)| a == b))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| format!("no version matching `{}`", r.version))?;
+        let path = dir.join(format!("{best}.yml"));
+        Ok(FetchedOrb {
+            version: best,
+            origin: path.display().to_string(),
+            text: fs::read_to_string(&path).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+fn side(input: &Path, suffix: &str) -> PathBuf {
+    let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    input.with_file_name(format!("{stem}.{suffix}"))
+}
+
+struct Run {
+    db: SourceDb,
+    compiled: orrery_compiler::Compiled,
+}
+
+fn run(input: &Path) -> Run {
+    let mut db = SourceDb::new();
+    let mut options = CompileOptions::default();
+    let params = side(input, "params.yml");
+    if params.exists() {
+        let text = fs::read_to_string(&params).unwrap();
+        let file = db.add(params.display().to_string(), text.clone());
+        let parsed = orrery_yaml::parse(file, &text, options.limits);
+        let root = parsed.root.expect("params file parses");
+        for (k, v) in root.as_map().expect("params file is a map").iter() {
+            options.pipeline_parameters.push((k.to_string(), v.clone()));
+        }
+    }
+    let pipeline = side(input, "pipeline.yml");
+    if pipeline.exists() {
+        let text = fs::read_to_string(&pipeline).unwrap();
+        let file = db.add(pipeline.display().to_string(), text.clone());
+        let parsed = orrery_yaml::parse(file, &text, options.limits);
+        let root = parsed.root.expect("pipeline file parses");
+        for (k, v) in root.as_map().expect("pipeline file is a map").iter() {
+            assert!(
+                options.pipeline.set(k, v.value.clone()),
+                "{}: unknown pipeline value {k}",
+                pipeline.display()
+            );
+        }
+    }
+    let text = fs::read_to_string(input).unwrap();
+    let file = db.add(input.display().to_string(), text);
+    let orbs = DirOrbs(side(input, "orbs"));
+    let compiled = compile(&mut db, file, &options, &orbs);
+    Run { db, compiled }
+}
+
+fn describe(db: &SourceDb, d: &Diagnostic) -> String {
+    let at = |span| {
+        db.line_col(span).map_or_else(
+            || "?".to_string(),
+            |(f, lc)| format!("{}:{}:{}", f.name, lc.line, lc.column),
+        )
+    };
+    let mut s = format!("{} {} {:?}", d.severity.as_str(), d.code, d.message);
+    if let Some(p) = &d.primary {
+        let _ = write!(s, " at {} ({:?})", at(p.span), p.message);
+    }
+    for l in &d.secondary {
+        let _ = write!(s, "\n      secondary {} ({:?})", at(l.span), l.message);
+    }
+    s
+}
+
+#[test]
+fn compile_fixtures() {
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut failures = String::new();
+    let inputs = inputs(&fixtures().join("compile"));
+    assert!(!inputs.is_empty());
+    for input in &inputs {
+        let Run { db, compiled } = run(input);
+        let errors: Vec<String> = compiled
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| describe(&db, d))
+            .collect();
+        let Some(config) = &compiled.config else {
+            let _ = writeln!(
+                failures,
+                "{}: did not compile:\n  {}",
+                input.display(),
+                errors.join("\n  ")
+            );
+            continue;
+        };
+        let mut actual = String::new();
+        for (written, resolved) in &compiled.orb_headers {
+            actual.push_str(&orrery_emit::orb_header(written, resolved));
+        }
+        actual.push_str(&orrery_emit::emit_yaml(config));
+        let expected_path = side(input, "out.yml");
+        if update {
+            fs::write(&expected_path, &actual).unwrap();
+            continue;
+        }
+        let expected = fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != actual {
+            let _ = writeln!(
+                failures,
+                "{}: output differs from {}\n--- expected\n{expected}--- actual\n{actual}---",
+                input.display(),
+                expected_path.display()
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+struct Expect {
+    file: String,
+    line: usize,
+    column: usize,
+    secondary: bool,
+    code: String,
+    text: String,
+    /// Where the annotation is written, for failure messages.
+    written: String,
+}
+
+/// Reads the caret annotations of one file.
+fn annotations(path: &Path, out: &mut Vec<Expect>) {
+    let text = fs::read_to_string(path).unwrap();
+    let mut target = 0;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let marker = trimmed
+            .strip_prefix('#')
+            .map(str::trim_start)
+            .filter(|r| r.starts_with('^') || r.starts_with('~'));
+        let Some(rest) = marker else {
+            target = i + 1;
+            continue;
+        };
+        let secondary = rest.starts_with('~');
+        let mark = if secondary { '~' } else { '^' };
+        let column = line.chars().position(|c| c == mark).unwrap() + 1;
+        let rest = rest.trim_start_matches(mark).trim();
+        let (code, text) = rest.split_once(' ').unwrap_or((rest, ""));
+        assert!(
+            target > 0,
+            "{}:{}: annotation above any line",
+            path.display(),
+            i + 1
+        );
+        out.push(Expect {
+            file: path.display().to_string(),
+            line: target,
+            column,
+            secondary,
+            code: code.to_string(),
+            text: text.trim().to_string(),
+            written: format!("{}:{}", path.display(), i + 1),
+        });
+    }
+}
+
+fn orb_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        if p.is_dir() {
+            orb_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "yml") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn error_fixtures() {
+    let mut failures = String::new();
+    let inputs = inputs(&fixtures().join("errors"));
+    assert!(!inputs.is_empty());
+    for input in &inputs {
+        let before = failures.len();
+        let mut expects = Vec::new();
+        annotations(input, &mut expects);
+        let mut orbs = Vec::new();
+        orb_files(&side(input, "orbs"), &mut orbs);
+        orbs.push(side(input, "params.yml"));
+        orbs.retain(|p| p.exists());
+        for orb in &orbs {
+            annotations(orb, &mut expects);
+        }
+        if expects.is_empty() {
+            let _ = writeln!(failures, "{}: no annotations", input.display());
+            continue;
+        }
+        let Run { db, compiled } = run(input);
+        let diags = &compiled.diagnostics;
+        let matches_at = |span, e: &Expect| {
+            db.line_col(span).is_some_and(|(f, lc)| {
+                f.name == e.file && lc.line == e.line && lc.column == e.column
+            })
+        };
+        let mut used = vec![false; diags.len()];
+        for e in expects.iter().filter(|e| !e.secondary) {
+            let hit = diags.iter().position(|d| {
+                d.code == e.code
+                    && d.message.contains(&e.text)
+                    && d.primary.as_ref().is_some_and(|p| matches_at(p.span, e))
+            });
+            match hit {
+                Some(i) => used[i] = true,
+                None => {
+                    let _ = writeln!(
+                        failures,
+                        "{}: expected {} {:?} at line {} column {}, not reported",
+                        e.written, e.code, e.text, e.line, e.column
+                    );
+                }
+            }
+        }
+        for e in expects.iter().filter(|e| e.secondary) {
+            let hit = diags.iter().any(|d| {
+                d.code == e.code
+                    && d.secondary
+                        .iter()
+                        .any(|l| l.message.contains(&e.text) && matches_at(l.span, e))
+            });
+            if !hit {
+                let _ = writeln!(
+                    failures,
+                    "{}: expected a secondary label {:?} of {} at line {} column {}, not reported",
+                    e.written, e.text, e.code, e.line, e.column
+                );
+            }
+        }
+        for (i, d) in diags.iter().enumerate() {
+            if d.is_error() && !used[i] {
+                let _ = writeln!(
+                    failures,
+                    "{}: unexpected {}",
+                    input.display(),
+                    describe(&db, d)
+                );
+            }
+        }
+        if compiled.config.is_some() && diags.iter().any(Diagnostic::is_error) {
+            let _ = writeln!(failures, "{}: errors but a config", input.display());
+        }
+        if failures.len() > before {
+            let all: Vec<String> = diags.iter().map(|d| describe(&db, d)).collect();
+            let _ = writeln!(failures, "  all diagnostics:\n  {}", all.join("\n  "));
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
