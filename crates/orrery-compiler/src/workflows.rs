@@ -532,10 +532,12 @@ fn plan_instance(
     let mut args = Map::new();
     let mut pre_steps = None;
     let mut post_steps = None;
+    let mut override_with = None;
     for entry in inv.entries {
         match entry.key.as_str() {
             k if KEPT_KEYS.contains(&k) => kept.entries.push(entry),
             "pre-steps" => pre_steps = Some(entry.value),
+            "override-with" => override_with = Some(entry.value),
             "post-steps" => post_steps = Some(entry.value),
             k if CONSUMED_KEYS.contains(&k) => {}
             _ => args.entries.push(entry),
@@ -544,7 +546,11 @@ fn plan_instance(
     let job = if approval {
         None
     } else {
-        let Some(found) = scope::find(root, Kind::Job, job_name) else {
+        let overriding = match &override_with {
+            Some(target) => override_job(ctx, target, root)?,
+            None => None,
+        };
+        let Some(found) = overriding.or_else(|| scope::find(root, Kind::Job, job_name)) else {
             let known: Vec<&str> = root.jobs.keys().collect();
             let help = match params::suggest(job_name, &known) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -580,6 +586,33 @@ fn plan_instance(
         job,
         span,
     })
+}
+
+/// `override-with: orb/job`: that orb job's definition replaces the local one when it exists
+/// (CONFIG-SPEC §6.12); an undefined orb alias is an error.
+fn override_job(ctx: &mut Ctx<'_>, target: &Node, root: &Rc<Scope>) -> R<Option<scope::Found>> {
+    let Some(name) = target.as_str() else {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::WORKFLOW_SHAPE,
+                "`override-with` must name an orb job, like `my-orb/test`",
+            )
+            .at(target.span, "not a job name"),
+        ));
+    };
+    if let Some((alias, _)) = name.split_once('/') {
+        if root.orb(alias).is_none() {
+            return Err(ctx.report(
+                Diagnostic::error(
+                    codes::ORB_UNKNOWN_ALIAS,
+                    format!("`override-with` names orb `{alias}`, which is not imported"),
+                )
+                .at(target.span, "unknown orb alias")
+                .with_help(format!("add `{alias}` under `orbs:`")),
+            ));
+        }
+    }
+    Ok(scope::find(root, Kind::Job, name))
 }
 
 struct Instance {
