@@ -145,13 +145,30 @@ fn declaration(
             .at(key_span, "no default"),
         ));
     }
-    Ok(ParamDecl {
+    let decl = ParamDecl {
         name: name.to_string(),
         ty,
         default,
         allowed,
         span: key_span,
-    })
+    };
+    // Defaults are checked where they are declared, even when every call overrides them.
+    if let Some(default) = &decl.default {
+        if let Err(message) = check(&decl, default) {
+            return Err(ctx.report(
+                Diagnostic::error(
+                    codes::ARGUMENT_TYPE,
+                    format!("Parameter error: default value of parameter '{name}' {message}"),
+                )
+                .at(default.span, "wrong type for the declared parameter")
+                .with_help(format!(
+                    "give a default of type {}, or change the parameter's type",
+                    ty.name()
+                )),
+            ));
+        }
+    }
+    Ok(decl)
 }
 
 /// Binds invocation arguments to declarations: explicit values, then defaults. Reports missing,
