@@ -140,7 +140,7 @@ impl Composer<'_> {
                         _ => Value::Str(text.into_owned()),
                     };
                     let node = Node::new(value, self.span_at(range.start, range.end));
-                    self.count(1, &node).map(|()| {
+                    self.count(1, node.span).map(|()| {
                         if anchor != 0 {
                             self.anchors.insert(anchor, node.clone());
                         }
@@ -149,10 +149,14 @@ impl Composer<'_> {
                 }
                 Event::Alias(id) => match self.anchors.get(&id) {
                     Some(target) => {
-                        let mut node = target.clone();
-                        let size = node.size();
-                        node.span = self.span_at(range.start, range.end);
-                        self.count(size, &node).map(|()| Some((node, false)))
+                        // Counted before copying, so a refused expansion costs no copy.
+                        let span = self.span_at(range.start, range.end);
+                        let size = target.size();
+                        self.count(size, span).map(|()| {
+                            let mut node = self.anchors[&id].clone();
+                            node.span = span;
+                            Some((node, false))
+                        })
                     }
                     None => {
                         self.diagnostics.push(
@@ -256,7 +260,7 @@ impl Composer<'_> {
         Span::new(self.file, start, end)
     }
 
-    fn count(&mut self, n: usize, node: &Node) -> Result<(), Stop> {
+    fn count(&mut self, n: usize, span: Span) -> Result<(), Stop> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > self.limits.max_nodes {
             self.diagnostics.push(
@@ -267,7 +271,7 @@ impl Composer<'_> {
                         self.limits.max_nodes
                     ),
                 )
-                .at(node.span, "expansion limit reached here")
+                .at(span, "expansion limit reached here")
                 .with_help("reduce the use of aliases that repeat large structures"),
             );
             return Err(Stop);
@@ -294,7 +298,7 @@ impl Composer<'_> {
         anchor: usize,
         node: Node,
     ) -> Result<Option<(Node, bool)>, Stop> {
-        self.count(1, &node)?;
+        self.count(1, node.span)?;
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
         }
@@ -305,16 +309,34 @@ impl Composer<'_> {
     /// an earlier one (at the later position); merged entries fill in keys the map does not set
     /// itself, earlier merge sources winning over later ones.
     fn build_map(&mut self, raw: Vec<RawEntry>) -> Map {
-        let mut last_index: HashMap<String, usize> = HashMap::new();
-        for (i, e) in raw.iter().enumerate() {
-            if !e.merge {
-                last_index.insert(key_text(&e.key), i);
+        // The text of each ordinary key (`None` for a merge), computed once.
+        let keys: Vec<Option<String>> = raw
+            .iter()
+            .map(|e| (!e.merge).then(|| key_text(&e.key)))
+            .collect();
+        let last_index: HashMap<&str, usize> = if raw.len() > SCAN_LIMIT {
+            keys.iter()
+                .enumerate()
+                .filter_map(|(i, k)| Some((k.as_deref()?, i)))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let is_last = |i: usize, key: &str| {
+            if raw.len() > SCAN_LIMIT {
+                last_index.get(key) == Some(&i)
+            } else {
+                !keys[i + 1..].iter().any(|k| k.as_deref() == Some(key))
             }
+        };
+        let mut is_last_of_its_key = Vec::with_capacity(raw.len());
+        for (i, key) in keys.iter().enumerate() {
+            is_last_of_its_key.push(key.as_deref().is_some_and(|k| is_last(i, k)));
         }
         let mut map = Map::new();
-        let mut positions: HashMap<String, usize> = HashMap::new();
-        for (i, e) in raw.into_iter().enumerate() {
-            if e.merge {
+        let mut positions = KeyIndex::default();
+        for ((e, key), last) in raw.into_iter().zip(keys.iter()).zip(is_last_of_its_key) {
+            let Some(key) = key else {
                 let sources: Vec<Node> = match e.value.value {
                     Value::Map(_) => vec![e.value],
                     Value::Seq(items) => items,
@@ -344,16 +366,14 @@ impl Composer<'_> {
                         continue;
                     };
                     for entry in m.entries {
-                        if !positions.contains_key(&entry.key) {
-                            positions.insert(entry.key.clone(), map.entries.len());
-                            map.entries.push(entry);
+                        if positions.find(&map, &entry.key).is_none() {
+                            positions.push(&mut map, entry);
                         }
                     }
                 }
                 continue;
-            }
-            let key = key_text(&e.key);
-            if last_index.get(&key) != Some(&i) {
+            };
+            if !last {
                 self.diagnostics.push(
                     Diagnostic::warning(
                         codes::YAML_DUPLICATE_KEY,
@@ -369,15 +389,44 @@ impl Composer<'_> {
                 key_span: e.key.span,
                 value: e.value,
             };
-            match positions.get(&key) {
-                Some(&pos) => map.entries[pos] = entry,
-                None => {
-                    positions.insert(key, map.entries.len());
-                    map.entries.push(entry);
-                }
+            match positions.find(&map, key) {
+                Some(pos) => map.entries[pos] = entry,
+                None => positions.push(&mut map, entry),
             }
         }
         map
+    }
+}
+
+/// Maps with at most this many entries are searched by scanning; larger ones get a hash index.
+/// Most CircleCI maps are small, and hashing every key of every map cost more than the scans.
+const SCAN_LIMIT: usize = 16;
+
+/// Where each key sits in a map being built: a scan while the map is small, an index beyond.
+#[derive(Default)]
+struct KeyIndex {
+    index: HashMap<String, usize>,
+}
+
+impl KeyIndex {
+    fn find(&self, map: &Map, key: &str) -> Option<usize> {
+        if map.entries.len() <= SCAN_LIMIT {
+            map.entries.iter().position(|e| e.key == key)
+        } else {
+            self.index.get(key).copied()
+        }
+    }
+
+    fn push(&mut self, map: &mut Map, entry: Entry) {
+        map.entries.push(entry);
+        let len = map.entries.len();
+        if len == SCAN_LIMIT + 1 {
+            self.index = (map.entries.iter().enumerate())
+                .map(|(i, e)| (e.key.clone(), i))
+                .collect();
+        } else if len > SCAN_LIMIT + 1 {
+            self.index.insert(map.entries[len - 1].key.clone(), len - 1);
+        }
     }
 }
 
