@@ -72,13 +72,13 @@ pub(crate) fn resolve(
             .with_help(help),
         ));
     };
-    let Some(definition) = found.definition.as_map() else {
+    let Some(definition) = found.definition().as_map() else {
         return Err(ctx.report(
             Diagnostic::error(
                 codes::EXECUTOR_SHAPE,
                 format!("executor `{name}` must be a map"),
             )
-            .at(found.definition.span, "definition")
+            .at(found.definition().span, "definition")
             .also(name_span, "used here"),
         ));
     };
@@ -117,7 +117,7 @@ pub(crate) fn resolve(
 /// Merges an executor body into a job body: executor keys first (in the executor's order), then
 /// the job's keys (the job's value wins, keeping the executor key's place); `environment` maps
 /// merge key by key and sit where the job had them, else at the end.
-pub(crate) fn merge(executor: Map, job: &Map) -> Map {
+pub(crate) fn merge(executor: Map, job: Map) -> Map {
     let job_sets_type = EXECUTOR_TYPES.iter().any(|k| job.contains_key(k));
     let mut executor_env = None;
     let mut hoisted = Vec::new();
@@ -146,14 +146,14 @@ pub(crate) fn merge(executor: Map, job: &Map) -> Map {
             _ => out.entries.push(entry),
         }
     }
-    for entry in &job.entries {
+    for entry in job.entries {
         match entry.key.as_str() {
             "executor" | "parameters" | "description" => {}
             "environment" => {
                 let merged = merge_environment(executor_env.take(), &entry.value);
                 out.insert("environment", entry.key_span, merged);
             }
-            _ => out.insert(entry.key.clone(), entry.key_span, entry.value.clone()),
+            _ => out.insert(entry.key, entry.key_span, entry.value),
         }
     }
     for entry in hoisted {

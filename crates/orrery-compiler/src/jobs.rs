@@ -30,10 +30,10 @@ pub(crate) fn compile(
     root: &Rc<Scope>,
 ) -> R<Node> {
     let name = &invocation.job_name;
-    let Some(definition) = found.definition.as_map() else {
+    let Some(definition) = found.definition().as_map() else {
         return Err(ctx.report(
             Diagnostic::error(codes::SHAPE, format!("job `{name}` must be a map"))
-                .at(found.definition.span, "definition")
+                .at(found.definition().span, "definition")
                 .also(invocation.use_site, "used here"),
         ));
     };
@@ -71,7 +71,7 @@ pub(crate) fn compile(
     let mut job = match body.get("executor").cloned() {
         Some(executor) if !executor.is_null() => {
             let executor_body = executors::resolve(ctx, &executor, &found.scope, root)?;
-            executors::merge(executor_body, &body)
+            executors::merge(executor_body, body)
         }
         _ => {
             body.remove("executor");
@@ -87,15 +87,16 @@ pub(crate) fn compile(
         .post_steps
         .as_ref()
         .map(|s| steps::wrap_scoped(ctx, s, root));
-    let own_steps = job.get("steps").cloned();
+    // Taken out in place: the expanded steps go back under the same key, at the same position.
+    let own_steps = job
+        .get_mut("steps")
+        .map(|s| std::mem::replace(s, Node::null(s.span)));
     if own_steps.is_some() || pre.is_some() || post.is_some() {
         let mut all = Vec::new();
-        for part in [pre.as_ref(), own_steps.as_ref(), post.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            match &part.value {
-                Value::Seq(items) => all.extend(items.iter().cloned()),
+        let span = own_steps.as_ref().map_or(invocation.use_site, |s| s.span);
+        for part in [pre, own_steps, post].into_iter().flatten() {
+            match part.value {
+                Value::Seq(items) => all.extend(items),
                 Value::Null => {}
                 _ => {
                     return Err(ctx.report(
@@ -111,11 +112,10 @@ pub(crate) fn compile(
             out: &mut out,
         };
         steps::expand(ctx, &all, &found.scope, &mut expander)?;
-        let span = own_steps.as_ref().map_or(invocation.use_site, |s| s.span);
         job.insert("steps", span, Node::new(Value::Seq(out), span));
     }
     if let Some(env) = job.get_mut("environment") {
         *env = executors::environment_as_list(env);
     }
-    Ok(Node::new(Value::Map(job), found.definition.span))
+    Ok(Node::new(Value::Map(job), found.definition().span))
 }

@@ -24,7 +24,26 @@ pub(crate) enum Kind {
 /// A definition found by name, with the scope its body must be compiled in.
 pub(crate) struct Found {
     pub scope: Rc<Scope>,
-    pub definition: Node,
+    kind: Kind,
+    name: String,
+}
+
+impl Found {
+    /// The definition, borrowed from its scope (definitions are never copied to be looked at).
+    pub fn definition(&self) -> &Node {
+        static NULL: Node = Node {
+            value: orrery_yaml::Value::Null,
+            span: orrery_diagnostics::Span {
+                file: orrery_diagnostics::FileId(0),
+                start: 0,
+                end: 0,
+            },
+        };
+        self.scope
+            .elements(self.kind)
+            .get(&self.name)
+            .unwrap_or(&NULL)
+    }
 }
 
 impl Scope {
@@ -71,6 +90,7 @@ fn find_depth(scope: &Rc<Scope>, kind: Kind, name: &str, depth: usize) -> Option
     }
     Some(Found {
         scope: Rc::clone(scope),
-        definition: definition.clone(),
+        kind,
+        name: name.to_string(),
     })
 }

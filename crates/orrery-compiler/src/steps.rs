@@ -347,13 +347,13 @@ fn invoke_command(
             ))
         }
     };
-    let Some(definition) = found.definition.as_map() else {
+    let Some(definition) = found.definition().as_map() else {
         return Err(ctx.report(
             Diagnostic::error(
                 codes::SHAPE,
                 format!("command `{name}` must be a map with `steps`"),
             )
-            .at(found.definition.span, "definition")
+            .at(found.definition().span, "definition")
             .also(use_site, "used here"),
         ));
     };
@@ -375,7 +375,7 @@ fn invoke_command(
             None => {
                 return Err(ctx.report(
                     Diagnostic::error(codes::SHAPE, format!("command `{name}` has no `steps`"))
-                        .at(found.definition.span, "definition"),
+                        .at(found.definition().span, "definition"),
                 ));
             }
         };

@@ -720,11 +720,13 @@ fn number_duplicates(planned: &mut [Planned]) {
             *per_workflow.entry(planned[i].workflow).or_default() += 1;
         }
         let repeated_in_a_workflow = per_workflow.values().any(|&n| n > 1);
-        let first = planned[members[0]].job.as_ref().map(strip_spans);
-        let all_same = members
-            .iter()
-            .all(|&i| planned[i].job.as_ref().map(strip_spans) == first);
-        if repeated_in_a_workflow || !all_same {
+        let differ = || {
+            let first = planned[members[0]].job.as_ref();
+            members[1..]
+                .iter()
+                .any(|&i| !same_job(first, planned[i].job.as_ref()))
+        };
+        if repeated_in_a_workflow || differ() {
             for (k, &i) in members.iter().enumerate() {
                 planned[i].name = format!("{name}-{}", k + 1);
             }
@@ -732,33 +734,29 @@ fn number_duplicates(planned: &mut [Planned]) {
     }
 }
 
-/// A job body's text form, for comparing compiled jobs regardless of where they came from.
-fn strip_spans(node: &Node) -> String {
-    fn walk(node: &Node, out: &mut String) {
-        match &node.value {
-            Value::Seq(items) => {
-                out.push('[');
-                for i in items {
-                    walk(i, out);
-                    out.push(',');
-                }
-                out.push(']');
-            }
-            Value::Map(m) => {
-                out.push('{');
-                for e in &m.entries {
-                    out.push_str(&format!("{:?}:", e.key));
-                    walk(&e.value, out);
-                    out.push(',');
-                }
-                out.push('}');
-            }
-            v => out.push_str(&format!("{v:?}")),
-        }
+fn same_job(a: Option<&Node>, b: Option<&Node>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same_data(a, b),
+        (None, None) => true,
+        _ => false,
     }
-    let mut out = String::new();
-    walk(node, &mut out);
-    out
+}
+
+/// Structural equality that ignores where nodes came from.
+fn same_data(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Seq(x), Value::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_data(p, q))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.entries
+                    .iter()
+                    .zip(&y.entries)
+                    .all(|(p, q)| p.key == q.key && same_data(&p.value, &q.value))
+        }
+        (x, y) => x == y,
+    }
 }
 
 fn emit_workflow(
