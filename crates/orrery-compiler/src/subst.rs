@@ -2,48 +2,39 @@
 
 use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_expr::{expr, template};
-use orrery_yaml::{Entry, Map, Node, Value};
+use orrery_yaml::{Node, Value};
 
 use crate::context::{Ctx, R};
 use crate::env::{from_expr, truthy, Env, ExprEnv, Lookup};
 
 /// Substitutes every template in `node` once. Substituted values are not re-scanned.
 pub(crate) fn subst(ctx: &mut Ctx<'_>, node: &Node, env: &Env<'_>) -> R<Node> {
-    Ok(match &node.value {
-        Value::Str(s) => {
-            if !s.contains("<<") {
-                return Ok(node.clone());
-            }
-            subst_str(ctx, s, node.span, env)?
-        }
+    let mut owned = node.clone();
+    subst_in_place(ctx, &mut owned, env)?;
+    Ok(owned)
+}
+
+/// Substitutes in place: only strings holding `<<` are touched, nothing else is copied.
+pub(crate) fn subst_in_place(ctx: &mut Ctx<'_>, node: &mut Node, env: &Env<'_>) -> R<()> {
+    match &mut node.value {
+        Value::Str(s) if s.contains("<<") => *node = subst_str(ctx, s, node.span, env)?,
         Value::Seq(items) => {
-            let mut out = Vec::with_capacity(items.len());
             for item in items {
-                out.push(subst(ctx, item, env)?);
+                subst_in_place(ctx, item, env)?;
             }
-            Node::new(Value::Seq(out), node.span)
         }
         Value::Map(map) => {
-            let mut out = Map {
-                entries: Vec::with_capacity(map.entries.len()),
-            };
-            for entry in &map.entries {
-                let key = if entry.key.contains("<<") {
+            for entry in &mut map.entries {
+                if entry.key.contains("<<") {
                     let k = subst_str(ctx, &entry.key, entry.key_span, env)?;
-                    k.value.scalar_text().unwrap_or_default()
-                } else {
-                    entry.key.clone()
-                };
-                out.entries.push(Entry {
-                    key,
-                    key_span: entry.key_span,
-                    value: subst(ctx, &entry.value, env)?,
-                });
+                    entry.key = k.value.scalar_text().unwrap_or_default();
+                }
+                subst_in_place(ctx, &mut entry.value, env)?;
             }
-            Node::new(Value::Map(out), node.span)
         }
-        _ => node.clone(),
-    })
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Substitutes one string: a lone tag keeps the value's type, anything else renders to text.
