@@ -7,7 +7,6 @@ use orrery_diagnostics::{codes, Diagnostic};
 use orrery_yaml::{Entry, Map, Node, Value};
 
 use crate::context::{Ctx, R};
-use crate::env::Env;
 use crate::params;
 use crate::scope::{self, Kind, Scope};
 use crate::subst;
@@ -86,16 +85,9 @@ pub(crate) fn resolve(
     args.remove("name");
     ctx.push_frame(format!("Error calling executor: '{name}'"), name_span);
     let result = (|| {
-        let decls = params::declarations(ctx, definition.get("parameters"), false)?;
-        let bound = params::bind(ctx, &decls, &args, name_span)?;
-        let options = ctx.options;
-        let pipeline_params = ctx.pipeline_params_for(&found.scope);
-        let env = Env {
-            params: Some(&bound),
-            matrix: None,
-            pipeline: &options.pipeline,
-            pipeline_params: pipeline_params.as_deref(),
-        };
+        // Executor arguments hold no steps; the caller scope only matters for steps.
+        let call = params::bind_call(ctx, definition, &args, name_span, &found.scope, root)?;
+        let env = call.env();
         let mut body = Map::new();
         for entry in &definition.entries {
             if entry.key == "parameters" || entry.key == "description" {

@@ -6,7 +6,6 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Entry, Map, Node, Value};
 
 use crate::context::{Ctx, R};
-use crate::env::Env;
 use crate::executors;
 use crate::params;
 use crate::scope::{Found, Scope};
@@ -37,17 +36,15 @@ pub(crate) fn compile(
                 .also(invocation.use_site, "used here"),
         ));
     };
-    let decls = params::declarations(ctx, definition.get("parameters"), false)?;
-    let mut bound = params::bind(ctx, &decls, &invocation.args, invocation.use_site)?;
-    steps::wrap_steps_arguments(ctx, &decls, &invocation.args, &mut bound, root);
-    let options = ctx.options;
-    let pipeline_params = ctx.pipeline_params_for(&found.scope);
-    let env = Env {
-        params: Some(&bound),
-        matrix: None,
-        pipeline: &options.pipeline,
-        pipeline_params: pipeline_params.as_deref(),
-    };
+    let call = params::bind_call(
+        ctx,
+        definition,
+        &invocation.args,
+        invocation.use_site,
+        &found.scope,
+        root,
+    )?;
+    let env = call.env();
 
     let mut body = Map::new();
     let mut failed = None;

@@ -3,7 +3,13 @@
 use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Map, Node, Value};
 
+use std::rc::Rc;
+
 use crate::context::{Ctx, Reported, R};
+use crate::env::Env;
+use crate::pipeline::PipelineValues;
+use crate::scope::Scope;
+use crate::steps;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ParamType {
@@ -53,6 +59,45 @@ pub(crate) struct ParamDecl {
 }
 
 pub(crate) type Bound = Vec<(String, Node)>;
+
+/// One call of a job, command or executor: its arguments bound, and what its templates can see.
+pub(crate) struct Call<'a> {
+    bound: Bound,
+    pipeline: &'a PipelineValues,
+    /// `None` inside orbs, where pipeline parameters are out of scope.
+    pipeline_params: Option<Rc<[(String, Node)]>>,
+}
+
+impl Call<'_> {
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            params: Some(&self.bound),
+            matrix: None,
+            pipeline: self.pipeline,
+            pipeline_params: self.pipeline_params.as_deref(),
+        }
+    }
+}
+
+/// Binds `args` to the parameters `definition` declares. Steps arguments are wrapped with
+/// `caller`, the scope they were written in, so they expand there.
+pub(crate) fn bind_call<'a>(
+    ctx: &mut Ctx<'a>,
+    definition: &Map,
+    args: &Map,
+    use_site: Span,
+    defined_in: &Scope,
+    caller: &Rc<Scope>,
+) -> R<Call<'a>> {
+    let decls = declarations(ctx, definition.get("parameters"), false)?;
+    let mut bound = bind(ctx, &decls, args, use_site)?;
+    steps::wrap_steps_arguments(ctx, &decls, args, &mut bound, caller);
+    Ok(Call {
+        bound,
+        pipeline: &ctx.options.pipeline,
+        pipeline_params: ctx.pipeline_params_for(defined_in),
+    })
+}
 
 /// Reads a `parameters:` map. `pipeline` applies the stricter pipeline-parameter rules.
 pub(crate) fn declarations(

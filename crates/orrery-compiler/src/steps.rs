@@ -6,7 +6,6 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Entry, Map, Node, Value};
 
 use crate::context::{Ctx, R};
-use crate::env::Env;
 use crate::params::{self, ParamType};
 use crate::scope::{self, Kind, Scope};
 use crate::{logic, subst};
@@ -359,17 +358,8 @@ fn invoke_command(
     };
     ctx.push_frame(format!("Error calling command: '{name}'"), use_site);
     let result = (|| {
-        let decls = params::declarations(ctx, definition.get("parameters"), false)?;
-        let mut bound = params::bind(ctx, &decls, args, use_site)?;
-        wrap_steps_arguments(ctx, &decls, args, &mut bound, scope);
-        let options = ctx.options;
-        let pipeline_params = ctx.pipeline_params_for(&found.scope);
-        let env = Env {
-            params: Some(&bound),
-            matrix: None,
-            pipeline: &options.pipeline,
-            pipeline_params: pipeline_params.as_deref(),
-        };
+        let call = params::bind_call(ctx, definition, args, use_site, &found.scope, scope)?;
+        let env = call.env();
         let steps = match definition.get("steps") {
             Some(s) => s.clone(),
             None => {
