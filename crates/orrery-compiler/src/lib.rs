@@ -24,7 +24,7 @@ use orrery_diagnostics::{has_errors, Diagnostic, FileId, SourceDb};
 use orrery_yaml::{Limits, Node};
 
 pub use graph::{GraphJob, JobGraph, Requirement, WorkflowGraph};
-pub use orbs::{FetchedOrb, NoOrbs, OrbRef, OrbSource};
+pub use orbs::{FetchedOrb, NoOrbs, OrbFetchError, OrbRef, OrbSource};
 pub use pipeline::PipelineValues;
 
 /// What the caller knows about the pipeline being compiled.

@@ -60,19 +60,39 @@ pub struct FetchedOrb {
     pub text: String,
 }
 
-/// Where registry orbs come from. The CLI reads a directory registry; tests use memory.
+/// Why an [`OrbSource`] could not give an orb: a stable code, the reason, and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrbFetchError {
+    pub code: &'static str,
+    pub message: String,
+    pub help: String,
+}
+
+impl From<String> for OrbFetchError {
+    /// A plain reason means the orb is not available.
+    fn from(message: String) -> Self {
+        OrbFetchError {
+            code: codes::ORB_NOT_FOUND,
+            message,
+            help: "pass a registry directory with --orb-path DIR (layout DIR/NAMESPACE/NAME/VERSION.yml) or set ORRERY_ORB_PATH".into(),
+        }
+    }
+}
+
+/// Where registry orbs come from. The CLI reads its orb store; tests use memory.
 pub trait OrbSource {
-    fn fetch(&self, reference: &OrbRef) -> Result<FetchedOrb, String>;
+    fn fetch(&self, reference: &OrbRef) -> Result<FetchedOrb, OrbFetchError>;
 }
 
 /// An orb source that has no orbs.
 pub struct NoOrbs;
 
 impl OrbSource for NoOrbs {
-    fn fetch(&self, reference: &OrbRef) -> Result<FetchedOrb, String> {
-        Err(format!(
-            "orb `{reference}` is not available: no orb registry directory was given"
-        ))
+    fn fetch(&self, reference: &OrbRef) -> Result<FetchedOrb, OrbFetchError> {
+        Err(
+            format!("orb `{reference}` is not available: no orb registry directory was given")
+                .into(),
+        )
     }
 }
 
@@ -180,12 +200,20 @@ fn import_registry(
     };
     let fetched = match ctx.orb_source.fetch(&orb_ref) {
         Ok(f) => f,
-        Err(message) => {
+        Err(error) => {
+            let label = if error.code == codes::ORB_NOT_FOUND {
+                "orb not found"
+            } else {
+                "this orb"
+            };
             return Err(ctx.report(
-                Diagnostic::error(codes::ORB_NOT_FOUND, format!("cannot resolve orb `{orb_ref}`: {message}"))
-                    .at(span, "orb not found")
-                    .with_help("pass a registry directory with --orb-path DIR (layout DIR/NAMESPACE/NAME/VERSION.yml) or set ORRERY_ORB_PATH"),
-            ))
+                Diagnostic::error(
+                    error.code,
+                    format!("cannot resolve orb `{orb_ref}`: {}", error.message),
+                )
+                .at(span, label)
+                .with_help(error.help),
+            ));
         }
     };
     let exact = format!("{}/{}@{}", orb_ref.namespace, orb_ref.name, fetched.version);

@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use orrery_compiler::{compile, CompileOptions, FetchedOrb, OrbRef, OrbSource};
+use orrery_compiler::{compile, CompileOptions, FetchedOrb, OrbFetchError, OrbRef, OrbSource};
 use orrery_diagnostics::{Diagnostic, SourceDb};
 
 fn fixtures() -> PathBuf {
@@ -54,7 +54,7 @@ fn semver(v: &str) -> Option<Vec<u64>> {
 }
 
 impl OrbSource for DirOrbs {
-    fn fetch(&self, r: &OrbRef) -> Result<FetchedOrb, String> {
+    fn fetch(&self, r: &OrbRef) -> Result<FetchedOrb, OrbFetchError> {
         let dir = self.0.join(&r.namespace).join(&r.name);
         let published: Vec<String> = fs::read_dir(&dir)
             .map_err(|_| format!("no orb {}/{} in the test registry", r.namespace, r.name))?

@@ -150,6 +150,10 @@ pub mod codes {
     pub const ORB_NOT_FOUND: &str = "E0501";
     pub const ORB_REFERENCE: &str = "E0502";
     pub const ORB_UNKNOWN_ALIAS: &str = "E0503";
+    pub const ORB_LOCK_MISMATCH: &str = "E0504";
+    pub const ORB_LOCKFILE: &str = "E0505";
+    pub const ORB_NOT_LOCKED: &str = "W0506";
+    pub const ORB_REGISTRY: &str = "E0507";
     // workflows
     pub const WORKFLOW_SHAPE: &str = "E0601";
     pub const REQUIRES_UNKNOWN: &str = "E0602";

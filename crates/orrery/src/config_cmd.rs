@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use orrery_compiler::{CompileOptions, Compiled, PipelineValues};
-use orrery_diagnostics::{codes, has_errors, render_human, render_json, Diagnostic, SourceDb};
-use orrery_orb::LocalRegistry;
+use orrery_diagnostics::{
+    codes, has_errors, render_human, render_json, Diagnostic, FileId, SourceDb, Span,
+};
+use orrery_orb::{LockPolicy, OrbStore};
 use orrery_yaml::{Limits, Node, Value};
 
 use crate::git;
+use crate::store::StoreArgs;
 
 #[derive(Subcommand)]
 pub enum ConfigCommand {
@@ -20,24 +23,22 @@ pub enum ConfigCommand {
     Validate(ValidateArgs),
 }
 
-#[derive(Args)]
+#[derive(Args, Clone, Default)]
 pub struct CompileArgs {
-    /// Registry directory of orbs laid out as DIR/NAMESPACE/NAME/VERSION.yml (repeatable);
-    /// ORRERY_ORB_PATH adds more (colon-separated).
-    #[arg(long = "orb-path", value_name = "DIR")]
-    orb_path: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Pipeline parameters as YAML/JSON (`'deploy: true'`) or the path of a file holding them.
     #[arg(long = "pipeline-parameters", value_name = "YAML|FILE")]
-    pipeline_parameters: Option<String>,
+    pub pipeline_parameters: Option<String>,
     /// Pipeline git branch (default: the checkout's branch).
     #[arg(long)]
-    branch: Option<String>,
+    pub branch: Option<String>,
     /// Pipeline git tag (default: the tag at HEAD, if any).
     #[arg(long)]
-    tag: Option<String>,
+    pub tag: Option<String>,
     /// Pipeline git revision (default: HEAD).
     #[arg(long)]
-    revision: Option<String>,
+    pub revision: Option<String>,
 }
 
 #[derive(Args)]
@@ -84,16 +85,18 @@ pub fn run(command: ConfigCommand) -> ExitCode {
 }
 
 /// Exit codes: 0 compiled, 1 the config has errors, 2 the command could not run.
-const EXIT_CONFIG_ERROR: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+pub const EXIT_CONFIG_ERROR: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
 
-struct Session {
-    db: SourceDb,
-    compiled: Compiled,
-    source: String,
+pub struct Session {
+    pub db: SourceDb,
+    pub compiled: Compiled,
+    pub source: String,
+    pub store: OrbStore,
 }
 
-fn compile(file: &Path, args: &CompileArgs) -> Result<Session, String> {
+/// Compiles a config file with the orb store its flags name.
+pub fn compile(file: &Path, args: &CompileArgs, policy: LockPolicy) -> Result<Session, String> {
     let source = std::fs::read_to_string(file)
         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut db = SourceDb::new();
@@ -107,17 +110,14 @@ fn compile(file: &Path, args: &CompileArgs) -> Result<Session, String> {
         options.pipeline_parameters = pipeline_parameters(&mut db, raw, &mut diagnostics)?;
     }
     options.pipeline = pipeline_values(file, args);
-    let mut roots = args.orb_path.clone();
-    if let Ok(env) = std::env::var("ORRERY_ORB_PATH") {
-        roots.extend(std::env::split_paths(&env).filter(|p| !p.as_os_str().is_empty()));
-    }
-    let registry = LocalRegistry::new(roots);
+    let store = args.store.open(file, policy, &mut db, &mut diagnostics)?;
     let mut compiled = if has_errors(&diagnostics) {
         Compiled::default()
     } else {
-        orrery_compiler::compile(&mut db, config, &options, &registry)
+        orrery_compiler::compile(&mut db, config, &options, &store)
     };
     diagnostics.append(&mut compiled.diagnostics);
+    diagnostics.extend(unlocked_references(&db, config, &store));
     compiled.diagnostics = diagnostics;
     if has_errors(&compiled.diagnostics) {
         compiled.config = None;
@@ -127,7 +127,38 @@ fn compile(file: &Path, args: &CompileArgs) -> Result<Session, String> {
         db,
         compiled,
         source,
+        store,
     })
+}
+
+/// With a lockfile, every reference the config resolved should be pinned in it.
+fn unlocked_references(db: &SourceDb, config: FileId, store: &OrbStore) -> Vec<Diagnostic> {
+    let Some(lock) = store.lock() else {
+        return Vec::new();
+    };
+    let text = db.file(config).map(|f| f.text.as_str()).unwrap_or_default();
+    store
+        .resolutions()
+        .into_iter()
+        .filter(|(reference, _)| !lock.orbs.contains_key(reference))
+        .map(|(reference, resolution)| {
+            let warning = Diagnostic::warning(
+                codes::ORB_NOT_LOCKED,
+                format!(
+                    "orb `{reference}` is not in the lockfile; it resolved to {} this time",
+                    resolution.version
+                ),
+            )
+            .with_help("run `orrery orb lock` to pin it");
+            match text.find(reference.as_str()) {
+                Some(start) => warning.at(
+                    Span::new(config, start, start + reference.len()),
+                    "not locked",
+                ),
+                None => warning,
+            }
+        })
+        .collect()
 }
 
 fn pipeline_parameters(
@@ -157,10 +188,7 @@ fn pipeline_parameters(
                     codes::USAGE,
                     "pipeline parameters must be a map of names to values",
                 )
-                .at(
-                    orrery_diagnostics::Span::new(file, 0, text.len()),
-                    "not a map",
-                )
+                .at(Span::new(file, 0, text.len()), "not a map")
                 .with_help("write e.g. --pipeline-parameters 'deploy: true'"),
             );
             Ok(Vec::new())
@@ -211,13 +239,13 @@ fn pipeline_values(file: &Path, args: &CompileArgs) -> PipelineValues {
     values
 }
 
-fn report_usage(message: &str) -> ExitCode {
+pub fn report_usage(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(EXIT_USAGE)
 }
 
 fn process(args: ProcessArgs) -> ExitCode {
-    let session = match compile(&args.file, &args.compile) {
+    let session = match compile(&args.file, &args.compile, LockPolicy::Enforce) {
         Ok(s) => s,
         Err(message) => return report_usage(&message),
     };
@@ -260,7 +288,7 @@ fn process(args: ProcessArgs) -> ExitCode {
 }
 
 fn validate(args: ValidateArgs) -> ExitCode {
-    let session = match compile(&args.file, &args.compile) {
+    let session = match compile(&args.file, &args.compile, LockPolicy::Enforce) {
         Ok(s) => s,
         Err(message) => return report_usage(&message),
     };

@@ -2,6 +2,9 @@
 
 mod config_cmd;
 mod git;
+mod orb_cmd;
+mod remote;
+mod store;
 
 use std::process::ExitCode;
 
@@ -23,11 +26,15 @@ enum Command {
     /// Compile and check configs, as `circleci config ...` does, offline.
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Orbs: the store, the lockfile, packing and publishing.
+    #[command(subcommand)]
+    Orb(orb_cmd::OrbCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Config(c) => config_cmd::run(c),
+        Command::Orb(c) => orb_cmd::run(c),
     }
 }

@@ -11,9 +11,16 @@ pub fn shared() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
+/// Runs the CLI with an empty user cache, so what a developer has cached never leaks in.
 pub fn orrery(args: &[&str]) -> Output {
+    orrery_with_cache(args, &std::env::temp_dir().join("orrery-tests-no-cache"))
+}
+
+pub fn orrery_with_cache(args: &[&str], cache: &std::path::Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_orrery"))
         .args(args)
+        .env("ORRERY_CACHE_DIR", cache)
+        .env_remove("ORRERY_ORB_PATH")
         .output()
         .expect("run orrery")
 }

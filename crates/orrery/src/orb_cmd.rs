@@ -1,0 +1,272 @@
+//! `orrery orb lock|update|source|list|fetch`: the orb store and its lockfile.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use orrery_compiler::{OrbRef, OrbSource};
+use orrery_diagnostics::{has_errors, render_human, SourceDb};
+use orrery_orb::{LockPolicy, Locked, Lockfile, OrbDirectory, OrbStore, StoreDirectory, Tier};
+
+use crate::config_cmd::{self, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE};
+use crate::store::{self, StoreArgs};
+
+#[derive(Subcommand)]
+pub enum OrbCommand {
+    /// Resolve every orb the config uses and pin it in the lockfile (.circleci/orbs.lock).
+    Lock(LockArgs),
+    /// Move floating references (`@5`, `@volatile`) to their newest match and rewrite the lock.
+    Update(LockArgs),
+    /// Print the source of a resolved orb.
+    Source(SourceArgs),
+    /// List the orbs the store holds.
+    List(ListArgs),
+    /// Download orbs from the registry into the user cache.
+    Fetch(FetchArgs),
+}
+
+#[derive(Args)]
+pub struct LockArgs {
+    /// The config file.
+    #[arg(default_value = ".circleci/config.yml")]
+    config: PathBuf,
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+#[derive(Args)]
+pub struct SourceArgs {
+    /// `namespace/name@version`.
+    reference: String,
+    /// The config whose project directory (vendored orbs, lockfile) to use.
+    #[arg(long, default_value = ".circleci/config.yml")]
+    config: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    /// The config whose project directory (vendored orbs) to list.
+    #[arg(long, default_value = ".circleci/config.yml")]
+    config: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct FetchArgs {
+    /// `namespace/name@version` references to download.
+    references: Vec<String>,
+    /// Also download every orb this config uses.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    registry: crate::remote::RegistryArgs,
+}
+
+pub fn run(command: OrbCommand) -> ExitCode {
+    match command {
+        OrbCommand::Lock(args) => lock(args, LockPolicy::Enforce),
+        OrbCommand::Update(args) => lock(args, LockPolicy::Ignore),
+        OrbCommand::Source(args) => source(args),
+        OrbCommand::List(args) => list(args),
+        OrbCommand::Fetch(args) => fetch(args),
+    }
+}
+
+/// Compiles the config, then writes what every reference resolved to. `Enforce` keeps the pins
+/// already in the lock (a floating reference resolves once and stays pinned); `Ignore` moves
+/// them forward.
+fn lock(args: LockArgs, policy: LockPolicy) -> ExitCode {
+    let path = args.compile.store.lockfile_path(&args.config);
+    let session = match config_cmd::compile(&args.config, &args.compile, policy) {
+        Ok(session) => session,
+        Err(message) => return report_usage(&message),
+    };
+    let diagnostics = &session.compiled.diagnostics;
+    if !diagnostics.is_empty() {
+        eprint!("{}", render_human(&session.db, diagnostics));
+    }
+    if has_errors(diagnostics) {
+        eprintln!("error: the lockfile was not written: the config must compile first");
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    }
+    let before = session.store.lock().cloned().unwrap_or_default();
+    let after = Lockfile {
+        orbs: session
+            .store
+            .resolutions()
+            .into_iter()
+            .map(|(reference, r)| {
+                let pin = Locked {
+                    version: r.version,
+                    sha256: r.sha256,
+                };
+                (reference, pin)
+            })
+            .collect(),
+    };
+    for (reference, pin) in &after.orbs {
+        match before.orbs.get(reference) {
+            Some(old) if old == pin => println!("  {reference} = {}", pin.version),
+            Some(old) => println!("  {reference} {} -> {}", old.version, pin.version),
+            None => println!("  {reference} = {} (new)", pin.version),
+        }
+    }
+    for reference in before.orbs.keys().filter(|r| !after.orbs.contains_key(*r)) {
+        println!("  {reference} (removed: no longer used)");
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return report_usage(&format!("cannot create {}: {e}", dir.display()));
+        }
+    }
+    if let Err(e) = std::fs::write(&path, after.render()) {
+        return report_usage(&format!("cannot write {}: {e}", path.display()));
+    }
+    println!("Wrote {} ({} orbs).", path.display(), after.orbs.len());
+    ExitCode::SUCCESS
+}
+
+fn parse_reference(text: &str) -> Result<OrbRef, String> {
+    OrbRef::parse(text).ok_or_else(|| {
+        format!("`{text}` is not an orb reference; write `namespace/name@version`, e.g. `circleci/node@5.1.0`")
+    })
+}
+
+fn source(args: SourceArgs) -> ExitCode {
+    let reference = match parse_reference(&args.reference) {
+        Ok(r) => r,
+        Err(message) => return report_usage(&message),
+    };
+    let mut db = SourceDb::new();
+    let mut diagnostics = Vec::new();
+    let store = match args
+        .store
+        .open(&args.config, LockPolicy::Enforce, &mut db, &mut diagnostics)
+    {
+        Ok(store) => store,
+        Err(message) => return report_usage(&message),
+    };
+    if !diagnostics.is_empty() {
+        eprint!("{}", render_human(&db, &diagnostics));
+    }
+    match store.fetch(&reference) {
+        Ok(orb) => {
+            eprintln!(
+                "# {reference} resolved to {} from {}",
+                orb.version, orb.origin
+            );
+            print!("{}", orb.text);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!(
+                "error[{}]: cannot resolve orb `{reference}`: {}",
+                error.code, error.message
+            );
+            eprintln!("  help: {}", error.help);
+            ExitCode::from(EXIT_CONFIG_ERROR)
+        }
+    }
+}
+
+fn list(args: ListArgs) -> ExitCode {
+    let directories = args.store.directories(&args.config);
+    let mut rows: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for StoreDirectory { tier, directory } in &directories {
+        for orb in directory.list() {
+            rows.entry((
+                format!("{}/{}", orb.namespace, orb.name),
+                tier.label().to_string(),
+            ))
+            .or_default()
+            .push(orb.version);
+        }
+    }
+    if rows.is_empty() {
+        let searched: Vec<String> = directories
+            .iter()
+            .map(|d| format!("{} ({})", d.directory.root.display(), d.tier.label()))
+            .collect();
+        println!("No orbs stored; searched {}.", searched.join(", "));
+        return ExitCode::SUCCESS;
+    }
+    let width = rows.keys().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for ((name, tier), mut versions) in rows {
+        versions.sort_by_key(|v| orrery_orb::semver(v).map_or((u64::MAX, 0, 0), |s| s));
+        println!("{name:width$}  {:9} {}", tier, versions.join(" "));
+    }
+    ExitCode::SUCCESS
+}
+
+fn fetch(args: FetchArgs) -> ExitCode {
+    if args.references.is_empty() && args.config.is_none() {
+        return report_usage(
+            "name the orbs to fetch (`namespace/name@version`) or a config with --config FILE",
+        );
+    }
+    let Some(cache) = store::cache_dir() else {
+        return report_usage("no cache directory: set XDG_CACHE_HOME, HOME or ORRERY_CACHE_DIR");
+    };
+    let mut failed = false;
+    for text in &args.references {
+        let reference = match parse_reference(text) {
+            Ok(r) => r,
+            Err(message) => return report_usage(&message),
+        };
+        let client = match args.registry.client() {
+            Ok(c) => c,
+            Err(message) => return report_usage(&message),
+        };
+        let store = OrbStore::new(vec![StoreDirectory {
+            tier: Tier::Cache,
+            directory: OrbDirectory::new(&cache),
+        }])
+        .online(client);
+        match store.fetch(&reference) {
+            Ok(orb) => println!("{reference} -> {} ({})", orb.version, orb.origin),
+            Err(error) => {
+                eprintln!(
+                    "error[{}]: cannot fetch orb `{reference}`: {}",
+                    error.code, error.message
+                );
+                failed = true;
+            }
+        }
+    }
+    if let Some(config) = &args.config {
+        let compile_args = CompileArgs {
+            store: StoreArgs {
+                online: true,
+                registry: args.registry.clone(),
+                ..StoreArgs::default()
+            },
+            ..CompileArgs::default()
+        };
+        let session = match config_cmd::compile(config, &compile_args, LockPolicy::Enforce) {
+            Ok(s) => s,
+            Err(message) => return report_usage(&message),
+        };
+        for (reference, resolution) in session.store.resolutions() {
+            println!(
+                "{reference} -> {} ({})",
+                resolution.version, resolution.origin
+            );
+        }
+        if has_errors(&session.compiled.diagnostics) {
+            eprint!(
+                "{}",
+                render_human(&session.db, &session.compiled.diagnostics)
+            );
+            failed = true;
+        }
+    }
+    if failed {
+        ExitCode::from(EXIT_USAGE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
