@@ -11,6 +11,7 @@ mod executors;
 mod graph;
 mod jobs;
 mod logic;
+mod orb_check;
 mod orbs;
 mod params;
 mod pipeline;
@@ -24,6 +25,7 @@ use orrery_diagnostics::{has_errors, Diagnostic, FileId, SourceDb};
 use orrery_yaml::{Limits, Node};
 
 pub use graph::{GraphJob, JobGraph, Requirement, WorkflowGraph};
+pub use orb_check::{check_orb, OrbCheck};
 pub use orbs::{FetchedOrb, NoOrbs, OrbFetchError, OrbRef, OrbSource};
 pub use pipeline::PipelineValues;
 
@@ -80,6 +82,20 @@ pub fn compile(
             ..Compiled::default()
         };
     }
+    let mut compiled = compile_node(db, root, options, orbs);
+    diagnostics.append(&mut compiled.diagnostics);
+    compiled.diagnostics = diagnostics;
+    compiled
+}
+
+/// Compiles a config already parsed, e.g. an orb example's `usage` inside the orb's file.
+pub fn compile_node(
+    db: &mut SourceDb,
+    root: Node,
+    options: &CompileOptions,
+    orbs: &dyn OrbSource,
+) -> Compiled {
+    let mut diagnostics = Vec::new();
     let mut ctx = context::Ctx::new(db, options, orbs, options.limits);
     let result = workflows::compile_document(&mut ctx, root);
     diagnostics.append(&mut ctx.diagnostics);

@@ -23,7 +23,9 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use orrery_compiler::{compile, CompileOptions, FetchedOrb, OrbFetchError, OrbRef, OrbSource};
+use orrery_compiler::{
+    check_orb, compile, CompileOptions, FetchedOrb, OrbFetchError, OrbRef, OrbSource,
+};
 use orrery_diagnostics::{Diagnostic, SourceDb};
 
 fn fixtures() -> PathBuf {
@@ -261,8 +263,41 @@ fn orb_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn error_fixtures() {
+    check_annotated(&fixtures().join("errors"), false, |input| {
+        let Run { db, compiled } = run(input);
+        let produced = compiled.config.is_some();
+        (db, compiled.diagnostics, produced)
+    });
+}
+
+/// `fixtures/orb-check/NAME.yml` is an orb checked on its own (`orrery orb validate`); an orb
+/// without annotations must check clean. Orbs it imports come from `NAME.orbs/`.
+#[test]
+fn orb_check_fixtures() {
+    check_annotated(&fixtures().join("orb-check"), true, |input| {
+        let mut db = SourceDb::new();
+        let text = fs::read_to_string(input).unwrap();
+        let file = db.add(input.display().to_string(), text);
+        let others = DirOrbs(side(input, "orbs"));
+        let name = Some(("acme", "subject"));
+        let check = check_orb(&mut db, file, name, &others, &CompileOptions::default());
+        assert!(
+            check.commands + check.jobs + check.executors + check.examples > 0,
+            "{}: nothing checked",
+            input.display()
+        );
+        (db, check.diagnostics, false)
+    });
+}
+
+/// Runs each fixture of `dir` and matches its diagnostics against its caret annotations.
+fn check_annotated(
+    dir: &Path,
+    clean_allowed: bool,
+    run: impl Fn(&Path) -> (SourceDb, Vec<Diagnostic>, bool),
+) {
     let mut failures = String::new();
-    let inputs = inputs(&fixtures().join("errors"));
+    let inputs = inputs(dir);
     assert!(!inputs.is_empty());
     for input in &inputs {
         let before = failures.len();
@@ -275,12 +310,12 @@ fn error_fixtures() {
         for orb in &orbs {
             annotations(orb, &mut expects);
         }
-        if expects.is_empty() {
+        if expects.is_empty() && !clean_allowed {
             let _ = writeln!(failures, "{}: no annotations", input.display());
             continue;
         }
-        let Run { db, compiled } = run(input);
-        let diags = &compiled.diagnostics;
+        let (db, diags, produced) = run(input);
+        let diags = &diags;
         let matches_at = |span, e: &Expect| {
             db.line_col(span).is_some_and(|(f, lc)| {
                 f.name == e.file && lc.line == e.line && lc.column == e.column
@@ -329,7 +364,7 @@ fn error_fixtures() {
                 );
             }
         }
-        if compiled.config.is_some() && diags.iter().any(Diagnostic::is_error) {
+        if produced && diags.iter().any(Diagnostic::is_error) {
             let _ = writeln!(failures, "{}: errors but a config", input.display());
         }
         if failures.len() > before {
