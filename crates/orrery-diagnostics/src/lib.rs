@@ -161,6 +161,16 @@ pub mod codes {
     pub const MATRIX: &str = "E0604";
     pub const ALL_WORKFLOWS_FILTERED: &str = "E0605";
     pub const REQUIRES_CYCLE: &str = "E0606";
+    // packing (`orb pack`, `config pack`) and unpacking (`orb unpack`)
+    pub const PACK_NO_ORB_ROOT: &str = "E0701";
+    pub const PACK_NOT_A_MAP: &str = "E0702";
+    pub const PACK_CONFLICT: &str = "E0703";
+    pub const INCLUDE_NOT_ENTIRE_VALUE: &str = "E0704";
+    pub const INCLUDE_MULTIPLE: &str = "E0705";
+    pub const INCLUDE_MISSING: &str = "E0706";
+    pub const INCLUDE_OUTSIDE_ROOT: &str = "E0707";
+    pub const PACK_UNKNOWN_ORB_KEY: &str = "W0708";
+    pub const UNPACK_NOT_REVERSIBLE: &str = "W0709";
     // usage
     pub const USAGE: &str = "E0901";
 }

@@ -1,0 +1,153 @@
+//! The only I/O of this crate: reading a source directory into a [`SourceTree`] and writing an
+//! unpacked tree out.
+//!
+//! Reading takes only what packing needs: the YAML files the packer walks (dot-files and
+//! dot-folders skipped) and, for an orb, every file an include directive names inside the orb
+//! root. Whether those files exist is for the packer to report, with a place.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::include::included_paths;
+use crate::pack_orb::ORB_DIRECTORIES;
+use crate::tree::{is_hidden, is_yaml_name, normalize_in_root, SourceTree};
+
+/// A file or directory that could not be read or written.
+#[derive(Debug)]
+pub struct FsError {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl fmt::Display for FsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for FsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+fn at(path: &Path) -> impl FnOnce(io::Error) -> FsError + '_ {
+    move |error| FsError {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Reads an orb source directory (the one holding `@orb.yml`) for [`crate::pack_orb`].
+pub fn read_orb_dir(dir: &Path) -> Result<SourceTree, FsError> {
+    let mut tree = SourceTree::with_base(dir.display().to_string());
+    read_yaml_files(dir, dir, Some(&ORB_DIRECTORIES), &mut tree)?;
+    read_included_files(dir, &mut tree)?;
+    Ok(tree)
+}
+
+/// Reads a config source directory for [`crate::pack_config`].
+pub fn read_config_dir(dir: &Path) -> Result<SourceTree, FsError> {
+    let mut tree = SourceTree::with_base(dir.display().to_string());
+    read_yaml_files(dir, dir, None, &mut tree)?;
+    Ok(tree)
+}
+
+/// Writes every file of `tree` under `dir`, creating directories as needed. Paths that would
+/// leave `dir` are refused.
+pub fn write_tree(dir: &Path, tree: &SourceTree) -> Result<(), FsError> {
+    for file in &tree.files {
+        let target = dir.join(&file.path);
+        let inside = normalize_in_root(&file.path).is_some_and(|p| !p.is_empty());
+        if !inside {
+            return Err(FsError {
+                path: target,
+                error: io::Error::new(io::ErrorKind::InvalidInput, "path leaves the directory"),
+            });
+        }
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(at(parent))?;
+        }
+        fs::write(&target, &file.text).map_err(at(&target))?;
+    }
+    Ok(())
+}
+
+/// Adds the YAML files under `dir` (relative to `root`), descending only into `allowed`
+/// directories when given.
+fn read_yaml_files(
+    root: &Path,
+    dir: &Path,
+    allowed: Option<&[&str]>,
+    tree: &mut SourceTree,
+) -> Result<(), FsError> {
+    let mut entries: Vec<(String, PathBuf)> = fs::read_dir(dir)
+        .map_err(at(dir))?
+        .map(|entry| {
+            let entry = entry.map_err(at(dir))?;
+            Ok((
+                entry.file_name().to_string_lossy().into_owned(),
+                entry.path(),
+            ))
+        })
+        .collect::<Result<_, FsError>>()?;
+    entries.sort();
+    for (name, path) in entries {
+        if is_hidden(&name) {
+            continue;
+        }
+        if path.is_dir() {
+            if allowed.is_none_or(|allowed| allowed.contains(&name.as_str())) {
+                read_yaml_files(root, &path, allowed, tree)?;
+            }
+        } else if is_yaml_name(&name) {
+            tree.add(relative(root, &path), read_text(&path)?);
+        }
+    }
+    Ok(())
+}
+
+/// Adds the files that include directives name, when they are regular files inside `root`.
+fn read_included_files(root: &Path, tree: &mut SourceTree) -> Result<(), FsError> {
+    let wanted: Vec<String> = tree
+        .files
+        .iter()
+        .flat_map(|f| included_paths(&f.text))
+        .filter_map(normalize_in_root)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let real_root = root.canonicalize().map_err(at(root))?;
+    for path in wanted {
+        if tree.get(&path).is_some() {
+            continue;
+        }
+        let full = root.join(&path);
+        // A symlink may not lead out of the orb root either.
+        let inside = full
+            .canonicalize()
+            .is_ok_and(|real| real.starts_with(&real_root) && real.is_file());
+        if inside {
+            tree.add(path, read_text(&full)?);
+        }
+    }
+    Ok(())
+}
+
+fn read_text(path: &Path) -> Result<String, FsError> {
+    let bytes = fs::read(path).map_err(at(path))?;
+    String::from_utf8(bytes).map_err(|_| FsError {
+        path: path.to_path_buf(),
+        error: io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
+    })
+}
+
+/// `path` relative to `root` with `/` separators.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
