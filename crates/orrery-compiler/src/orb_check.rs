@@ -2,7 +2,7 @@
 //! with its defaults (typed placeholders stand in for required parameters without one), and
 //! every `examples` entry's `usage` compiles against the orb.
 
-use orrery_diagnostics::{codes, has_errors, Diagnostic, FileId, SourceDb, Span};
+use orrery_diagnostics::{codes, has_errors, Diagnostic, FileId, Severity, SourceDb, Span};
 use orrery_yaml::{Map, Node, Value};
 
 use crate::orbs::{FetchedOrb, OrbFetchError, OrbRef, OrbSource};
@@ -110,16 +110,66 @@ pub fn check_orb(
             );
             continue;
         };
-        let compiled = compile_node(db, usage.clone(), options, &source);
+        let compiled = compile_node(db, runnable(usage), options, &source);
         let frame = format!("in example `{example}`");
+        // An example importing an orb that is not at hand cannot be checked past its imports:
+        // that is a warning about this machine, not an error in the orb.
+        let unchecked = compiled
+            .diagnostics
+            .iter()
+            .any(|d| d.code == codes::ORB_NOT_FOUND);
         check.diagnostics.extend(
             compiled
                 .diagnostics
                 .into_iter()
-                .map(|d| d.in_context(std::slice::from_ref(&frame))),
+                .filter(|d| !unchecked || d.code == codes::ORB_NOT_FOUND)
+                .map(|mut d| {
+                    if unchecked {
+                        d.severity = Severity::Warning;
+                        d.message = format!("example `{example}` was not checked: {}", d.message);
+                    }
+                    d.in_context(std::slice::from_ref(&frame))
+                }),
         );
     }
     check
+}
+
+/// Examples often show only `jobs:` or `commands:`; without `workflows` (and without the
+/// `build` job a workflow-less config runs) every job of the usage runs in one workflow.
+fn runnable(usage: &Node) -> Node {
+    let mut usage = usage.clone();
+    let span = usage.span;
+    let Some(map) = usage.as_map_mut() else {
+        return usage;
+    };
+    if map.contains_key("workflows") {
+        return usage;
+    }
+    let jobs: Vec<Node> = map
+        .get("jobs")
+        .and_then(Node::as_map)
+        .map(|jobs| {
+            jobs.entries
+                .iter()
+                .map(|e| Node::new(Value::Str(e.key.clone()), e.key_span))
+                .collect()
+        })
+        .unwrap_or_default();
+    if jobs.is_empty()
+        || map
+            .get("jobs")
+            .and_then(Node::as_map)
+            .is_some_and(|j| j.contains_key("build"))
+    {
+        return usage;
+    }
+    let mut workflow = Map::new();
+    workflow.insert("jobs", span, Node::new(Value::Seq(jobs), span));
+    let mut workflows = Map::new();
+    workflows.insert("example", span, Node::new(Value::Map(workflow), span));
+    map.insert("workflows", span, Node::new(Value::Map(workflows), span));
+    usage
 }
 
 /// Serves the orb under check for its own name and the synthetic reference; anything else

@@ -869,10 +869,19 @@ fn resolve_requires(
                 .filter(|m| m.alias.as_deref() == Some(name.as_str()))
                 .map(|m| m.name.as_str())
                 .collect();
+            let written: Vec<&str> = members
+                .iter()
+                .filter(|m| m.written_name == name)
+                .map(|m| m.name.as_str())
+                .collect();
             if !by_alias.is_empty() {
                 by_alias
+            } else if written.len() == 1 {
+                // Unique in this workflow, numbered only because another workflow uses the
+                // same name differently: the requirement means this workflow's job.
+                written
             } else {
-                let numbered = members.iter().filter(|m| m.written_name == name).count();
+                let numbered = written.len();
                 let message = if numbered > 1 {
                     format!("Job '{}' requires '{name}', which is the name of {numbered} other jobs in workflow '{workflow}'", p.written_name)
                 } else {

@@ -21,6 +21,9 @@ pub enum ConfigCommand {
     Process(ProcessArgs),
     /// Compile the config and report every problem found.
     Validate(ValidateArgs),
+    /// Pack a config source directory (`jobs/`, `workflows/`, `@config.yml`, ...) into one
+    /// config, on stdout.
+    Pack(crate::pack_cmd::PackArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -81,6 +84,7 @@ pub fn run(command: ConfigCommand) -> ExitCode {
     match command {
         ConfigCommand::Process(args) => process(args),
         ConfigCommand::Validate(args) => validate(args),
+        ConfigCommand::Pack(args) => crate::pack_cmd::config_pack(args),
     }
 }
 

@@ -3,6 +3,7 @@
 mod config_cmd;
 mod git;
 mod orb_cmd;
+mod pack_cmd;
 mod remote;
 mod store;
 

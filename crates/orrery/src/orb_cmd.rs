@@ -10,10 +10,17 @@ use orrery_diagnostics::{has_errors, render_human, SourceDb};
 use orrery_orb::{LockPolicy, Locked, Lockfile, OrbDirectory, OrbStore, StoreDirectory, Tier};
 
 use crate::config_cmd::{self, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE};
+use crate::pack_cmd;
 use crate::store::{self, StoreArgs};
 
 #[derive(Subcommand)]
 pub enum OrbCommand {
+    /// Pack an orb source directory (`src/` with `@orb.yml`) into one orb file, on stdout.
+    Pack(pack_cmd::PackArgs),
+    /// Unpack an orb file into a source directory (`@orb.yml`, `commands/`, `jobs/`, ...).
+    Unpack(pack_cmd::UnpackArgs),
+    /// Check an orb on its own: every element expands with its defaults, examples compile.
+    Validate(pack_cmd::ValidateArgs),
     /// Resolve every orb the config uses and pin it in the lockfile (.circleci/orbs.lock).
     Lock(LockArgs),
     /// Move floating references (`@5`, `@volatile`) to their newest match and rewrite the lock.
@@ -68,6 +75,9 @@ pub struct FetchArgs {
 
 pub fn run(command: OrbCommand) -> ExitCode {
     match command {
+        OrbCommand::Pack(args) => pack_cmd::orb_pack(args),
+        OrbCommand::Unpack(args) => pack_cmd::orb_unpack(args),
+        OrbCommand::Validate(args) => pack_cmd::orb_validate(args),
         OrbCommand::Lock(args) => lock(args, LockPolicy::Enforce),
         OrbCommand::Update(args) => lock(args, LockPolicy::Ignore),
         OrbCommand::Source(args) => source(args),
