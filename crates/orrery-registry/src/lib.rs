@@ -15,6 +15,7 @@ mod error;
 pub mod graphql;
 mod http;
 pub mod oci;
+mod oci_auth;
 pub mod reference;
 pub mod rules;
 

@@ -7,10 +7,12 @@
 //! - one layer: the orb YAML as written ([`ORB_LAYER_MEDIA_TYPE`]).
 //!
 //! The orb `namespace/name` lives in the repository `PREFIX/namespace/name` and the version is
-//! the tag (`dev:LABEL` becomes `dev-LABEL`, see `reference.rs`). Authentication: anonymous, or
-//! HTTP basic with [`BasicAuth`]; bearer-token challenges are reported, not answered.
+//! the tag (`dev:LABEL` becomes `dev-LABEL`, see `reference.rs`). Authentication: anonymous,
+//! HTTP basic with [`BasicAuth`], and bearer tokens from the registry's token service
+//! (`oci_auth.rs`), anonymous or with the basic credentials.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
@@ -20,6 +22,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::shorten;
 use crate::http::{build_client, is_loopback, kind_of_status, network_error};
+use crate::oci_auth::{fetch_bearer_token, BearerChallenge};
+pub use crate::oci_auth::{BasicAuth, PASSWORD_VARIABLE, USERNAME_VARIABLE};
 use crate::reference::{
     check_registry, check_repository, tag_of_version, version_of_tag, OciReference, OCI_SCHEME,
 };
@@ -34,37 +38,6 @@ pub const ORB_CONFIG_MEDIA_TYPE: &str = "application/vnd.orrery.orb.config.v1+js
 pub const ORB_LAYER_MEDIA_TYPE: &str = "application/vnd.orrery.orb.layer.v1+yaml";
 /// The OCI image manifest media type.
 pub const OCI_MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-
-/// Environment variable names a program may read [`BasicAuth`] from (see
-/// [`BasicAuth::from_lookup`]); this crate itself never reads the environment.
-pub const USERNAME_VARIABLE: &str = "ORRERY_OCI_USERNAME";
-pub const PASSWORD_VARIABLE: &str = "ORRERY_OCI_PASSWORD";
-
-/// Credentials for HTTP basic authentication, sent with every request.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BasicAuth {
-    pub username: String,
-    pub password: String,
-}
-
-impl BasicAuth {
-    /// Reads [`USERNAME_VARIABLE`] and [`PASSWORD_VARIABLE`] through `lookup` (pass
-    /// `|name| std::env::var(name).ok()`); `None` unless the username is set and non-empty.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let username = lookup(USERNAME_VARIABLE).filter(|name| !name.is_empty())?;
-        let password = lookup(PASSWORD_VARIABLE).unwrap_or_default();
-        Some(Self { username, password })
-    }
-}
-
-impl fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicAuth")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
 
 /// How to reach an OCI registry.
 #[derive(Debug, Clone, Default)]
@@ -84,6 +57,9 @@ pub struct OciRegistry {
     /// Repository path before `namespace/name`; empty for none.
     prefix: String,
     basic_auth: Option<BasicAuth>,
+    plain_http: bool,
+    /// The last bearer token the registry's token service issued; reused until refused.
+    bearer_token: Mutex<Option<String>>,
     client: Client,
 }
 
@@ -147,6 +123,8 @@ impl OciRegistry {
             base_url: format!("{scheme}://{registry}"),
             prefix: prefix.to_owned(),
             basic_auth: options.basic_auth,
+            plain_http: options.plain_http,
+            bearer_token: Mutex::new(None),
             client: build_client(registry, request, loopback)?,
         })
     }
@@ -178,7 +156,13 @@ impl OciRegistry {
         while let Some(url) = next.take() {
             let response = self.send(&request, self.client.get(&url))?;
             if response.status() == StatusCode::NOT_FOUND {
-                return Ok(Vec::new());
+                // A repository comes into being with its first push: an unknown one has no
+                // versions. Any other 404 means the server is not a registry.
+                let body = response.text().unwrap_or_default();
+                if error_codes(&body).iter().any(|code| code == "NAME_UNKNOWN") {
+                    return Ok(Vec::new());
+                }
+                return Err(self.error_from(&request, StatusCode::NOT_FOUND, &body));
             }
             let response = self.expect_status(&request, response, StatusCode::OK)?;
             next = next_page(&self.base_url, &response);
@@ -457,13 +441,51 @@ impl OciRegistry {
         RegistryError::new(kind, &self.registry, request)
     }
 
+    /// Sends a request with the current credentials. A bearer challenge is answered once: a
+    /// token for the challenge's scope is fetched and the request is sent again with it.
     fn send(&self, request: &str, http: RequestBuilder) -> Result<Response, RegistryError> {
-        let http = match &self.basic_auth {
-            Some(auth) => http.basic_auth(&auth.username, Some(&auth.password)),
-            None => http,
+        let retry = http.try_clone();
+        let response = self.send_authorized(request, http)?;
+        if response.status() != StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let challenge = header_text(&response, WWW_AUTHENTICATE.as_str())
+            .and_then(|header| BearerChallenge::parse(&header));
+        let (Some(challenge), Some(retry)) = (challenge, retry) else {
+            return Ok(response);
+        };
+        let token = fetch_bearer_token(
+            &self.client,
+            &self.registry,
+            request,
+            &challenge,
+            self.basic_auth.as_ref(),
+            self.plain_http,
+        )?;
+        *self.lock_bearer_token() = Some(token);
+        self.send_authorized(request, retry)
+    }
+
+    fn send_authorized(
+        &self,
+        request: &str,
+        http: RequestBuilder,
+    ) -> Result<Response, RegistryError> {
+        let bearer_token = self.lock_bearer_token().clone();
+        let http = match (bearer_token, &self.basic_auth) {
+            (Some(token), _) => http.bearer_auth(token),
+            (None, Some(auth)) => http.basic_auth(&auth.username, Some(&auth.password)),
+            (None, None) => http,
         };
         http.send()
             .map_err(|error| network_error(&self.registry, request, &error))
+    }
+
+    fn lock_bearer_token(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        // A panic elsewhere cannot leave a token half-written; keep using it.
+        self.bearer_token
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn expect_status(
@@ -481,32 +503,31 @@ impl OciRegistry {
 
     fn status_error(&self, request: &str, response: Response) -> RegistryError {
         let status = response.status();
-        let challenge = header_text(&response, WWW_AUTHENTICATE.as_str());
         let body = response.text().unwrap_or_default();
+        self.error_from(request, status, &body)
+    }
+
+    fn error_from(&self, request: &str, status: StatusCode, body: &str) -> RegistryError {
         let kind = kind_of_status(status);
-        let help = match (kind, challenge) {
-            (RegistryErrorKind::Unauthorized, Some(challenge))
-                if challenge.to_ascii_lowercase().starts_with("bearer") =>
-            {
-                format!("the registry asks for token authentication ({challenge}), which orrery does not support yet; use a registry that accepts basic authentication")
+        let help = match kind {
+            RegistryErrorKind::Unauthorized if status == StatusCode::FORBIDDEN => {
+                "the credentials have no permission for this repository".to_owned()
             }
-            (RegistryErrorKind::Unauthorized, _) if self.basic_auth.is_some() => {
+            RegistryErrorKind::Unauthorized if self.basic_auth.is_some() => {
                 "the registry refused the username and password".to_owned()
             }
-            (RegistryErrorKind::Unauthorized, _) => {
-                format!("the registry needs credentials: set {USERNAME_VARIABLE} and {PASSWORD_VARIABLE}")
-            }
-            (RegistryErrorKind::NotFound, _) => {
-                format!(
-                    "is {} an OCI registry (does it answer /v2/)?",
-                    self.base_url
-                )
-            }
+            RegistryErrorKind::Unauthorized => format!(
+                "the registry needs credentials: set {USERNAME_VARIABLE} and {PASSWORD_VARIABLE}"
+            ),
+            RegistryErrorKind::NotFound => format!(
+                "is {} an OCI registry (does it answer /v2/)?",
+                self.base_url
+            ),
             _ => "the registry refused the request".to_owned(),
         };
         self.error(kind, request)
             .with_status(status.as_u16())
-            .with_detail(registry_message(&body))
+            .with_detail(registry_message(body))
             .with_help(help)
     }
 
@@ -611,35 +632,52 @@ fn next_page(base_url: &str, response: &Response) -> Option<String> {
     Some(resolve_location(base_url, target))
 }
 
+/// The `errors` array of an OCI error answer.
+#[derive(Deserialize)]
+struct ErrorList {
+    errors: Vec<ErrorEntry>,
+}
+
+#[derive(Deserialize)]
+struct ErrorEntry {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+fn error_entries(body: &str) -> Vec<ErrorEntry> {
+    serde_json::from_str::<ErrorList>(body)
+        .map(|list| list.errors)
+        .unwrap_or_default()
+}
+
+/// The error codes of an OCI error answer (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, …).
+fn error_codes(body: &str) -> Vec<String> {
+    error_entries(body)
+        .into_iter()
+        .map(|entry| entry.code)
+        .collect()
+}
+
 /// The registry's error text: `CODE: message` for each entry of an OCI `errors` array, else
 /// the body itself.
 fn registry_message(body: &str) -> String {
-    #[derive(Deserialize)]
-    struct ErrorList {
-        errors: Vec<ErrorEntry>,
+    let entries = error_entries(body);
+    if entries.is_empty() {
+        return shorten(body);
     }
-    #[derive(Deserialize)]
-    struct ErrorEntry {
-        #[serde(default)]
-        code: String,
-        #[serde(default)]
-        message: String,
-    }
-    match serde_json::from_str::<ErrorList>(body) {
-        Ok(list) if !list.errors.is_empty() => list
-            .errors
-            .iter()
-            .map(
-                |entry| match (entry.code.is_empty(), entry.message.is_empty()) {
-                    (false, false) => format!("{}: {}", entry.code, entry.message),
-                    (false, true) => entry.code.clone(),
-                    _ => entry.message.clone(),
-                },
-            )
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => shorten(body),
-    }
+    entries
+        .iter()
+        .map(
+            |entry| match (entry.code.is_empty(), entry.message.is_empty()) {
+                (false, false) => format!("{}: {}", entry.code, entry.message),
+                (false, true) => entry.code.clone(),
+                _ => entry.message.clone(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[derive(Serialize)]
@@ -749,18 +787,5 @@ mod tests {
         );
         let error = registry.repository_of("Acme", "tools").unwrap_err();
         assert!(error.to_string().contains("lowercase"), "{error}");
-    }
-
-    #[test]
-    fn basic_auth_from_lookup() {
-        let auth = BasicAuth::from_lookup(|name| match name {
-            USERNAME_VARIABLE => Some("me".into()),
-            PASSWORD_VARIABLE => Some("pw".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert_eq!(auth.username, "me");
-        assert!(!format!("{auth:?}").contains("pw"));
-        assert!(BasicAuth::from_lookup(|_| None).is_none());
     }
 }

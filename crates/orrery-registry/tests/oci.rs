@@ -1,15 +1,17 @@
 //! `OciRegistry` against a real OCI registry (Debian's docker-registry, distribution 2.8);
 //! `oci_registry` finds or starts it. Each test works in its own repository namespace.
 
+mod auth_proxy;
 mod oci_registry;
 
+use auth_proxy::{AuthProxy, Gate};
 use oci_registry::{registry_address, unique_namespace};
 use orrery_registry::oci::{
     sha256_digest, OCI_MANIFEST_MEDIA_TYPE, ORB_ARTIFACT_TYPE, ORB_CONFIG_MEDIA_TYPE,
     ORB_LAYER_MEDIA_TYPE,
 };
 use orrery_registry::{
-    publish_increment, Increment, OciOptions, OciReference, OciRegistry, Registry,
+    publish_increment, BasicAuth, Increment, OciOptions, OciReference, OciRegistry, Registry,
     RegistryErrorKind,
 };
 use serde_json::{json, Value};
@@ -315,6 +317,111 @@ fn an_unreachable_registry_is_a_network_error() {
     let error = registry.versions("acme", "tools").unwrap_err();
     assert_eq!(error.kind, RegistryErrorKind::Network, "{error}");
     assert!(error.to_string().contains(&format!("list versions in oci://127.0.0.1:{port}/acme/tools on 127.0.0.1:{port}: registry not reachable")), "{error}");
+}
+
+/// A client for `oci://ADDRESS/orbs` (the proxy) with the given credentials.
+fn client_with(address: &str, username: &str, password: &str) -> OciRegistry {
+    let basic_auth = (!username.is_empty()).then(|| BasicAuth {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    });
+    let options = OciOptions {
+        plain_http: false,
+        basic_auth,
+    };
+    OciRegistry::new(&format!("oci://{address}/orbs"), options).unwrap()
+}
+
+#[test]
+fn basic_credentials_are_sent() {
+    let Some(t) = setup("basic_auth") else { return };
+    let proxy = AuthProxy::start(&t.address, Gate::Basic, "orbot", "s3cret");
+    let registry = client_with(&proxy.address, "orbot", "s3cret");
+    registry
+        .publish(&t.namespace, "tools", "1.0.0", SOURCE)
+        .unwrap();
+    assert_eq!(
+        registry.fetch(&t.namespace, "tools", "1.0.0").unwrap(),
+        SOURCE
+    );
+    assert_eq!(registry.versions(&t.namespace, "tools").unwrap(), ["1.0.0"]);
+
+    let anonymous = client_with(&proxy.address, "", "");
+    let error = anonymous.fetch(&t.namespace, "tools", "1.0.0").unwrap_err();
+    assert_eq!(error.kind, RegistryErrorKind::Unauthorized, "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("(HTTP 401): UNAUTHORIZED: authentication required"),
+        "{message}"
+    );
+    assert!(
+        message.contains("set ORRERY_OCI_USERNAME and ORRERY_OCI_PASSWORD"),
+        "{message}"
+    );
+
+    let wrong = client_with(&proxy.address, "orbot", "wrong");
+    let error = wrong.versions(&t.namespace, "tools").unwrap_err();
+    assert_eq!(error.kind, RegistryErrorKind::Unauthorized, "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("refused the username and password"),
+        "{error}"
+    );
+}
+
+#[test]
+fn bearer_tokens_are_fetched_per_scope() {
+    let Some(t) = setup("bearer_auth") else {
+        return;
+    };
+    let proxy = AuthProxy::start(&t.address, Gate::Bearer, "orbot", "s3cret");
+    let registry = client_with(&proxy.address, "orbot", "s3cret");
+    registry
+        .publish(&t.namespace, "tools", "1.0.0", SOURCE)
+        .unwrap();
+    registry
+        .publish(&t.namespace, "tools", "dev:x", SOURCE)
+        .unwrap();
+    assert_eq!(
+        registry.fetch(&t.namespace, "tools", "1.0.0").unwrap(),
+        SOURCE
+    );
+    assert_eq!(
+        registry.versions(&t.namespace, "tools").unwrap(),
+        ["1.0.0", "dev:x"]
+    );
+    let repository = format!("repository:orbs/{}/tools", t.namespace);
+    // A pull token for the first look, a push token for the upload, then pull again: the
+    // cached push token is sent first and covers pulls too.
+    let requests = proxy.token_requests();
+    assert_eq!(requests[0], format!("{repository}:pull"));
+    assert_eq!(requests[1], format!("{repository}:pull,push"));
+    assert_eq!(requests.len(), 2, "{requests:?}");
+}
+
+#[test]
+fn a_refused_token_request_is_reported() {
+    let Some(t) = setup("bearer_refused") else {
+        return;
+    };
+    let proxy = AuthProxy::start(&t.address, Gate::Bearer, "orbot", "s3cret");
+    let anonymous = client_with(&proxy.address, "", "");
+    let error = anonymous.versions(&t.namespace, "tools").unwrap_err();
+    assert_eq!(error.kind, RegistryErrorKind::Unauthorized, "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!(
+            "the token service http://{}/token answered",
+            proxy.address
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("incorrect username or password"),
+        "{message}"
+    );
+    assert!(message.contains("set ORRERY_OCI_USERNAME"), "{message}");
 }
 
 fn raw_client() -> reqwest::blocking::Client {
