@@ -83,26 +83,27 @@ fn read_yaml_files(
     allowed: Option<&[&str]>,
     tree: &mut SourceTree,
 ) -> Result<(), FsError> {
-    let mut entries: Vec<(String, PathBuf)> = fs::read_dir(dir)
+    let mut entries: Vec<(String, PathBuf, fs::FileType)> = fs::read_dir(dir)
         .map_err(at(dir))?
         .map(|entry| {
             let entry = entry.map_err(at(dir))?;
-            Ok((
-                entry.file_name().to_string_lossy().into_owned(),
-                entry.path(),
-            ))
+            let file_type = entry.file_type().map_err(at(&entry.path()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            Ok((name, entry.path(), file_type))
         })
         .collect::<Result<_, FsError>>()?;
-    entries.sort();
-    for (name, path) in entries {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, path, file_type) in entries {
         if is_hidden(&name) {
             continue;
         }
-        if path.is_dir() {
+        if file_type.is_dir() {
             if allowed.is_none_or(|allowed| allowed.contains(&name.as_str())) {
                 read_yaml_files(root, &path, allowed, tree)?;
             }
-        } else if is_yaml_name(&name) {
+        } else if is_yaml_name(&name) && path.is_file() {
+            // Symlinked directories are not followed (nor are they by the official walk), so a
+            // link loop cannot trap the reader; symlinked files are read.
             tree.add(relative(root, &path), read_text(&path)?);
         }
     }

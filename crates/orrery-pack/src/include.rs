@@ -132,15 +132,22 @@ fn expand(
     Some(text.replace("<<", "\\<<"))
 }
 
-/// A value short enough for a one-line message.
+/// A value for a one-line message: line breaks and tabs escaped, cut after 60 characters.
 fn elide(value: &str) -> String {
     const MAX: usize = 60;
-    let first_line = value.lines().next().unwrap_or("");
-    if first_line.len() == value.len() && value.chars().count() <= MAX {
-        return value.to_string();
+    let mut short = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i == MAX {
+            short.push('…');
+            break;
+        }
+        match c {
+            '\n' => short.push_str("\\n"),
+            '\t' => short.push_str("\\t"),
+            '\r' => short.push_str("\\r"),
+            c => short.push(c),
+        }
     }
-    let mut short: String = first_line.chars().take(MAX).collect();
-    short.push('…');
     short
 }
 
@@ -160,7 +167,7 @@ mod tests {
     #[test]
     fn elides_long_values() {
         assert_eq!(elide("short"), "short");
-        assert_eq!(elide("two\nlines"), "two…");
+        assert_eq!(elide("two\nlines"), "two\\nlines");
         assert_eq!(elide(&"x".repeat(70)).chars().count(), 61);
     }
 }

@@ -238,32 +238,20 @@ impl Merger<'_> {
         }
     }
 
-    /// The diagnostic for a key supplied twice. When both values are maps that share a key, that
-    /// shared key is the real clash (`commands.greet` rather than `commands`), so point at it.
+    /// The diagnostic for a key supplied twice: the later place is primary, the earlier one
+    /// secondary.
     fn conflict(&self, first: &Entry, second: &Entry, path: &str) -> Diagnostic {
-        let mut key_path = join(path, &first.key);
-        let (mut first_span, mut second_span) = (first.key_span, second.key_span);
-        if let (Some(a), Some(b)) = (first.value.as_map(), second.value.as_map()) {
-            if let Some((inner_a, inner_b)) = a
-                .entries
-                .iter()
-                .find_map(|e| b.entry(&e.key).map(|other| (e, other)))
-            {
-                key_path = join(&key_path, &inner_a.key);
-                first_span = inner_a.key_span;
-                second_span = inner_b.key_span;
-            }
-        }
+        let key_path = join(path, &first.key);
         let (first_file, second_file) = (
-            self.file_name(first_span.file),
-            self.file_name(second_span.file),
+            self.file_name(first.key_span.file),
+            self.file_name(second.key_span.file),
         );
         Diagnostic::error(
             codes::PACK_CONFLICT,
             format!("`{key_path}` is defined in both {first_file} and {second_file}"),
         )
-        .at(second_span, format!("`{key_path}` defined again here"))
-        .also(first_span, format!("`{key_path}` first defined here"))
+        .at(second.key_span, format!("`{key_path}` defined again here"))
+        .also(first.key_span, format!("`{key_path}` first defined here"))
         .with_help(
             "packing merges files shallowly, so one definition would silently replace the other; \
              keep only one",

@@ -1,0 +1,296 @@
+//! Data-driven fixtures, one directory per case:
+//!
+//! * `fixtures/orb/CASE/src/` is packed with `pack_orb`, `fixtures/config/CASE/src/` with
+//!   `pack_config` (both read through `orrery_pack::fs`, so dot-files and unwalked directories
+//!   are really on disk). `expected.yml` is the packed text (absent when packing fails);
+//!   `expected.diagnostics` lists the diagnostics, one a line (absent when there are none):
+//!
+//!   ```text
+//!   E0703 src/commands/greet.yml:1:1 also src/@orb.yml:4:3 | `commands.greet` is defined in both …
+//!   ```
+//!
+//!   code, primary `file:line:column` (`-` when there is no place), each secondary place after
+//!   `also`, then the message.
+//! * `fixtures/unpack/CASE/orb.yml` is unpacked; `expected/` holds exactly the files of the tree,
+//!   and packing that tree must give the orb back (unless unpacking warned W0709 that it cannot).
+//!
+//! `UPDATE_EXPECT=1 cargo test -p orrery-pack --test fixtures` rewrites the expected files.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use orrery_diagnostics::{codes, Diagnostic, SourceDb};
+use orrery_pack::fs::{read_config_dir, read_orb_dir, write_tree};
+use orrery_pack::{data_eq, pack_config, pack_orb, unpack_orb, Packed, SourceTree, UnpackOptions};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn updating() -> bool {
+    std::env::var_os("UPDATE_EXPECT").is_some()
+}
+
+fn cases(kind: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures().join(kind))
+        .unwrap_or_else(|e| panic!("cannot read fixtures/{kind}: {e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn place(db: &SourceDb, span: orrery_diagnostics::Span) -> String {
+    match db.line_col(span) {
+        Some((file, pos)) => format!("{}:{}:{}", file.name, pos.line, pos.column),
+        None => "?".into(),
+    }
+}
+
+fn describe(db: &SourceDb, diagnostics: &[Diagnostic]) -> String {
+    let mut out = String::new();
+    for d in diagnostics {
+        let primary = d
+            .primary
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |l| place(db, l.span));
+        let _ = write!(out, "{} {primary}", d.code);
+        for label in &d.secondary {
+            let _ = write!(out, " also {}", place(db, label.span));
+        }
+        let _ = writeln!(out, " | {}", d.message);
+    }
+    out
+}
+
+/// Compares `actual` with the file `path` (absent = empty); rewrites it when updating.
+fn check_file(path: &Path, actual: &str, failures: &mut Vec<String>) {
+    let expected = fs::read_to_string(path).unwrap_or_default();
+    if expected == actual {
+        return;
+    }
+    if updating() {
+        if actual.is_empty() {
+            let _ = fs::remove_file(path);
+        } else {
+            fs::write(path, actual).unwrap();
+        }
+        return;
+    }
+    failures.push(format!(
+        "{}\n--- expected\n{expected}--- actual\n{actual}",
+        path.display()
+    ));
+}
+
+fn run_pack_cases(kind: &str, read: fn(&Path) -> SourceTree, pack: fn(&SourceTree) -> Packed) {
+    let cases = cases(kind);
+    assert!(!cases.is_empty());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let mut tree = read(&case.join("src"));
+        tree.base = "src".into();
+        let packed = pack(&tree);
+        let text = packed.to_yaml().unwrap_or_default();
+        check_file(&case.join("expected.yml"), &text, &mut failures);
+        let diagnostics = describe(&packed.sources, &packed.diagnostics);
+        check_file(
+            &case.join("expected.diagnostics"),
+            &diagnostics,
+            &mut failures,
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} {kind} fixtures differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn orb_fixtures() {
+    run_pack_cases("orb", |dir| read_orb_dir(dir).unwrap(), pack_orb);
+}
+
+#[test]
+fn config_fixtures() {
+    run_pack_cases("config", |dir| read_config_dir(dir).unwrap(), pack_config);
+}
+
+/// Every file under `dir`, relative, with `/` separators, sorted.
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap();
+                let rel: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                out.push((rel.join("/"), fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.is_dir() {
+        walk(dir, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn unpack_fixtures() {
+    let cases = cases("unpack");
+    assert!(!cases.is_empty());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let text = fs::read_to_string(case.join("orb.yml")).unwrap();
+        let unpacked = unpack_orb("orb.yml", &text, &UnpackOptions::default());
+        check_file(
+            &case.join("expected.diagnostics"),
+            &describe(&unpacked.sources, &unpacked.diagnostics),
+            &mut failures,
+        );
+        let Some(tree) = unpacked.tree else {
+            failures.push(format!("{}: does not unpack", case.display()));
+            continue;
+        };
+        let expected_dir = case.join("expected");
+        let mut actual: Vec<(String, String)> = tree
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.text.clone()))
+            .collect();
+        actual.sort();
+        if updating() {
+            let _ = fs::remove_dir_all(&expected_dir);
+            write_tree(&expected_dir, &tree).unwrap();
+        } else if files_under(&expected_dir) != actual {
+            failures.push(format!(
+                "{}: unpacked files differ from expected/:\n{actual:#?}",
+                case.display()
+            ));
+        }
+        // Packing the files on disk gives the orb back (unless unpack warned that it cannot).
+        if unpacked
+            .diagnostics
+            .iter()
+            .any(|d| d.code == codes::UNPACK_NOT_REVERSIBLE)
+        {
+            continue;
+        }
+        let orb = orrery_yaml::parse(
+            orrery_diagnostics::FileId(0),
+            &text,
+            orrery_yaml::Limits::default(),
+        )
+        .root
+        .unwrap();
+        let repacked = pack_orb(&read_orb_dir(&expected_dir).unwrap());
+        match &repacked.value {
+            Some(value) if data_eq(value, &orb) => {}
+            _ => failures.push(format!(
+                "{}: expected/ does not pack back to orb.yml:\n{}",
+                case.display(),
+                describe(&repacked.sources, &repacked.diagnostics)
+            )),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} unpack fixtures fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn write_tree_refuses_paths_outside_the_directory() {
+    let dir = std::env::temp_dir().join(format!("orrery-pack-write-{}", std::process::id()));
+    let mut tree = SourceTree::new();
+    tree.add("commands/greet.yml", "steps: []\n");
+    write_tree(&dir, &tree).unwrap();
+    assert_eq!(
+        fs::read_to_string(dir.join("commands/greet.yml")).unwrap(),
+        "steps: []\n"
+    );
+    for bad in ["../escape.yml", "/abs.yml", "a/../../b.yml"] {
+        let mut tree = SourceTree::new();
+        tree.add(bad, "x: 1\n");
+        assert!(write_tree(&dir, &tree).is_err(), "{bad} was written");
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+fn paths(tree: &SourceTree) -> Vec<&str> {
+    let mut paths: Vec<&str> = tree.files.iter().map(|f| f.path.as_str()).collect();
+    paths.sort();
+    paths
+}
+
+#[test]
+fn read_orb_dir_takes_only_what_packing_needs() {
+    let tree = read_orb_dir(&fixtures().join("orb/layout/src")).unwrap();
+    assert_eq!(
+        paths(&tree),
+        [
+            "@orb.yml",
+            "commands/@shared.yml",
+            "commands/greet.yml",
+            "examples/usage.yaml",
+            "executors/default.yml",
+            "jobs/build.yml"
+        ]
+    );
+    let tree = read_orb_dir(&fixtures().join("orb/include-escapes-template-text/src")).unwrap();
+    assert_eq!(
+        paths(&tree),
+        [
+            "@orb.yml",
+            "commands/greet.yml",
+            "scripts/greet.sh",
+            "scripts/short.sh"
+        ]
+    );
+    // `../secret.sh` exists beside src/ but is never read.
+    let tree = read_orb_dir(&fixtures().join("orb/include-outside-root/src")).unwrap();
+    assert_eq!(paths(&tree), ["@orb.yml", "commands/greet.yml"]);
+    let tree = read_orb_dir(&fixtures().join("orb/dot-files-skipped/src")).unwrap();
+    assert_eq!(paths(&tree), ["@orb.yml", "commands/greet.yml"]);
+}
+
+#[test]
+fn read_dir_errors_name_the_path() {
+    let missing = fixtures().join("no-such-directory");
+    let error = read_config_dir(&missing).unwrap_err();
+    assert!(error
+        .to_string()
+        .starts_with(&missing.display().to_string()));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_directories_are_not_followed() {
+    let dir = std::env::temp_dir().join(format!("orrery-pack-loop-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("commands")).unwrap();
+    fs::write(dir.join("@orb.yml"), "version: 2.1\n").unwrap();
+    fs::write(dir.join("commands/greet.yml"), "steps: []\n").unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("commands/commands")).unwrap();
+    let packed = pack_orb(&read_orb_dir(&dir).unwrap());
+    assert_eq!(
+        packed.to_yaml().unwrap(),
+        "version: 2.1\ncommands:\n  greet:\n    steps: []\n"
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
