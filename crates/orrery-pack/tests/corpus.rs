@@ -301,13 +301,14 @@ fn corpus_orbs_round_trip() {
 
 // `packed-sources/REPO/.circleci`: which tool made the official `config.yml`?
 //
-// * snyk__kubernetes-monitor — `circleci config pack config` (keys sorted at every depth, 4-space
-//   yaml.v3 indentation, anchors expanded, no trailer): compared below, data-equal.
-// * maniankara__vault — `config pack` then `config process`: a 2.0 config with the
-//   `# Original config.yml file:` trailer (`make ci-config`). Pack → process belongs to the CLI
-//   tests.
-// * hashicorp__nomad — the same `make ci-config` pipeline (a processed `version: 2` config with
-//   compiled jobs; the CLI of 2020 printed no trailer). Pack → process belongs to the CLI tests.
+// * snyk__kubernetes-monitor — `circleci config pack config` alone (keys sorted at every depth,
+//   4-space yaml.v3 indentation, anchors expanded, no trailer): compared below, data-equal but
+//   for one job renamed by hand in the output.
+// * maniankara__vault — `config pack` then `config process` (`make ci-config`): a processed 2.0
+//   config whose `# Original config.yml file:` trailer quotes the packed input; we check our pack
+//   against that trailer. Pack → process belongs to the CLI tests.
+// * hashicorp__nomad — the same `make ci-config` pipeline: a processed `version: 2` config with
+//   compiled jobs, without a trailer, so only pack → process (the CLI tests) can check it.
 // * Synthetixio__synthetix — not a CircleCI packer at all: `.circleci/pack.js` splices
 //   `{{> partial}}` snippets into `config.template.yml` (Handlebars), so its sources are not FYAML
 //   and are not compared.
@@ -354,16 +355,45 @@ fn packed_sources_config_pack_matches_official_output() {
     );
 }
 
+/// The config text a processed output quotes in its `# Original config.yml file:` trailer (each
+/// line is `# ` and a JSON string body).
+fn original_from_trailer(processed: &str) -> Option<String> {
+    let (_, trailer) = processed.split_once("# Original config.yml file:\n")?;
+    let lines: Option<Vec<String>> = trailer
+        .split('\n')
+        .map(|line| {
+            let body = line.strip_prefix("# ").or_else(|| line.strip_prefix('#'))?;
+            serde_json::from_str(&format!("\"{body}\"")).ok()
+        })
+        .collect();
+    Some(lines?.join("\n"))
+}
+
 #[test]
-fn packed_sources_processed_pairs_pack_cleanly() {
-    // These were packed and then processed; their sources must at least pack without errors
-    // (the pack → process comparison is the CLI's).
+fn packed_sources_processed_pairs_pack_to_their_input() {
+    // Both were packed and then processed; the pack → process comparison is the CLI's. Their
+    // sources must pack without errors, and vault's output quotes the packed config it was
+    // processed from in its trailer: that is exactly what we pack.
     for repo in ["maniankara__vault", "hashicorp__nomad"] {
-        let dir = corpus()
-            .join("packed-sources")
-            .join(repo)
-            .join(".circleci/config");
-        let packed = pack_config(&read_config_dir(&dir).unwrap());
-        assert!(packed.value.is_some(), "{repo}:\n{}", errors(&packed));
+        let dir = corpus().join("packed-sources").join(repo).join(".circleci");
+        let packed = pack_config(&read_config_dir(&dir.join("config")).unwrap());
+        let ours = packed
+            .value
+            .as_ref()
+            .unwrap_or_else(|| panic!("{repo}:\n{}", errors(&packed)));
+        let processed = fs::read_to_string(dir.join("config.yml")).unwrap();
+        if let Some(original) = original_from_trailer(&processed) {
+            let original = parse_yaml(&format!("{repo} trailer"), &original);
+            assert!(
+                data_eq(ours, &original),
+                "{repo}: pack_config differs from the trailer at {:?}",
+                difference(ours, &original)
+            );
+        } else {
+            assert_eq!(
+                repo, "hashicorp__nomad",
+                "only nomad's output has no trailer"
+            );
+        }
     }
 }
