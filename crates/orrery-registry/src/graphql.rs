@@ -455,6 +455,35 @@ struct PublishPayload {
 mod tests {
     use super::*;
 
+    /// REGISTRY.md documents the exact operations; keep it in step with the code.
+    #[test]
+    fn registry_md_shows_every_operation_verbatim() {
+        let doc = include_str!("../REGISTRY.md");
+        let doc_blocks: String = doc
+            .lines()
+            .map(str::trim_start)
+            .collect::<Vec<_>>()
+            .join("\n");
+        for operation in [
+            QUERY_ORB_SOURCE,
+            QUERY_ORB_VERSION_EXISTS,
+            QUERY_ORB_VERSIONS,
+            QUERY_ORB_ID,
+            MUTATION_PUBLISH_ORB,
+        ] {
+            let unindented: String = operation
+                .lines()
+                .map(str::trim_start)
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                doc_blocks.contains(&unindented),
+                "REGISTRY.md lacks:\n{operation}"
+            );
+        }
+        assert!(QUERY_ORB_VERSIONS.contains(&format!("count: {VERSIONS_LISTED}")));
+    }
+
     #[test]
     fn host_needs_a_scheme() {
         let error = CircleCiRegistry::new("circleci.com", None).unwrap_err();

@@ -7,6 +7,7 @@
 //! - If no registry can be had, the tests fail when `CI` is set, and are skipped with a loud
 //!   message otherwise.
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,7 +21,7 @@ pub const ADDRESS_VARIABLE: &str = "ORRERY_TEST_OCI_REGISTRY";
 pub fn registry_address() -> Option<String> {
     static ADDRESS: OnceLock<Result<String, String>> = OnceLock::new();
     let address = ADDRESS.get_or_init(|| match std::env::var(ADDRESS_VARIABLE) {
-        Ok(address) if !address.is_empty() => Ok(address),
+        Ok(address) if !address.is_empty() => check_answers(address),
         _ => start_registry(),
     });
     match address {
@@ -29,12 +30,37 @@ pub fn registry_address() -> Option<String> {
             panic!("no OCI registry for the tests (CI is set, so this fails): {reason}")
         }
         Err(reason) => {
-            eprintln!(
-                "\n!!!!!!!! SKIPPED: no OCI registry for the tests: {reason}\n\
-                 !!!!!!!! run scripts/start-oci-registry.sh and set {ADDRESS_VARIABLE}=127.0.0.1:5000\n"
-            );
+            // Straight to stderr, once: the test harness captures eprintln! of passing tests.
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n!!!!!!!! SKIPPED the OCI registry tests: {reason}\n\
+                     !!!!!!!! run scripts/start-oci-registry.sh and set {ADDRESS_VARIABLE}=127.0.0.1:5000\n"
+                );
+            });
             None
         }
+    }
+}
+
+/// A registry named by the environment must answer `GET /v2/` with 200.
+fn check_answers(address: String) -> Result<String, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let answer = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .and_then(|client| client.get(format!("http://{address}/v2/")).send());
+    match answer {
+        Ok(response) if response.status().is_success() => Ok(address),
+        Ok(response) => Err(format!(
+            "{ADDRESS_VARIABLE}={address}: /v2/ answered {}",
+            response.status()
+        )),
+        Err(error) => Err(format!(
+            "{ADDRESS_VARIABLE}={address} does not answer: {error}"
+        )),
     }
 }
 
