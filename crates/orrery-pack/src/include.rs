@@ -2,7 +2,8 @@
 //!
 //! A string value that is exactly one directive is replaced by the named file's text, with
 //! every `<<` turned into `\<<` so the compiler leaves shell heredocs alone. Paths are resolved
-//! against the orb root and may not leave it.
+//! against the orb root and may not leave it (the official packer would read `../x`). Only
+//! values are looked at, never keys.
 
 use std::sync::OnceLock;
 
