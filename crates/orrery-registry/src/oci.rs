@@ -30,6 +30,9 @@ use crate::reference::{
 use crate::rules::{self, check_publishable, describe, OrbVersion};
 use crate::{Registry, RegistryError, RegistryErrorKind};
 
+/// The most pages of `tags/list` followed.
+const MAX_TAG_PAGES: usize = 1000;
+
 /// `artifactType` of an orb manifest.
 pub const ORB_ARTIFACT_TYPE: &str = "application/vnd.orrery.orb.v1";
 /// Media type of the config blob.
@@ -153,13 +156,22 @@ impl OciRegistry {
         self.check_repository(repository, &request)?;
         let mut tags = Vec::new();
         let mut next = Some(format!("{}/v2/{repository}/tags/list", self.base_url));
+        let mut pages = 0;
         while let Some(url) = next.take() {
+            // A registry that links pages in a circle must not keep us here.
+            pages += 1;
+            if pages > MAX_TAG_PAGES {
+                return Err(self
+                    .error(RegistryErrorKind::BadResponse, &request)
+                    .with_detail(format!("the tag list runs past {MAX_TAG_PAGES} pages")));
+            }
             let response = self.send(&request, self.client.get(&url))?;
             if response.status() == StatusCode::NOT_FOUND {
                 // A repository comes into being with its first push: an unknown one has no
-                // versions. Any other 404 means the server is not a registry.
+                // versions. Registries say so with an OCI error body (`NAME_UNKNOWN`, Harbor's
+                // `NOT_FOUND`); a 404 without one means the server is not a registry.
                 let body = response.text().unwrap_or_default();
-                if error_codes(&body).iter().any(|code| code == "NAME_UNKNOWN") {
+                if !error_entries(&body).is_empty() {
                     return Ok(Vec::new());
                 }
                 return Err(self.error_from(&request, StatusCode::NOT_FOUND, &body));
@@ -523,6 +535,9 @@ impl OciRegistry {
                 "is {} an OCI registry (does it answer /v2/)?",
                 self.base_url
             ),
+            _ if status.is_server_error() => {
+                "the registry failed to handle the request; try again later".to_owned()
+            }
             _ => "the registry refused the request".to_owned(),
         };
         self.error(kind, request)
@@ -652,14 +667,6 @@ fn error_entries(body: &str) -> Vec<ErrorEntry> {
         .unwrap_or_default()
 }
 
-/// The error codes of an OCI error answer (`MANIFEST_UNKNOWN`, `NAME_UNKNOWN`, …).
-fn error_codes(body: &str) -> Vec<String> {
-    error_entries(body)
-        .into_iter()
-        .map(|entry| entry.code)
-        .collect()
-}
-
 /// The registry's error text: `CODE: message` for each entry of an OCI `errors` array, else
 /// the body itself.
 fn registry_message(body: &str) -> String {
@@ -717,6 +724,84 @@ struct Descriptor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server that answers every request with `status` and `body`, for error paths.
+    fn answering(status: &'static str, body: &'static str) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        address
+    }
+
+    #[test]
+    fn a_server_that_is_no_registry_is_not_an_empty_repository() {
+        let address = answering("404 Not Found", "404 page not found");
+        let registry =
+            OciRegistry::new(&format!("oci://{address}"), OciOptions::default()).unwrap();
+        let error = registry.versions("acme", "tools").unwrap_err();
+        assert_eq!(error.kind, RegistryErrorKind::NotFound);
+        let message = error.to_string();
+        assert!(
+            message.contains("(HTTP 404): 404 page not found"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("is http://{address} an OCI registry")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_repository_has_no_versions() {
+        let address = answering(
+            "404 Not Found",
+            r#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry"}]}"#,
+        );
+        let registry =
+            OciRegistry::new(&format!("oci://{address}"), OciOptions::default()).unwrap();
+        assert_eq!(
+            registry.versions("acme", "tools").unwrap(),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn server_errors_carry_the_registry_text() {
+        let address = answering(
+            "500 Internal Server Error",
+            r#"{"errors":[{"code":"UNKNOWN","message":"storage is full"}]}"#,
+        );
+        let registry =
+            OciRegistry::new(&format!("oci://{address}"), OciOptions::default()).unwrap();
+        let error = registry.fetch("acme", "tools", "1.0.0").unwrap_err();
+        assert_eq!(error.kind, RegistryErrorKind::Rejected);
+        assert_eq!(error.status, Some(500));
+        let message = error.to_string();
+        assert!(
+            message.contains("(HTTP 500): UNKNOWN: storage is full"),
+            "{message}"
+        );
+        assert!(message.contains("try again later"), "{message}");
+        // A HEAD answer has no body: the status alone must do.
+        let error = registry
+            .publish("acme", "tools", "1.0.0", "a: 1")
+            .unwrap_err();
+        assert_eq!(error.status, Some(500), "{error}");
+    }
 
     #[test]
     fn digest_of_empty_content() {
