@@ -9,5 +9,5 @@ mod version;
 
 pub use directory::{OrbDirectory, StoredOrb};
 pub use lockfile::{sha256_hex, Locked, Lockfile, LOCKFILE_VERSION};
-pub use store::{LockPolicy, OrbStore, RemoteRegistry, Resolution, StoreDirectory, Tier};
+pub use store::{LockPolicy, OrbStore, Resolution, StoreDirectory, Tier};
 pub use version::{is_exact, select, semver};

@@ -8,18 +8,11 @@ use std::fs;
 
 use orrery_compiler::{FetchedOrb, OrbFetchError, OrbRef, OrbSource};
 use orrery_diagnostics::codes;
+use orrery_registry::Registry;
 
 use crate::directory::OrbDirectory;
 use crate::lockfile::{sha256_hex, Lockfile};
 use crate::version::{is_exact, select};
-
-/// A registry reached over the network; consulted only by an online store.
-pub trait RemoteRegistry {
-    /// Where it is, for messages (`https://circleci.com`, `oci://localhost:5000/orbs`).
-    fn describe(&self) -> String;
-    fn versions(&self, namespace: &str, name: &str) -> Result<Vec<String>, String>;
-    fn fetch(&self, namespace: &str, name: &str, version: &str) -> Result<String, String>;
-}
 
 /// Which kind of directory a store directory is, for `orb list` and messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +57,7 @@ pub enum LockPolicy {
 
 pub struct OrbStore {
     directories: Vec<StoreDirectory>,
-    remote: Option<Box<dyn RemoteRegistry>>,
+    remote: Option<Box<dyn Registry>>,
     lock: Option<Lockfile>,
     policy: LockPolicy,
     resolutions: RefCell<BTreeMap<String, Resolution>>,
@@ -83,7 +76,7 @@ impl OrbStore {
     }
 
     /// Lets the store ask a remote registry; what it answers is written to the cache directory.
-    pub fn online(mut self, remote: Box<dyn RemoteRegistry>) -> Self {
+    pub fn online(mut self, remote: Box<dyn Registry>) -> Self {
         self.remote = Some(remote);
         self
     }
@@ -140,7 +133,7 @@ impl OrbStore {
     /// Asks the remote registry for one exact version and keeps it in the cache.
     fn download(
         &self,
-        remote: &dyn RemoteRegistry,
+        remote: &dyn Registry,
         reference: &OrbRef,
         version: &str,
     ) -> Result<(String, String), OrbFetchError> {
@@ -155,7 +148,7 @@ impl OrbStore {
                 .to_string(),
             None => format!(
                 "{}/{}/{}@{version}",
-                remote.describe(),
+                remote.host(),
                 reference.namespace,
                 reference.name
             ),
@@ -211,7 +204,7 @@ impl OrbStore {
                 else {
                     return Err(self.missing(
                         reference,
-                        &format!("{} publishes no matching version", remote.describe()),
+                        &format!("{} publishes no matching version", remote.host()),
                     ));
                 };
                 let version = version.to_string();
@@ -265,10 +258,10 @@ impl OrbStore {
     }
 }
 
-fn registry_error(message: String) -> OrbFetchError {
+fn registry_error(error: impl std::fmt::Display) -> OrbFetchError {
     OrbFetchError {
         code: codes::ORB_REGISTRY,
-        message,
+        message: error.to_string(),
         help: "check the registry address and token, or work offline from --orb-path or the cache"
             .into(),
     }

@@ -7,9 +7,9 @@ use std::path::Path;
 use orrery_compiler::{OrbRef, OrbSource};
 use orrery_diagnostics::codes;
 use orrery_orb::{
-    sha256_hex, LockPolicy, Locked, Lockfile, OrbDirectory, OrbStore, RemoteRegistry,
-    StoreDirectory, Tier,
+    sha256_hex, LockPolicy, Locked, Lockfile, OrbDirectory, OrbStore, StoreDirectory, Tier,
 };
+use orrery_registry::{Registry, RegistryError, RegistryErrorKind};
 
 fn orb(text: &str) -> String {
     format!("version: 2.1\ndescription: {text}\n")
@@ -44,11 +44,15 @@ impl MemoryRegistry {
     }
 }
 
-impl RemoteRegistry for &'static MemoryRegistry {
-    fn describe(&self) -> String {
-        "memory".into()
+fn unknown(request: String) -> RegistryError {
+    RegistryError::new(RegistryErrorKind::NotFound, "memory", request)
+}
+
+impl Registry for &'static MemoryRegistry {
+    fn host(&self) -> &str {
+        "memory"
     }
-    fn versions(&self, namespace: &str, name: &str) -> Result<Vec<String>, String> {
+    fn versions(&self, namespace: &str, name: &str) -> Result<Vec<String>, RegistryError> {
         let prefix = format!("{namespace}/{name}@");
         Ok(self
             .orbs
@@ -56,12 +60,21 @@ impl RemoteRegistry for &'static MemoryRegistry {
             .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
             .collect())
     }
-    fn fetch(&self, namespace: &str, name: &str, version: &str) -> Result<String, String> {
+    fn fetch(&self, namespace: &str, name: &str, version: &str) -> Result<String, RegistryError> {
         self.downloads.set(self.downloads.get() + 1);
         self.orbs
             .get(&format!("{namespace}/{name}@{version}"))
             .cloned()
-            .ok_or_else(|| format!("{namespace}/{name}@{version} is not published"))
+            .ok_or_else(|| unknown(format!("fetch orb {namespace}/{name}@{version}")))
+    }
+    fn publish(
+        &self,
+        namespace: &str,
+        name: &str,
+        version: &str,
+        _: &str,
+    ) -> Result<(), RegistryError> {
+        Err(unknown(format!("publish orb {namespace}/{name}@{version}")))
     }
 }
 

@@ -3,7 +3,9 @@
 mod config_cmd;
 mod git;
 mod orb_cmd;
+mod orb_file;
 mod pack_cmd;
+mod publish_cmd;
 mod remote;
 mod store;
 

@@ -10,8 +10,8 @@ use orrery_diagnostics::{has_errors, render_human, SourceDb};
 use orrery_orb::{LockPolicy, Locked, Lockfile, OrbDirectory, OrbStore, StoreDirectory, Tier};
 
 use crate::config_cmd::{self, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE};
-use crate::pack_cmd;
 use crate::store::{self, StoreArgs};
+use crate::{pack_cmd, publish_cmd};
 
 #[derive(Subcommand)]
 pub enum OrbCommand {
@@ -31,6 +31,8 @@ pub enum OrbCommand {
     List(ListArgs),
     /// Download orbs from the registry into the user cache.
     Fetch(FetchArgs),
+    /// Publish an orb to CircleCI's registry or an OCI registry.
+    Publish(publish_cmd::PublishArgs),
 }
 
 #[derive(Args)]
@@ -83,6 +85,7 @@ pub fn run(command: OrbCommand) -> ExitCode {
         OrbCommand::Source(args) => source(args),
         OrbCommand::List(args) => list(args),
         OrbCommand::Fetch(args) => fetch(args),
+        OrbCommand::Publish(args) => publish_cmd::run(args),
     }
 }
 
@@ -223,6 +226,16 @@ fn fetch(args: FetchArgs) -> ExitCode {
     };
     let mut failed = false;
     for text in &args.references {
+        if text.starts_with(orrery_registry::reference::OCI_SCHEME) {
+            match fetch_oci(text, &args.registry, &cache) {
+                Ok(line) => println!("{line}"),
+                Err(message) => {
+                    eprintln!("error: cannot fetch `{text}`: {message}");
+                    failed = true;
+                }
+            }
+            continue;
+        }
         let reference = match parse_reference(text) {
             Ok(r) => r,
             Err(message) => return report_usage(&message),
@@ -279,4 +292,28 @@ fn fetch(args: FetchArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Fetches `oci://HOST/REPO/NAMESPACE/NAME:VERSION` into the cache as `NAMESPACE/NAME@VERSION`:
+/// the repository's last two segments name the orb, so configs can then refer to it.
+fn fetch_oci(
+    text: &str,
+    registry: &crate::remote::RegistryArgs,
+    cache: &std::path::Path,
+) -> Result<String, String> {
+    let reference = orrery_registry::OciReference::parse(text)?;
+    let Some(version) = reference.version.clone() else {
+        return Err("name a version: oci://HOST/REPO/NAME:VERSION".into());
+    };
+    let mut segments = reference.repository.rsplit('/');
+    let (Some(name), Some(namespace)) = (segments.next(), segments.next()) else {
+        return Err("the repository needs two segments, NAMESPACE/NAME, to name the orb".into());
+    };
+    let client = orrery_registry::OciRegistry::for_reference(&reference, registry.oci_options())
+        .map_err(|e| e.to_string())?;
+    let source = client
+        .fetch_from(&reference.repository, &version)
+        .map_err(|e| e.to_string())?;
+    let path = OrbDirectory::new(cache).write(namespace, name, &version.to_string(), &source)?;
+    Ok(format!("{namespace}/{name}@{version} ({})", path.display()))
 }
