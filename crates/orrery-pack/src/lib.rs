@@ -1,7 +1,10 @@
 //! Packing and unpacking of orb and config source directories (CONFIG-SPEC 4.6).
 //!
 //! * [`pack_orb`] — `orb pack`: `@orb.yml` plus `commands/ jobs/ executors/ examples/` → one orb,
-//!   with `<<include(path)>>` expanded.
+//!   with `<<include(path)>>` expanded inside the orb directory; [`pack_orb_with`] lets includes
+//!   reach anywhere under an ancestor directory, the include root ([`PackOptions`]). A directory
+//!   whose only root file is a whole orb (`orb.yml`, no `@orb.yml`) packs to that orb, with a
+//!   warning.
 //! * [`pack_config`] — `config pack`: any directory layout → one config, keys sorted.
 //! * [`unpack_orb`] — `orb unpack`: the reverse of [`pack_orb`]; packing the result gives the
 //!   same orb.
@@ -15,6 +18,7 @@ pub mod fs;
 
 mod emit;
 mod include;
+mod key_order;
 mod merge;
 mod pack_config;
 mod pack_orb;
@@ -28,7 +32,9 @@ use orrery_yaml::{Map, Node, Value};
 pub use emit::to_yaml;
 pub use include::included_paths;
 pub use pack_config::pack_config;
-pub use pack_orb::{pack_orb, ORB_DIRECTORIES, ORB_KEYS, ORB_ROOT_FILE};
+pub use pack_orb::{
+    pack_orb, pack_orb_with, PackOptions, ORB_DIRECTORIES, ORB_KEYS, ORB_ROOT_FILE,
+};
 pub use tree::{SourceTree, TreeFile};
 pub use unpack::{unpack_orb, unpack_orb_map, UnpackOptions, Unpacked};
 pub use value::data_eq;

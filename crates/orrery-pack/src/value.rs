@@ -1,5 +1,7 @@
 //! Value helpers: span-blind comparison and key sorting.
 
+use crate::key_order::compare_keys;
+
 use orrery_yaml::{Node, Value};
 
 /// `true` when `a` and `b` hold the same data: spans are ignored and maps compare as unordered
@@ -28,11 +30,11 @@ fn value_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Sorts the keys of every map in `node` by byte order, as `config pack` prints them.
+/// Sorts the keys of every map in `node` as `config pack` prints them (see [`compare_keys`]).
 pub(crate) fn sort_keys(node: &mut Node) {
     match &mut node.value {
         Value::Map(map) => {
-            map.entries.sort_by(|a, b| a.key.cmp(&b.key));
+            map.entries.sort_by(|a, b| compare_keys(&a.key, &b.key));
             for entry in &mut map.entries {
                 sort_keys(&mut entry.value);
             }
