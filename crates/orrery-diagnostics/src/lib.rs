@@ -171,6 +171,7 @@ pub mod codes {
     pub const INCLUDE_OUTSIDE_ROOT: &str = "E0707";
     pub const PACK_UNKNOWN_ORB_KEY: &str = "W0708";
     pub const UNPACK_NOT_REVERSIBLE: &str = "W0709";
+    pub const PACK_SINGLE_FILE_ORB: &str = "W0710";
     // usage
     pub const USAGE: &str = "E0901";
 }

@@ -2,8 +2,9 @@
 //! unpacked tree out.
 //!
 //! Reading takes only what packing needs: the YAML files the packer walks (dot-files and
-//! dot-folders skipped) and, for an orb, every file an include directive names inside the orb
-//! root. Whether those files exist is for the packer to report, with a place.
+//! dot-folders skipped) and, for an orb, every file an include directive names inside the
+//! include root (the orb root unless [`read_orb_dir_within`] is given another). Whether those
+//! files exist is for the packer to report, with a place.
 
 use std::fmt;
 use std::fs;
@@ -11,8 +12,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::include::included_paths;
-use crate::pack_orb::ORB_DIRECTORIES;
-use crate::tree::{is_hidden, is_yaml_name, normalize_in_root, SourceTree};
+use crate::pack_orb::{PackOptions, ORB_DIRECTORIES};
+use crate::tree::{is_hidden, is_yaml_name, join_path, normalize_in_root, SourceTree};
 
 /// A file or directory that could not be read or written.
 #[derive(Debug)]
@@ -40,18 +41,55 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> FsError + '_ {
     }
 }
 
-/// Reads an orb source directory (the one holding `@orb.yml`) for [`crate::pack_orb`].
+/// Reads an orb source directory (the one holding `@orb.yml`) for [`crate::pack_orb`]; includes
+/// may only name files inside it.
 pub fn read_orb_dir(dir: &Path) -> Result<SourceTree, FsError> {
     let mut tree = SourceTree::with_base(dir.display().to_string());
-    read_yaml_files(dir, dir, Some(&ORB_DIRECTORIES), &mut tree)?;
-    read_included_files(dir, &mut tree)?;
+    read_yaml_files(dir, dir, "", Some(&ORB_DIRECTORIES), &mut tree)?;
+    read_included_files(dir, &PackOptions::default(), &mut tree)?;
     Ok(tree)
+}
+
+/// Reads the orb source directory `dir` for [`crate::pack_orb_with`], with includes allowed to
+/// name any file under `include_root`, which must be `dir` or a directory above it. The tree is
+/// rooted at `include_root` (its files are named `include_root/...` in diagnostics); the
+/// options give `dir`'s place in it. As with [`read_orb_dir`], nothing outside the include root
+/// is read, through `..` or a symlink.
+pub fn read_orb_dir_within(
+    dir: &Path,
+    include_root: &Path,
+) -> Result<(SourceTree, PackOptions), FsError> {
+    let real_dir = dir.canonicalize().map_err(at(dir))?;
+    let real_root = include_root.canonicalize().map_err(at(include_root))?;
+    let Ok(inside) = real_dir.strip_prefix(&real_root) else {
+        return Err(FsError {
+            path: include_root.to_path_buf(),
+            error: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "the include root must be the orb directory {} or a directory above it",
+                    dir.display()
+                ),
+            ),
+        });
+    };
+    let options = PackOptions::with_orb_dir(slashed(inside));
+    let mut tree = SourceTree::with_base(include_root.display().to_string());
+    read_yaml_files(
+        dir,
+        dir,
+        &options.orb_dir,
+        Some(&ORB_DIRECTORIES),
+        &mut tree,
+    )?;
+    read_included_files(include_root, &options, &mut tree)?;
+    Ok((tree, options))
 }
 
 /// Reads a config source directory for [`crate::pack_config`].
 pub fn read_config_dir(dir: &Path) -> Result<SourceTree, FsError> {
     let mut tree = SourceTree::with_base(dir.display().to_string());
-    read_yaml_files(dir, dir, None, &mut tree)?;
+    read_yaml_files(dir, dir, "", None, &mut tree)?;
     Ok(tree)
 }
 
@@ -75,11 +113,12 @@ pub fn write_tree(dir: &Path, tree: &SourceTree) -> Result<(), FsError> {
     Ok(())
 }
 
-/// Adds the YAML files under `dir` (relative to `root`), descending only into `allowed`
-/// directories when given.
+/// Adds the YAML files under `dir` as `prefix/` and their path relative to `root`, descending
+/// only into `allowed` directories when given.
 fn read_yaml_files(
     root: &Path,
     dir: &Path,
+    prefix: &str,
     allowed: Option<&[&str]>,
     tree: &mut SourceTree,
 ) -> Result<(), FsError> {
@@ -99,24 +138,29 @@ fn read_yaml_files(
         }
         if file_type.is_dir() {
             if allowed.is_none_or(|allowed| allowed.contains(&name.as_str())) {
-                read_yaml_files(root, &path, allowed, tree)?;
+                read_yaml_files(root, &path, prefix, allowed, tree)?;
             }
         } else if is_yaml_name(&name) && path.is_file() {
             // Symlinked directories are not followed (nor are they by the official walk), so a
             // link loop cannot trap the reader; symlinked files are read.
-            tree.add(relative(root, &path), read_text(&path)?);
+            tree.add(join_path(prefix, &relative(root, &path)), read_text(&path)?);
         }
     }
     Ok(())
 }
 
-/// Adds the files that include directives name, when they are regular files inside `root`.
-fn read_included_files(root: &Path, tree: &mut SourceTree) -> Result<(), FsError> {
+/// Adds the files that include directives name, when they are regular files inside `root`, the
+/// include root (the tree's root).
+fn read_included_files(
+    root: &Path,
+    options: &PackOptions,
+    tree: &mut SourceTree,
+) -> Result<(), FsError> {
     let wanted: Vec<String> = tree
         .files
         .iter()
         .flat_map(|f| included_paths(&f.text))
-        .filter_map(normalize_in_root)
+        .filter_map(|p| options.resolve_include(p))
         .filter(|p| !p.is_empty())
         .collect();
     let real_root = root.canonicalize().map_err(at(root))?;
@@ -125,7 +169,7 @@ fn read_included_files(root: &Path, tree: &mut SourceTree) -> Result<(), FsError
             continue;
         }
         let full = root.join(&path);
-        // A symlink may not lead out of the orb root either.
+        // A symlink may not lead out of the include root either.
         let inside = full
             .canonicalize()
             .is_ok_and(|real| real.starts_with(&real_root) && real.is_file());
@@ -146,8 +190,12 @@ fn read_text(path: &Path) -> Result<String, FsError> {
 
 /// `path` relative to `root` with `/` separators.
 fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
+    slashed(path.strip_prefix(root).unwrap_or(path))
+}
+
+/// A relative path with `/` separators.
+fn slashed(path: &Path) -> String {
+    path.components()
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")

@@ -2,7 +2,8 @@
 //!
 //! A string value that is exactly one directive is replaced by the named file's text, with
 //! every `<<` turned into `\<<` so the compiler leaves shell heredocs alone. Paths are resolved
-//! against the orb root and may not leave it (the official packer would read `../x`). Only
+//! against the orb root and may not leave the include root, which is the orb root unless
+//! [`PackOptions`] says otherwise (the official packer would read `../x` from anywhere). Only
 //! values are looked at, never keys.
 
 use std::sync::OnceLock;
@@ -11,7 +12,8 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Map, Node, Value};
 use regex::Regex;
 
-use crate::tree::{normalize_in_root, SourceTree};
+use crate::pack_orb::PackOptions;
+use crate::tree::SourceTree;
 
 /// The root keys whose values may hold includes; examples and root scalars never do.
 pub(crate) const INCLUDE_SECTIONS: [&str; 3] = ["commands", "jobs", "executors"];
@@ -40,97 +42,133 @@ pub(crate) fn has_directive(text: &str) -> bool {
 }
 
 /// Replaces the include directives in the sections of a merged orb that allow them.
-pub(crate) fn inline_includes(orb: &mut Map, tree: &SourceTree, diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn inline_includes(
+    orb: &mut Map,
+    tree: &SourceTree,
+    options: &PackOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut inliner = Inliner {
+        tree,
+        options,
+        diagnostics,
+    };
     for entry in &mut orb.entries {
         if INCLUDE_SECTIONS.contains(&entry.key.as_str()) {
-            inline_in(&mut entry.value, tree, diagnostics);
+            inliner.inline_in(&mut entry.value);
         }
     }
 }
 
-fn inline_in(node: &mut Node, tree: &SourceTree, diagnostics: &mut Vec<Diagnostic>) {
-    match &mut node.value {
-        Value::Str(text) => {
-            if let Some(included) = expand(text, node.span, tree, diagnostics) {
-                *text = included;
-            }
-        }
-        Value::Seq(items) => {
-            for item in items {
-                inline_in(item, tree, diagnostics);
-            }
-        }
-        Value::Map(map) => {
-            for entry in &mut map.entries {
-                inline_in(&mut entry.value, tree, diagnostics);
-            }
-        }
-        _ => {}
-    }
+struct Inliner<'a> {
+    tree: &'a SourceTree,
+    options: &'a PackOptions,
+    diagnostics: &'a mut Vec<Diagnostic>,
 }
 
-/// The included text when `value` is an include directive; `None` when it is not (or is a bad
-/// one, which is reported).
-fn expand(
-    value: &str,
-    span: Span,
-    tree: &SourceTree,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<String> {
-    let mut matches = directive().captures_iter(value);
-    let first = matches.next()?;
-    if matches.next().is_some() {
-        diagnostics.push(
-            Diagnostic::error(
-                codes::INCLUDE_MULTIPLE,
-                format!("multiple include statements: '{}'", elide(value)),
-            )
-            .at(span, "only one include is allowed in a value")
-            .with_help("put the combined text in one file and include that"),
-        );
-        return None;
+impl Inliner<'_> {
+    fn inline_in(&mut self, node: &mut Node) {
+        match &mut node.value {
+            Value::Str(text) => {
+                if let Some(included) = self.expand(text, node.span) {
+                    *text = included;
+                }
+            }
+            Value::Seq(items) => {
+                for item in items {
+                    self.inline_in(item);
+                }
+            }
+            Value::Map(map) => {
+                for entry in &mut map.entries {
+                    self.inline_in(&mut entry.value);
+                }
+            }
+            _ => {}
+        }
     }
-    let (whole, path) = (first.get(0)?, first.get(1)?.as_str());
-    if whole.as_str() != value {
-        diagnostics.push(
-            Diagnostic::error(
-                codes::INCLUDE_NOT_ENTIRE_VALUE,
-                format!(
-                    "entire string must be include statement: '{}'",
-                    elide(value)
+
+    /// The included text when `value` is an include directive; `None` when it is not (or is a
+    /// bad one, which is reported).
+    fn expand(&mut self, value: &str, span: Span) -> Option<String> {
+        let mut matches = directive().captures_iter(value);
+        let first = matches.next()?;
+        if matches.next().is_some() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::INCLUDE_MULTIPLE,
+                    format!("multiple include statements: '{}'", elide(value)),
+                )
+                .at(span, "only one include is allowed in a value")
+                .with_help("put the combined text in one file and include that"),
+            );
+            return None;
+        }
+        let (whole, path) = (first.get(0)?, first.get(1)?.as_str());
+        if whole.as_str() != value {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::INCLUDE_NOT_ENTIRE_VALUE,
+                    format!(
+                        "entire string must be include statement: '{}'",
+                        elide(value)
+                    ),
+                )
+                .at(span, "the include must be the whole value")
+                .with_help("move the surrounding text into the included file"),
+            );
+            return None;
+        }
+        let Some(resolved) = self.options.resolve_include(path) else {
+            self.diagnostics.push(self.outside_root(path, span));
+            return None;
+        };
+        let Some(text) = self.tree.get(&resolved) else {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    codes::INCLUDE_MISSING,
+                    format!(
+                        "could not open {} for inclusion",
+                        self.tree.display_name(&resolved)
+                    ),
+                )
+                .at(span, "included here")
+                .with_help(
+                    "include paths are relative to the orb root (the directory of @orb.yml)",
                 ),
-            )
-            .at(span, "the include must be the whole value")
-            .with_help("move the surrounding text into the included file"),
-        );
-        return None;
+            );
+            return None;
+        };
+        Some(text.replace("<<", "\\<<"))
     }
-    let Some(resolved) = normalize_in_root(path) else {
-        diagnostics.push(
+
+    fn outside_root(&self, path: &str, span: Span) -> Diagnostic {
+        if self.options.has_include_root() {
+            let root = match self.tree.base.trim_end_matches('/') {
+                "" => String::new(),
+                base => format!(" `{base}`"),
+            };
+            Diagnostic::error(
+                codes::INCLUDE_OUTSIDE_ROOT,
+                format!("include path `{path}` is outside the include root{root}"),
+            )
+            .at(span, "included here")
+            .with_help(
+                "with an include root, an include may name any file under it, relative to the orb \
+                 root (the directory of @orb.yml); nothing outside it is read",
+            )
+        } else {
             Diagnostic::error(
                 codes::INCLUDE_OUTSIDE_ROOT,
                 format!("include path `{path}` is outside the orb directory"),
             )
             .at(span, "included here")
-            .with_help("an include names a file inside the orb root, e.g. `scripts/run.sh`"),
-        );
-        return None;
-    };
-    let Some(text) = tree.get(&resolved) else {
-        diagnostics.push(
-            Diagnostic::error(
-                codes::INCLUDE_MISSING,
-                format!(
-                    "could not open {} for inclusion",
-                    tree.display_name(&resolved)
-                ),
+            .with_help(
+                "an include names a file inside the orb root, e.g. `scripts/run.sh`; to allow \
+                 files above it, pack with `--include-root ROOT` (a directory above the orb root)",
             )
-            .at(span, "included here")
-            .with_help("include paths are relative to the orb root (the directory of @orb.yml)"),
-        );
-        return None;
-    };
-    Some(text.replace("<<", "\\<<"))
+        }
+    }
 }
 
 /// A value for a one-line message: line breaks and tabs escaped, cut after 60 characters.

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashSet};
 use orrery_diagnostics::{codes, has_errors, Diagnostic, FileId, SourceDb, Span};
 use orrery_yaml::{parse, Entry, Limits, Map, Node, Value};
 
-use crate::tree::{is_hidden, is_yaml_name, yaml_stem, SourceTree, TreeFile};
+use crate::tree::{is_hidden, is_yaml_name, strip_dir, yaml_stem, SourceTree, TreeFile};
 
 /// Which directories a packer walks.
 #[derive(Clone, Copy, Debug)]
@@ -30,18 +30,22 @@ pub(crate) enum Walk {
     Only(&'static [&'static str]),
 }
 
-/// Merges the walked YAML files of `tree` into one root map. Files are added to `db` as they
-/// are read, so every diagnostic points into them.
+/// Merges the walked YAML files under the directory `dir` of `tree` (`""`: the whole tree) into
+/// one root map. Files are added to `db` as they are read, so every diagnostic points into them.
 pub(crate) fn merge_tree(
     tree: &SourceTree,
+    dir: &str,
     walk: Walk,
     db: &mut SourceDb,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Map {
     let mut root = Dir::default();
     for file in &tree.files {
-        if is_walked(&file.path, walk) {
-            root.insert(&file.path, file);
+        let Some(path) = strip_dir(&file.path, dir) else {
+            continue;
+        };
+        if is_walked(path, walk) {
+            root.insert(path, file);
         }
     }
     let mut merger = Merger {

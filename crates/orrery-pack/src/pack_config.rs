@@ -13,7 +13,7 @@ use crate::Packed;
 pub fn pack_config(tree: &SourceTree) -> Packed {
     let mut sources = SourceDb::new();
     let mut diagnostics = Vec::new();
-    let merged = merge_tree(tree, Walk::All, &mut sources, &mut diagnostics);
+    let merged = merge_tree(tree, "", Walk::All, &mut sources, &mut diagnostics);
     let mut root = Node::new(Value::Map(merged), Default::default());
     sort_keys(&mut root);
     let config = match root.value {

@@ -79,6 +79,24 @@ pub(crate) fn normalize_in_root(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// `path` inside the directory `dir` of a tree (`dir` empty: the tree root).
+pub(crate) fn join_path(dir: &str, path: &str) -> String {
+    if dir.is_empty() {
+        path.to_string()
+    } else {
+        format!("{dir}/{path}")
+    }
+}
+
+/// `path` relative to the directory `dir` of a tree, or `None` when it is not under `dir`.
+pub(crate) fn strip_dir<'p>(path: &'p str, dir: &str) -> Option<&'p str> {
+    if dir.is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(dir)?.strip_prefix('/')
+    }
+}
+
 /// `true` for `X.yml` / `X.yaml` with a non-empty `X` (the packers' notion of a YAML file).
 pub(crate) fn is_yaml_name(name: &str) -> bool {
     yaml_stem(name).is_some_and(|stem| !stem.is_empty())
@@ -112,6 +130,16 @@ mod tests {
         assert_eq!(normalize_in_root("../b.sh"), None);
         assert_eq!(normalize_in_root("a/../../b.sh"), None);
         assert_eq!(normalize_in_root("/etc/passwd"), None);
+    }
+
+    #[test]
+    fn joins_and_strips_directories() {
+        assert_eq!(join_path("", "a.yml"), "a.yml");
+        assert_eq!(join_path("src", "a.yml"), "src/a.yml");
+        assert_eq!(strip_dir("src/a.yml", "src"), Some("a.yml"));
+        assert_eq!(strip_dir("src/a.yml", ""), Some("src/a.yml"));
+        assert_eq!(strip_dir("srcx/a.yml", "src"), None);
+        assert_eq!(strip_dir("scripts/a.sh", "src"), None);
     }
 
     #[test]

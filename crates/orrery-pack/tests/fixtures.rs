@@ -1,8 +1,9 @@
 //! Data-driven fixtures, one directory per case:
 //!
 //! * `fixtures/orb/CASE/src/` is packed with `pack_orb`, `fixtures/config/CASE/src/` with
-//!   `pack_config` (both read through `orrery_pack::fs`, so dot-files and unwalked directories
-//!   are really on disk). `expected.yml` is the packed text (absent when packing fails);
+//!   `pack_config`, `fixtures/orb-include-root/CASE/src/` with `pack_orb_with` and `CASE` as the
+//!   include root (all read through `orrery_pack::fs`, so dot-files and unwalked directories
+//!   are really on disk; include-root cases name files relative to `CASE`). `expected.yml` is the packed text (absent when packing fails);
 //!   `expected.diagnostics` lists the diagnostics, one a line (absent when there are none):
 //!
 //!   ```text
@@ -21,8 +22,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use orrery_diagnostics::{codes, Diagnostic, SourceDb};
-use orrery_pack::fs::{read_config_dir, read_orb_dir, write_tree};
-use orrery_pack::{data_eq, pack_config, pack_orb, unpack_orb, Packed, SourceTree, UnpackOptions};
+use orrery_pack::fs::{read_config_dir, read_orb_dir, read_orb_dir_within, write_tree};
+use orrery_pack::{
+    data_eq, pack_config, pack_orb, pack_orb_with, unpack_orb, PackOptions, Packed, SourceTree,
+    UnpackOptions,
+};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -86,14 +90,13 @@ fn check_file(path: &Path, actual: &str, failures: &mut Vec<String>) {
     ));
 }
 
-fn run_pack_cases(kind: &str, read: fn(&Path) -> SourceTree, pack: fn(&SourceTree) -> Packed) {
+/// Packs every `fixtures/KIND/CASE` with `pack` (given the case directory) and compares.
+fn run_pack_cases(kind: &str, pack: fn(&Path) -> Packed) {
     let cases = cases(kind);
     assert!(!cases.is_empty());
     let mut failures = Vec::new();
     for case in &cases {
-        let mut tree = read(&case.join("src"));
-        tree.base = "src".into();
-        let packed = pack(&tree);
+        let packed = pack(case);
         let text = packed.to_yaml().unwrap_or_default();
         check_file(&case.join("expected.yml"), &text, &mut failures);
         let diagnostics = describe(&packed.sources, &packed.diagnostics);
@@ -112,14 +115,36 @@ fn run_pack_cases(kind: &str, read: fn(&Path) -> SourceTree, pack: fn(&SourceTre
     );
 }
 
+/// `CASE/src` read with `read`, its files named `src/...` in diagnostics.
+fn read_src(case: &Path, read: fn(&Path) -> SourceTree) -> SourceTree {
+    let mut tree = read(&case.join("src"));
+    tree.base = "src".into();
+    tree
+}
+
 #[test]
 fn orb_fixtures() {
-    run_pack_cases("orb", |dir| read_orb_dir(dir).unwrap(), pack_orb);
+    run_pack_cases("orb", |case| {
+        pack_orb(&read_src(case, |dir| read_orb_dir(dir).unwrap()))
+    });
+}
+
+/// `fixtures/orb-include-root/CASE/src` packed with `CASE` as the include root; files are named
+/// relative to `CASE` in diagnostics.
+#[test]
+fn orb_include_root_fixtures() {
+    run_pack_cases("orb-include-root", |case| {
+        let (mut tree, options) = read_orb_dir_within(&case.join("src"), case).unwrap();
+        tree.base = String::new();
+        pack_orb_with(&tree, &options)
+    });
 }
 
 #[test]
 fn config_fixtures() {
-    run_pack_cases("config", |dir| read_config_dir(dir).unwrap(), pack_config);
+    run_pack_cases("config", |case| {
+        pack_config(&read_src(case, |dir| read_config_dir(dir).unwrap()))
+    });
 }
 
 /// Every file under `dir`, relative, with `/` separators, sorted.
@@ -292,5 +317,69 @@ fn symlinked_directories_are_not_followed() {
         packed.to_yaml().unwrap(),
         "version: 2.1\ncommands:\n  greet:\n    steps: []\n"
     );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn include_root_must_hold_the_orb_directory() {
+    let case = fixtures().join("orb-include-root/escape-into-root");
+    // The orb directory itself: the same tree and options as reading it on its own.
+    let (tree, options) = read_orb_dir_within(&case.join("src"), &case.join("src")).unwrap();
+    assert_eq!(options, PackOptions::default());
+    assert_eq!(tree, read_orb_dir(&case.join("src")).unwrap());
+    // A directory beside or below the orb directory is no include root.
+    for root in [
+        fixtures().join("orb-include-root/still-bounded"),
+        case.join("src/commands"),
+    ] {
+        let error = read_orb_dir_within(&case.join("src"), &root).unwrap_err();
+        assert!(
+            error.to_string().contains("must be the orb directory"),
+            "{error}"
+        );
+    }
+    // A grandparent: the orb directory is `NAME/src` inside it.
+    let (tree, options) = read_orb_dir_within(&case.join("src"), &fixtures()).unwrap();
+    assert_eq!(options.orb_dir, "orb-include-root/escape-into-root/src");
+    assert!(tree
+        .files
+        .iter()
+        .any(|f| f.path == "orb-include-root/escape-into-root/scripts/hello.sh"));
+    assert!(pack_orb_with(&tree, &options).value.is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn include_root_symlinks_may_not_lead_out() {
+    let dir = std::env::temp_dir().join(format!("orrery-pack-root-link-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("root/src/commands")).unwrap();
+    fs::create_dir_all(dir.join("root/scripts")).unwrap();
+    fs::write(dir.join("outside.sh"), "echo outside\n").unwrap();
+    fs::write(dir.join("root/scripts/inside.sh"), "echo inside\n").unwrap();
+    fs::write(dir.join("root/src/@orb.yml"), "version: 2.1\n").unwrap();
+    fs::write(
+        dir.join("root/src/commands/greet.yml"),
+        "steps:\n  - run: <<include(../scripts/out.sh)>>\n  - run: <<include(../scripts/in.sh)>>\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.join("outside.sh"), dir.join("root/scripts/out.sh")).unwrap();
+    std::os::unix::fs::symlink("inside.sh", dir.join("root/scripts/in.sh")).unwrap();
+    let (tree, options) = read_orb_dir_within(&dir.join("root/src"), &dir.join("root")).unwrap();
+    let packed = pack_orb_with(&tree, &options);
+    let messages: Vec<String> = packed
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect();
+    assert_eq!(
+        messages,
+        [format!(
+            "{} could not open {}/scripts/out.sh for inclusion",
+            codes::INCLUDE_MISSING,
+            dir.join("root").display()
+        )]
+    );
+    assert!(!tree.files.iter().any(|f| f.text.contains("outside")));
     let _ = fs::remove_dir_all(&dir);
 }

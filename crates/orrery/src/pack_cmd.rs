@@ -7,7 +7,9 @@ use clap::Args;
 use orrery_compiler::{check_orb, CompileOptions};
 use orrery_diagnostics::{has_errors, render_human, SourceDb};
 use orrery_orb::LockPolicy;
-use orrery_pack::{fs as pack_fs, pack_config, pack_orb, unpack_orb, Packed, UnpackOptions};
+use orrery_pack::{
+    fs as pack_fs, pack_config, pack_orb_with, unpack_orb, PackOptions, Packed, UnpackOptions,
+};
 
 use crate::config_cmd::{report_usage, EXIT_CONFIG_ERROR};
 use crate::store::StoreArgs;
@@ -16,6 +18,23 @@ use crate::store::StoreArgs;
 pub struct PackArgs {
     /// The source directory (for an orb, the one holding `@orb.yml`, usually `src/`).
     dir: PathBuf,
+    /// `orb pack` only: let `<<include(path)>>` name files anywhere under ROOT (DIR or a
+    /// directory above it), e.g. `../scripts/x.sh` from `src/`. Paths stay relative to DIR;
+    /// nothing outside ROOT is read. By default includes may not leave DIR.
+    #[arg(long, value_name = "ROOT")]
+    include_root: Option<PathBuf>,
+}
+
+/// Reads the orb source `dir` and packs it, within `include_root` when one is given.
+fn pack_orb_source(dir: &Path, include_root: Option<&Path>) -> Result<Packed, String> {
+    let read = match include_root {
+        None => pack_fs::read_orb_dir(dir).map(|tree| (tree, PackOptions::default())),
+        Some(root) => pack_fs::read_orb_dir_within(dir, root),
+    };
+    match read {
+        Ok((tree, options)) => Ok(pack_orb_with(&tree, &options)),
+        Err(e) => Err(format!("cannot read the orb source: {e}")),
+    }
 }
 
 #[derive(Args)]
@@ -37,6 +56,10 @@ pub struct ValidateArgs {
     /// `NAMESPACE/NAME/VERSION/src` path when there is one).
     #[arg(long, value_name = "NAMESPACE/NAME")]
     name: Option<String>,
+    /// For a source directory: let `<<include(path)>>` name files anywhere under ROOT (the
+    /// directory or one above it), as `orb pack --include-root` does.
+    #[arg(long, value_name = "ROOT")]
+    include_root: Option<PathBuf>,
     /// Where other orbs the examples import come from.
     #[command(flatten)]
     store: StoreArgs,
@@ -57,13 +80,16 @@ fn print_packed(packed: Packed) -> ExitCode {
 }
 
 pub fn orb_pack(args: PackArgs) -> ExitCode {
-    match pack_fs::read_orb_dir(&args.dir) {
-        Ok(tree) => print_packed(pack_orb(&tree)),
-        Err(e) => report_usage(&format!("cannot read the orb source: {e}")),
+    match pack_orb_source(&args.dir, args.include_root.as_deref()) {
+        Ok(packed) => print_packed(packed),
+        Err(message) => report_usage(&message),
     }
 }
 
 pub fn config_pack(args: PackArgs) -> ExitCode {
+    if args.include_root.is_some() {
+        return report_usage("--include-root is for `orb pack`; `config pack` expands no includes");
+    }
     match pack_fs::read_config_dir(&args.dir) {
         Ok(tree) => print_packed(pack_config(&tree)),
         Err(e) => report_usage(&format!("cannot read the config source: {e}")),
@@ -126,17 +152,22 @@ fn name_from_path(path: &Path) -> Option<(String, String)> {
 pub fn orb_validate(args: ValidateArgs) -> ExitCode {
     let mut db = SourceDb::new();
     let file = if args.path.is_dir() {
-        let tree = match pack_fs::read_orb_dir(&args.path) {
-            Ok(tree) => tree,
-            Err(e) => return report_usage(&format!("cannot read the orb source: {e}")),
+        let packed = match pack_orb_source(&args.path, args.include_root.as_deref()) {
+            Ok(packed) => packed,
+            Err(message) => return report_usage(&message),
         };
-        let packed = pack_orb(&tree);
-        if has_errors(&packed.diagnostics) {
+        if !packed.diagnostics.is_empty() {
             eprint!("{}", render_human(&packed.sources, &packed.diagnostics));
+        }
+        if has_errors(&packed.diagnostics) {
             return ExitCode::from(EXIT_CONFIG_ERROR);
         }
         let text = packed.to_yaml().unwrap_or_default();
         db.add(format!("{} (packed)", args.path.display()), text)
+    } else if args.include_root.is_some() {
+        return report_usage(
+            "--include-root applies to an orb source directory, not a packed file",
+        );
     } else {
         match std::fs::read_to_string(&args.path) {
             Ok(text) => db.add(args.path.display().to_string(), text),
