@@ -3,8 +3,9 @@
 //! * `fixtures/orb/CASE/src/` is packed with `pack_orb`, `fixtures/config/CASE/src/` with
 //!   `pack_config`, `fixtures/orb-include-root/CASE/src/` with `pack_orb_with` and `CASE` as the
 //!   include root (all read through `orrery_pack::fs`, so dot-files and unwalked directories
-//!   are really on disk; include-root cases name files relative to `CASE`). `expected.yml` is the packed text (absent when packing fails);
-//!   `expected.diagnostics` lists the diagnostics, one a line (absent when there are none):
+//!   are really on disk; include-root cases name files relative to `CASE`). `expected.yml` is
+//!   the packed text (absent when packing fails); `expected.diagnostics` lists the
+//!   diagnostics, one a line (absent when there are none):
 //!
 //!   ```text
 //!   E0703 src/commands/greet.yml:1:1 also src/@orb.yml:4:3 | `commands.greet` is defined in both …
