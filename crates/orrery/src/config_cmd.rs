@@ -23,7 +23,7 @@ pub enum ConfigCommand {
     Validate(ValidateArgs),
     /// Pack a config source directory (`jobs/`, `workflows/`, `@config.yml`, ...) into one
     /// config, on stdout.
-    Pack(crate::pack_cmd::PackArgs),
+    Pack(crate::pack_cmd::ConfigPackArgs),
 }
 
 #[derive(Args, Clone, Default)]

@@ -7,34 +7,27 @@ use clap::Args;
 use orrery_compiler::{check_orb, CompileOptions};
 use orrery_diagnostics::{has_errors, render_human, SourceDb};
 use orrery_orb::LockPolicy;
-use orrery_pack::{
-    fs as pack_fs, pack_config, pack_orb_with, unpack_orb, PackOptions, Packed, UnpackOptions,
-};
+use orrery_pack::{fs as pack_fs, pack_config, unpack_orb, Packed, UnpackOptions};
 
 use crate::config_cmd::{report_usage, EXIT_CONFIG_ERROR};
+use crate::orb_file::{load_orb, pack_orb_source};
 use crate::store::StoreArgs;
 
 #[derive(Args)]
 pub struct PackArgs {
-    /// The source directory (for an orb, the one holding `@orb.yml`, usually `src/`).
+    /// The orb source directory, the one holding `@orb.yml` (usually `src/`).
     dir: PathBuf,
-    /// `orb pack` only: let `<<include(path)>>` name files anywhere under ROOT (DIR or a
+    /// Let `<<include(path)>>` name files anywhere under ROOT (DIR or a
     /// directory above it), e.g. `../scripts/x.sh` from `src/`. Paths stay relative to DIR;
     /// nothing outside ROOT is read. By default includes may not leave DIR.
     #[arg(long, value_name = "ROOT")]
     include_root: Option<PathBuf>,
 }
 
-/// Reads the orb source `dir` and packs it, within `include_root` when one is given.
-fn pack_orb_source(dir: &Path, include_root: Option<&Path>) -> Result<Packed, String> {
-    let read = match include_root {
-        None => pack_fs::read_orb_dir(dir).map(|tree| (tree, PackOptions::default())),
-        Some(root) => pack_fs::read_orb_dir_within(dir, root),
-    };
-    match read {
-        Ok((tree, options)) => Ok(pack_orb_with(&tree, &options)),
-        Err(e) => Err(format!("cannot read the orb source: {e}")),
-    }
+#[derive(Args)]
+pub struct ConfigPackArgs {
+    /// The config source directory (`jobs/`, `workflows/`, `@config.yml`, ...).
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -86,10 +79,7 @@ pub fn orb_pack(args: PackArgs) -> ExitCode {
     }
 }
 
-pub fn config_pack(args: PackArgs) -> ExitCode {
-    if args.include_root.is_some() {
-        return report_usage("--include-root is for `orb pack`; `config pack` expands no includes");
-    }
+pub fn config_pack(args: ConfigPackArgs) -> ExitCode {
     match pack_fs::read_config_dir(&args.dir) {
         Ok(tree) => print_packed(pack_config(&tree)),
         Err(e) => report_usage(&format!("cannot read the config source: {e}")),
@@ -151,28 +141,9 @@ fn name_from_path(path: &Path) -> Option<(String, String)> {
 
 pub fn orb_validate(args: ValidateArgs) -> ExitCode {
     let mut db = SourceDb::new();
-    let file = if args.path.is_dir() {
-        let packed = match pack_orb_source(&args.path, args.include_root.as_deref()) {
-            Ok(packed) => packed,
-            Err(message) => return report_usage(&message),
-        };
-        if !packed.diagnostics.is_empty() {
-            eprint!("{}", render_human(&packed.sources, &packed.diagnostics));
-        }
-        if has_errors(&packed.diagnostics) {
-            return ExitCode::from(EXIT_CONFIG_ERROR);
-        }
-        let text = packed.to_yaml().unwrap_or_default();
-        db.add(format!("{} (packed)", args.path.display()), text)
-    } else if args.include_root.is_some() {
-        return report_usage(
-            "--include-root applies to an orb source directory, not a packed file",
-        );
-    } else {
-        match std::fs::read_to_string(&args.path) {
-            Ok(text) => db.add(args.path.display().to_string(), text),
-            Err(e) => return report_usage(&format!("cannot read {}: {e}", args.path.display())),
-        }
+    let file = match load_orb(&args.path, args.include_root.as_deref(), &mut db) {
+        Ok(file) => file,
+        Err(code) => return code,
     };
     let name = match &args.name {
         Some(text) => match text.split_once('/') {

@@ -125,7 +125,7 @@ fn publish(
     registry: &RegistryArgs,
 ) -> ExitCode {
     let mut db = SourceDb::new();
-    let file = match load_orb(path, &mut db) {
+    let file = match load_orb(path, None, &mut db) {
         Ok(file) => file,
         Err(code) => return code,
     };
