@@ -17,7 +17,7 @@ const GENUINELY_INVALID: &[(&str, &str)] = &[(
     "`orb-tools-alpha: {}` is an empty inline orb that the project's setup workflow replaces",
 )];
 
-/// Packs `NAMESPACE/NAME/VERSION/src` trees into `registry/NAMESPACE/NAME/VERSION.yml`.
+/// Packs `NAMESPACE/NAME/VERSION[/src]` trees into `registry/NAMESPACE/NAME/VERSION.yml`.
 /// `HEAD` checkouts have no version and are left out. Returns the orbs that failed to pack.
 fn build_registry(registry: &Path) -> Vec<String> {
     let mut failed = Vec::new();
@@ -41,7 +41,13 @@ fn build_registry(registry: &Path) -> Vec<String> {
         }
         let name = src.parent().unwrap();
         let namespace = name.parent().unwrap();
-        let out = orrery(&["orb", "pack", src.join("src").to_str().unwrap()]);
+        // Source trees live in `src/`; single-file orbs may sit in the version directory.
+        let tree = if src.join("src").is_dir() {
+            src.join("src")
+        } else {
+            src.clone()
+        };
+        let out = orrery(&["orb", "pack", tree.to_str().unwrap()]);
         let target = registry
             .join(namespace.file_name().unwrap())
             .join(name.file_name().unwrap());
@@ -110,8 +116,9 @@ fn corpus_configs_with_registry_orbs_compile_or_say_why() {
             code => failures.push_str(&format!("{file}: exit {code:?}\n{stderr}\n")),
         }
     }
+    println!("compiled: {}", compiled.join(" "));
     println!(
-        "corpus configs with registry orbs: {} compile, {} lack orb sources, {} genuinely invalid; \
+        "corpus configs with orbs: {} compile, {} lack orb sources, {} genuinely invalid; \
          orb versions that failed to pack: {:?}; orbs without a source: {}",
         compiled.len(),
         lacking.len(),
