@@ -27,9 +27,10 @@ pub fn apply_fixes(
                 .iter()
                 .any(|o| e.span.start < o.span.end && o.span.start < e.span.end)
         });
-        let in_bounds = fix
-            .iter()
-            .all(|e| text.get(e.span.start as usize..e.span.end as usize).is_some());
+        let in_bounds = fix.iter().all(|e| {
+            text.get(e.span.start as usize..e.span.end as usize)
+                .is_some()
+        });
         if clashes || !in_bounds {
             continue;
         }

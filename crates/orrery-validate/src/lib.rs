@@ -88,12 +88,37 @@ pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
         (rule.check)(&cx, &mut sink);
         out.append(&mut sink.out);
     }
+    let out = merge_repeats(out);
     let mut out = apply_suppressions(input.file, input.text, out);
     out.sort_by_key(|d| {
         d.primary
             .as_ref()
             .map_or((u32::MAX, u32::MAX), |p| (p.span.start, p.span.end))
     });
+    out
+}
+
+/// Merges findings of one code at one place: a YAML anchor merged into several elements is
+/// checked once per element, but the user has one place to fix. The first finding stays; the
+/// others add their related places to it.
+fn merge_repeats(findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(findings.len());
+    for d in findings {
+        let place = d.primary.as_ref().map(|p| p.span);
+        let first = out.iter_mut().find(|o| {
+            o.code == d.code && place.is_some() && o.primary.as_ref().map(|p| p.span) == place
+        });
+        match first {
+            Some(first) => {
+                for label in d.secondary {
+                    if !first.secondary.contains(&label) {
+                        first.secondary.push(label);
+                    }
+                }
+            }
+            None => out.push(d),
+        }
+    }
     out
 }
 
@@ -142,7 +167,7 @@ pub(crate) struct Sink<'r> {
 
 impl Sink<'_> {
     /// A diagnostic of this rule; give it a place with `.at(...)` and pass it to [`Sink::push`].
-    pub(crate) fn new(&self, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn finding(&self, message: impl Into<String>) -> Diagnostic {
         Diagnostic::new(self.rule.code, self.severity, message)
     }
 

@@ -69,7 +69,9 @@ pub(crate) fn invocations(root: &Node) -> Vec<(&str, &Node)> {
 
 /// Whether any workflow is declared (`workflows:` other than its `version` key).
 pub(crate) fn has_workflows(root: &Node) -> bool {
-    section(root, "workflows").iter().any(|e| e.key != "version")
+    section(root, "workflows")
+        .iter()
+        .any(|e| e.key != "version")
 }
 
 /// `image:` nodes of every `docker:` list (jobs, executors, inline orbs).

@@ -32,8 +32,7 @@ impl Codes {
         match self {
             Codes::All => true,
             Codes::Only(list) => list.iter().any(|c| {
-                c.eq_ignore_ascii_case(d.code)
-                    || crate::rule(c).is_some_and(|r| r.code == d.code)
+                c.eq_ignore_ascii_case(d.code) || crate::rule(c).is_some_and(|r| r.code == d.code)
             }),
         }
     }
@@ -174,7 +173,9 @@ fn is_known(code: &str) -> bool {
     if b.len() == 5 && b[1..].iter().all(u8::is_ascii_digit) {
         return match b[0].to_ascii_uppercase() {
             b'E' | b'W' => true,
-            b'L' => code.eq_ignore_ascii_case(codes::SUPPRESSION_COMMENT) || crate::rule(code).is_some(),
+            b'L' => {
+                code.eq_ignore_ascii_case(codes::SUPPRESSION_COMMENT) || crate::rule(code).is_some()
+            }
             _ => false,
         };
     }
@@ -218,9 +219,18 @@ fn find_comment(line: &str) -> Option<(usize, Directive, &str)> {
 
 /// Drops the diagnostics of `file` that the comments in `text` silence, and adds the
 /// problems found in the comments. Diagnostics of other files pass through.
-pub fn apply_suppressions(file: FileId, text: &str, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+pub fn apply_suppressions(
+    file: FileId,
+    text: &str,
+    diagnostics: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
     let suppressions = Suppressions::parse(file, text);
-    let line_of = |offset: u32| text[..(offset as usize).min(text.len())].matches('\n').count() + 1;
+    let line_of = |offset: u32| {
+        text[..(offset as usize).min(text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    };
     let mut out: Vec<Diagnostic> = diagnostics
         .into_iter()
         .filter(|d| match &d.primary {
@@ -239,7 +249,9 @@ mod tests {
     fn lines_suppressed(text: &str, code: &'static str) -> Vec<usize> {
         let s = Suppressions::parse(FileId(0), text);
         let d = Diagnostic::new(code, Severity::Warning, "x");
-        (1..=text.lines().count()).filter(|l| s.suppresses(*l, &d)).collect()
+        (1..=text.lines().count())
+            .filter(|l| s.suppresses(*l, &d))
+            .collect()
     }
 
     #[test]
@@ -265,7 +277,10 @@ mod tests {
 
     #[test]
     fn malformed_comments_are_reported() {
-        let s = Suppressions::parse(FileId(0), "# orrery-ignore-end\n# orrery-ignore-start\na: 1 # orrery-ignore X9\n");
+        let s = Suppressions::parse(
+            FileId(0),
+            "# orrery-ignore-end\n# orrery-ignore-start\na: 1 # orrery-ignore X9\n",
+        );
         let messages: Vec<&str> = s.problems.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             messages,

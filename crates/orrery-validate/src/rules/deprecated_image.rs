@@ -52,7 +52,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             continue;
         };
         let mut d = sink
-            .new(format!(
+            .finding(format!(
                 "`circleci/{name}` is a deprecated legacy convenience image"
             ))
             .at(node.span, "deprecated image");

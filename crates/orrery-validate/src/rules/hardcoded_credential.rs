@@ -13,7 +13,7 @@ use crate::{Context, Rule, Sink};
 pub(crate) const RULE: Rule = Rule {
     code: codes::HARDCODED_CREDENTIAL,
     name: "hardcoded-credential",
-    severity: Severity::Error,
+    severity: Severity::Warning,
     summary: "a credential is written into the config instead of a project variable or context",
     docs: include_str!("../../docs/rules/L1201.md"),
     check,
@@ -40,39 +40,38 @@ static PATTERNS: LazyLock<Vec<(&str, Regex)>> = LazyLock::new(|| {
 });
 
 /// Keys whose value is always a secret, under the map key that holds them.
-const SECRET_FIELDS: &[(&str, &str)] = &[
-    ("auth", "password"),
-    ("aws_auth", "aws_secret_access_key"),
-];
+const SECRET_FIELDS: &[(&str, &str)] =
+    &[("auth", "password"), ("aws_auth", "aws_secret_access_key")];
 
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     walk(cx.root(), &mut |entry, n| {
         let Some(entry) = entry else { return };
-        let Some(map) = n.as_map() else { return };
         if entry.key == "environment" {
-            for var in &map.entries {
-                let Some(value) = var.value.as_str() else {
-                    continue;
-                };
+            for (var, value, offset) in variables(n) {
+                let Some(text) = value.as_str() else { continue };
                 for (what, re) in PATTERNS.iter() {
-                    if let Some(m) = re.find(value) {
-                        report(cx, sink, &var.value, m.start(), m.end(), &var.key, what);
+                    if let Some(m) = re.find(&text[offset..]) {
+                        let (start, end) = (offset + m.start(), offset + m.end());
+                        report(cx, sink, value, start, end, var, what);
                         break;
                     }
                 }
             }
         }
+        let Some(map) = n.as_map() else { return };
         for (holder, field) in SECRET_FIELDS {
             if entry.key != *holder {
                 continue;
             }
-            let Some(value) = map.get(field) else { continue };
+            let Some(value) = map.get(field) else {
+                continue;
+            };
             let Some(s) = value.as_str() else { continue };
             if s.is_empty() || is_dynamic(s) {
                 continue;
             }
             let d = sink
-                .new(format!("`{holder}.{field}` is a literal"))
+                .finding(format!("`{holder}.{field}` is a literal"))
                 .at(value.span, "a secret written in the config")
                 .with_help(format!(
                     "store it in a project environment variable or a context and write `{field}: $VARIABLE`; rotate the exposed secret"
@@ -80,6 +79,26 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             sink.push(d);
         }
     });
+}
+
+/// `(name, node holding the value, where the value starts in the node's string)` of each
+/// variable of an `environment` value: a map, a list of `KEY=VALUE` strings, or a list of
+/// one-entry maps.
+fn variables(env: &Node) -> Vec<(&str, &Node, usize)> {
+    let mut out = Vec::new();
+    if let Some(map) = env.as_map() {
+        out.extend(map.entries.iter().map(|e| (e.key.as_str(), &e.value, 0)));
+    }
+    for item in env.as_seq().unwrap_or(&[]) {
+        if let Some(s) = item.as_str() {
+            if let Some((name, _)) = s.split_once('=') {
+                out.push((name, item, name.len() + 1));
+            }
+        } else if let Some(map) = item.as_map() {
+            out.extend(map.entries.iter().map(|e| (e.key.as_str(), &e.value, 0)));
+        }
+    }
+    out
 }
 
 fn report(
@@ -92,7 +111,7 @@ fn report(
     what: &str,
 ) {
     let d = sink
-        .new(format!("environment variable `{var}` holds {what}"))
+        .finding(format!("environment variable `{var}` holds {what}"))
         .at(cx.sub_span(node, start, end), format!("looks like {what}"))
         .with_help(
             "store it in a project environment variable or a context instead, and rotate the exposed credential",

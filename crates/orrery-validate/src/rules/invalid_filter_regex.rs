@@ -25,13 +25,15 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     walk(cx.root(), &mut |entry, n| {
-        if !entry.is_some_and(|e| e.key == "filters") {
+        if entry.is_none_or(|e| e.key != "filters") {
             return;
         }
         for kind in ["branches", "tags"] {
             let Some(filter) = n.get(kind) else { continue };
             for key in ["only", "ignore"] {
-                let Some(value) = filter.get(key) else { continue };
+                let Some(value) = filter.get(key) else {
+                    continue;
+                };
                 let patterns: Vec<&Node> = match value.as_seq() {
                     Some(items) => items.iter().collect(),
                     None => vec![value],
@@ -60,7 +62,7 @@ fn check_pattern(cx: &Context<'_>, sink: &mut Sink<'_>, node: &Node, kind: &str)
     let end = (1 + e.span().end.offset).max(start + 1).min(s.len() - 1);
     let what = if kind == "tags" { "tag" } else { "branch" };
     let d = sink
-        .new(format!("invalid {what} filter regex `{s}`: {}", e.kind()))
+        .finding(format!("invalid {what} filter regex `{s}`: {}", e.kind()))
         .at(cx.sub_span(node, start, end.max(start)), e.kind().to_string())
         .with_help(
             "a filter between slashes is a Java regular expression matched against the whole name; escape literal characters with `\\`",

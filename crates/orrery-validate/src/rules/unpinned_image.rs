@@ -40,10 +40,9 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             (Some("latest"), false) => (format!("image `{image}` is not pinned"), "`latest` tag"),
             (Some(_), false) => continue,
         };
-        let d = sink
-            .new(message)
-            .at(node.span, label)
-            .with_help("pin a version tag or a digest (`@sha256:…`), so every build runs the same image");
+        let d = sink.finding(message).at(node.span, label).with_help(
+            "pin a version tag or a digest (`@sha256:…`), so every build runs the same image",
+        );
         sink.push(d);
     }
 }

@@ -45,7 +45,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             continue;
         }
         let d = sink
-            .new(format!("command `{}` is never used", command.key))
+            .finding(format!("command `{}` is never used", command.key))
             .at(command.key_span, "no step invokes this command")
             .with_help("invoke it as a step, or delete it");
         sink.push(d);

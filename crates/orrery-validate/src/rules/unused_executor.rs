@@ -36,7 +36,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             continue;
         }
         let d = sink
-            .new(format!("executor `{}` is never used", executor.key))
+            .finding(format!("executor `{}` is never used", executor.key))
             .at(executor.key_span, "no job uses this executor")
             .with_help("use it with `executor: NAME` in a job, or delete it");
         sink.push(d);

@@ -28,7 +28,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             continue;
         }
         let d = sink
-            .new(format!("job `{}` is never used", job.key))
+            .finding(format!("job `{}` is never used", job.key))
             .at(job.key_span, "no workflow invokes this job")
             .with_help("invoke it from a workflow's `jobs` list, or delete it");
         sink.push(d);

@@ -45,8 +45,11 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             "defined inline"
         };
         let d = sink
-            .new(format!("orb `{}` is never used", orb.key))
-            .at(orb.key_span, format!("{what} here, never referred to as `{prefix}…`"))
+            .finding(format!("orb `{}` is never used", orb.key))
+            .at(
+                orb.key_span,
+                format!("{what} here, never referred to as `{prefix}…`"),
+            )
             .with_help("use one of its elements, or remove the import");
         sink.push(d);
     }

@@ -67,7 +67,7 @@ fn check_element(sink: &mut Sink<'_>, element: &Entry, kind: &str, orb: Option<&
             continue;
         }
         let d = sink
-            .new(format!(
+            .finding(format!(
                 "parameter `{}` of {kind} `{name}` is never used",
                 param.key
             ))
