@@ -51,6 +51,51 @@ pub struct Diagnostic {
     /// (`Error calling workflow: 'W'`, `Error calling job: 'J'`).
     pub context: Vec<String>,
     pub help: Option<String>,
+    /// A change that resolves the problem, when the producer knows one (`orrery config fix`).
+    pub fix: Option<Fix>,
+}
+
+/// Whether a fix can be applied without a human looking at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Keeps the config's meaning (or only removes what has no effect).
+    Safe,
+    /// Probably right, but changes behaviour; shown, applied only on request.
+    Unsafe,
+}
+
+/// One text replacement: `span` (in one file) becomes `replacement`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub replacement: String,
+}
+
+/// A fix as data: a title for menus and the edits that make it, all in the diagnostic's file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<Edit>,
+    pub applicability: Applicability,
+}
+
+impl Fix {
+    pub fn replace(title: impl Into<String>, span: Span, replacement: impl Into<String>) -> Self {
+        Fix {
+            title: title.into(),
+            edits: vec![Edit {
+                span,
+                replacement: replacement.into(),
+            }],
+            applicability: Applicability::Safe,
+        }
+    }
+
+    pub fn with_applicability(mut self, applicability: Applicability) -> Self {
+        self.applicability = applicability;
+        self
+    }
 }
 
 impl Diagnostic {
@@ -63,6 +108,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             context: Vec::new(),
             help: None,
+            fix: None,
         }
     }
 
@@ -92,6 +138,11 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
         self
     }
 
@@ -174,4 +225,17 @@ pub mod codes {
     pub const PACK_SINGLE_FILE_ORB: &str = "W0710";
     // usage
     pub const USAGE: &str = "E0901";
+    // lint rules (`orrery-validate`): the letter is L because the severity is the rule's default,
+    // which `.orrery.toml` can change. L10xx unused elements, L11xx images, L12xx secrets,
+    // L13xx filters and triggers. L1000 is about suppression comments themselves.
+    pub const SUPPRESSION_COMMENT: &str = "L1000";
+    pub const UNUSED_JOB: &str = "L1001";
+    pub const UNUSED_COMMAND: &str = "L1002";
+    pub const UNUSED_EXECUTOR: &str = "L1003";
+    pub const UNUSED_ORB: &str = "L1004";
+    pub const UNUSED_PARAMETER: &str = "L1005";
+    pub const DEPRECATED_IMAGE: &str = "L1101";
+    pub const UNPINNED_IMAGE: &str = "L1102";
+    pub const HARDCODED_CREDENTIAL: &str = "L1201";
+    pub const INVALID_FILTER_REGEX: &str = "L1301";
 }

@@ -1,0 +1,177 @@
+//! Lint rules over a CircleCI config: stable codes, default severities, fixes as data and
+//! suppression comments.
+//!
+//! The crate is pure, like the compiler: [`validate`] takes the parsed config (an
+//! [`orrery_yaml::Node`] and the text it came from, for suppression comments), optionally the
+//! compiler's output, and returns [`Diagnostic`]s. It never reads files and never fails.
+//!
+//! Each rule lives in its own file under `src/rules/` and is a [`Rule`] value: a code from
+//! [`orrery_diagnostics::codes`] (`L` + four digits), a name that reads as the bad pattern
+//! (`unused-job`), a default severity, a one-line summary, and documentation
+//! (`docs/rules/CODE.md`) whose `yaml invalid` and `yaml valid` examples are run by the tests.
+
+mod fix;
+mod model;
+mod rules;
+mod settings;
+mod suppress;
+
+use orrery_compiler::Compiled;
+use orrery_diagnostics::{Diagnostic, FileId, Severity, Span};
+use orrery_yaml::Node;
+
+pub use fix::apply_fixes;
+pub use settings::{Level, Settings};
+pub use suppress::{apply_suppressions, Suppressions};
+
+/// What the rules look at.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    /// The file `root` was parsed from; diagnostics point into it.
+    pub file: FileId,
+    /// The config's text, for suppression comments and precise spans inside scalars.
+    pub text: &'a str,
+    /// The parsed config (aliases expanded, merge keys applied).
+    pub root: &'a Node,
+    /// The compiler's output for this config, when the caller compiled it. Rules that need the
+    /// job graph or expanded jobs read it; rules that only need the source do not.
+    pub compiled: Option<&'a Compiled>,
+}
+
+/// One lint rule. Rules are values (see [`rules()`]); their check is a plain function.
+pub struct Rule {
+    /// Stable code, `L` + four digits; never reused.
+    pub code: &'static str,
+    /// Kebab-case name of the bad pattern, accepted wherever a code is (`.orrery.toml`,
+    /// suppression comments).
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// Markdown: what it does, why, an `invalid` and a `valid` example, the fix.
+    pub docs: &'static str,
+    pub(crate) check: fn(&Context<'_>, &mut Sink<'_>),
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.name)
+    }
+}
+
+/// Every rule, in code order.
+pub fn rules() -> &'static [Rule] {
+    rules::ALL
+}
+
+/// The rule with this code or name.
+pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
+    rules::ALL
+        .iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
+}
+
+/// Runs every enabled rule over `input`, applies the suppression comments of `input.text`
+/// and returns the findings in source order.
+pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
+    let cx = Context { input: *input };
+    let mut out = Vec::new();
+    for rule in rules::ALL {
+        let Some(severity) = settings.severity(rule) else {
+            continue;
+        };
+        let mut sink = Sink {
+            rule,
+            severity,
+            out: Vec::new(),
+        };
+        (rule.check)(&cx, &mut sink);
+        out.append(&mut sink.out);
+    }
+    let out = merge_repeats(out);
+    let mut out = apply_suppressions(input.file, input.text, out);
+    out.sort_by_key(|d| {
+        d.primary
+            .as_ref()
+            .map_or((u32::MAX, u32::MAX), |p| (p.span.start, p.span.end))
+    });
+    out
+}
+
+/// Merges findings of one code at one place: a YAML anchor merged into several elements is
+/// checked once per element, but the user has one place to fix. The first finding stays; the
+/// others add their related places to it.
+fn merge_repeats(findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(findings.len());
+    for d in findings {
+        let place = d.primary.as_ref().map(|p| p.span);
+        let first = out.iter_mut().find(|o| {
+            o.code == d.code && place.is_some() && o.primary.as_ref().map(|p| p.span) == place
+        });
+        match first {
+            Some(first) => {
+                for label in d.secondary {
+                    if !first.secondary.contains(&label) {
+                        first.secondary.push(label);
+                    }
+                }
+            }
+            None => out.push(d),
+        }
+    }
+    out
+}
+
+/// What a rule's check function sees.
+pub(crate) struct Context<'a> {
+    pub(crate) input: Input<'a>,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn root(&self) -> &'a Node {
+        self.input.root
+    }
+
+    /// The span of bytes `start..end` of the string value of `node`, when the source writes the
+    /// value verbatim (plain, or quoted without escapes); otherwise the whole node.
+    pub(crate) fn sub_span(&self, node: &Node, start: usize, end: usize) -> Span {
+        let Some(value) = node.as_str() else {
+            return node.span;
+        };
+        let raw = self
+            .input
+            .text
+            .get(node.span.start as usize..node.span.end as usize)
+            .unwrap_or("");
+        let offset = if raw == value {
+            0
+        } else if raw.len() == value.len() + 2
+            && (raw.starts_with('"') || raw.starts_with('\''))
+            && &raw[1..raw.len() - 1] == value
+        {
+            1
+        } else {
+            return node.span;
+        };
+        let base = node.span.start as usize + offset;
+        Span::new(node.span.file, base + start, base + end)
+    }
+}
+
+/// Collects one rule's findings with the rule's code and configured severity.
+pub(crate) struct Sink<'r> {
+    rule: &'r Rule,
+    severity: Severity,
+    out: Vec<Diagnostic>,
+}
+
+impl Sink<'_> {
+    /// A diagnostic of this rule; give it a place with `.at(...)` and pass it to [`Sink::push`].
+    pub(crate) fn finding(&self, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(self.rule.code, self.severity, message)
+    }
+
+    pub(crate) fn push(&mut self, d: Diagnostic) {
+        self.out.push(d);
+    }
+}

@@ -1,0 +1,63 @@
+//! Fixes as data (applied with `apply_fixes`) and severity settings.
+
+mod common;
+
+use common::{run, run_with};
+use orrery_diagnostics::{Applicability, FileId, Severity};
+use orrery_validate::{apply_fixes, Level, Settings};
+
+const CONFIG: &str = "version: 2.1
+jobs:
+  build:
+    docker:
+      - image: circleci/golang:1.16
+      - image: \"circleci/buildpack-deps:stretch\"
+      - image: circleci/mongo:4.2
+    steps: [checkout]
+workflows:
+  main:
+    jobs: [build]
+";
+
+#[test]
+fn deprecated_images_carry_an_unsafe_fix_that_applies() {
+    let r = run("config.yml", CONFIG);
+    let fixes: Vec<_> = r.findings.iter().filter_map(|d| d.fix.as_ref()).collect();
+    assert_eq!(fixes.len(), 2, "mongo has no cimg successor");
+    assert!(fixes
+        .iter()
+        .all(|f| f.applicability == Applicability::Unsafe));
+    let (safe_only, n) = apply_fixes(FileId(0), CONFIG, &r.findings, false);
+    assert_eq!((safe_only.as_str(), n), (CONFIG, 0));
+    let (fixed, n) = apply_fixes(FileId(0), CONFIG, &r.findings, true);
+    assert_eq!(n, 2);
+    assert!(fixed.contains("- image: cimg/go:1.16\n"));
+    assert!(fixed.contains("- image: \"cimg/base:stretch\"\n"));
+    assert!(fixed.contains("- image: circleci/mongo:4.2\n"));
+    // Fixing twice changes nothing more.
+    let again = run("config.yml", &fixed);
+    let (twice, _) = apply_fixes(FileId(0), &fixed, &again.findings, true);
+    assert_eq!(twice, fixed);
+}
+
+#[test]
+fn settings_turn_rules_off_or_change_their_severity() {
+    let mut settings = Settings::new();
+    assert!(settings.set("deprecated-image", Level::Error));
+    assert!(settings.set("L1102", Level::Off));
+    assert!(!settings.set("no-such-rule", Level::Off));
+    let text = "version: 2.1\njobs:\n  build:\n    docker:\n      - image: circleci/node\n    steps: [checkout]\nworkflows:\n  main:\n    jobs: [build]\n";
+    let default = run("c.yml", text);
+    let codes: Vec<_> = default
+        .findings
+        .iter()
+        .map(|d| (d.code, d.severity))
+        .collect();
+    assert_eq!(
+        codes,
+        [("L1101", Severity::Warning), ("L1102", Severity::Warning)]
+    );
+    let r = run_with("c.yml", text, &settings);
+    let codes: Vec<_> = r.findings.iter().map(|d| (d.code, d.severity)).collect();
+    assert_eq!(codes, [("L1101", Severity::Error)]);
+}
