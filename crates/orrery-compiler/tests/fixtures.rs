@@ -27,6 +27,7 @@ use orrery_compiler::{
     check_orb, compile, CompileOptions, FetchedOrb, OrbFetchError, OrbRef, OrbSource,
 };
 use orrery_diagnostics::{Diagnostic, SourceDb};
+use orrery_testkit::annotations::{self, describe};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -136,23 +137,6 @@ fn run(input: &Path) -> Run {
     Run { db, compiled }
 }
 
-fn describe(db: &SourceDb, d: &Diagnostic) -> String {
-    let at = |span| {
-        db.line_col(span).map_or_else(
-            || "?".to_string(),
-            |(f, lc)| format!("{}:{}:{}", f.name, lc.line, lc.column),
-        )
-    };
-    let mut s = format!("{} {} {:?}", d.severity.as_str(), d.code, d.message);
-    if let Some(p) = &d.primary {
-        let _ = write!(s, " at {} ({:?})", at(p.span), p.message);
-    }
-    for l in &d.secondary {
-        let _ = write!(s, "\n      secondary {} ({:?})", at(l.span), l.message);
-    }
-    s
-}
-
 #[test]
 fn compile_fixtures() {
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
@@ -199,54 +183,6 @@ fn compile_fixtures() {
     assert!(failures.is_empty(), "{failures}");
 }
 
-struct Expect {
-    file: String,
-    line: usize,
-    column: usize,
-    secondary: bool,
-    code: String,
-    text: String,
-    /// Where the annotation is written, for failure messages.
-    written: String,
-}
-
-/// Reads the caret annotations of one file.
-fn annotations(path: &Path, out: &mut Vec<Expect>) {
-    let text = fs::read_to_string(path).unwrap();
-    let mut target = 0;
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        let marker = trimmed
-            .strip_prefix('#')
-            .map(str::trim_start)
-            .filter(|r| r.starts_with('^') || r.starts_with('~'));
-        let Some(rest) = marker else {
-            target = i + 1;
-            continue;
-        };
-        let secondary = rest.starts_with('~');
-        let mark = if secondary { '~' } else { '^' };
-        let column = line.chars().position(|c| c == mark).unwrap() + 1;
-        let rest = rest.trim_start_matches(mark).trim();
-        let (code, text) = rest.split_once(' ').unwrap_or((rest, ""));
-        assert!(
-            target > 0,
-            "{}:{}: annotation above any line",
-            path.display(),
-            i + 1
-        );
-        out.push(Expect {
-            file: path.display().to_string(),
-            line: target,
-            column,
-            secondary,
-            code: code.to_string(),
-            text: text.trim().to_string(),
-            written: format!("{}:{}", path.display(), i + 1),
-        });
-    }
-}
-
 fn orb_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -290,7 +226,8 @@ fn orb_check_fixtures() {
     });
 }
 
-/// Runs each fixture of `dir` and matches its diagnostics against its caret annotations.
+/// Runs each fixture of `dir` and matches its diagnostics against its caret annotations (and
+/// those of its orb and params files). Every error must be annotated; warnings may be.
 fn check_annotated(
     dir: &Path,
     clean_allowed: bool,
@@ -300,76 +237,34 @@ fn check_annotated(
     let inputs = inputs(dir);
     assert!(!inputs.is_empty());
     for input in &inputs {
-        let before = failures.len();
-        let mut expects = Vec::new();
-        annotations(input, &mut expects);
-        let mut orbs = Vec::new();
-        orb_files(&side(input, "orbs"), &mut orbs);
-        orbs.push(side(input, "params.yml"));
-        orbs.retain(|p| p.exists());
-        for orb in &orbs {
-            annotations(orb, &mut expects);
-        }
+        let mut files = vec![input.clone()];
+        orb_files(&side(input, "orbs"), &mut files);
+        files.push(side(input, "params.yml"));
+        files.retain(|p| p.exists());
+        let expects: Vec<annotations::Expect> = files
+            .iter()
+            .flat_map(|f| {
+                annotations::read(&f.display().to_string(), &fs::read_to_string(f).unwrap())
+            })
+            .collect();
         if expects.is_empty() && !clean_allowed {
             let _ = writeln!(failures, "{}: no annotations", input.display());
             continue;
         }
         let (db, diags, produced) = run(input);
-        let diags = &diags;
-        let matches_at = |span, e: &Expect| {
-            db.line_col(span).is_some_and(|(f, lc)| {
-                f.name == e.file && lc.line == e.line && lc.column == e.column
-            })
-        };
-        let mut used = vec![false; diags.len()];
-        for e in expects.iter().filter(|e| !e.secondary) {
-            let hit = diags.iter().position(|d| {
-                d.code == e.code
-                    && d.message.contains(&e.text)
-                    && d.primary.as_ref().is_some_and(|p| matches_at(p.span, e))
-            });
-            match hit {
-                Some(i) => used[i] = true,
-                None => {
-                    let _ = writeln!(
-                        failures,
-                        "{}: expected {} {:?} at line {} column {}, not reported",
-                        e.written, e.code, e.text, e.line, e.column
-                    );
-                }
-            }
-        }
-        for e in expects.iter().filter(|e| e.secondary) {
-            let hit = diags.iter().any(|d| {
-                d.code == e.code
-                    && d.secondary
-                        .iter()
-                        .any(|l| l.message.contains(&e.text) && matches_at(l.span, e))
-            });
-            if !hit {
-                let _ = writeln!(
-                    failures,
-                    "{}: expected a secondary label {:?} of {} at line {} column {}, not reported",
-                    e.written, e.text, e.code, e.line, e.column
-                );
-            }
-        }
-        for (i, d) in diags.iter().enumerate() {
-            if d.is_error() && !used[i] {
-                let _ = writeln!(
-                    failures,
-                    "{}: unexpected {}",
-                    input.display(),
-                    describe(&db, d)
-                );
-            }
-        }
+        let mut problems = annotations::check(&db, &diags, &expects, Diagnostic::is_error);
         if produced && diags.iter().any(Diagnostic::is_error) {
-            let _ = writeln!(failures, "{}: errors but a config", input.display());
+            problems.push("errors but a config".into());
         }
-        if failures.len() > before {
+        if !problems.is_empty() {
             let all: Vec<String> = diags.iter().map(|d| describe(&db, d)).collect();
-            let _ = writeln!(failures, "  all diagnostics:\n  {}", all.join("\n  "));
+            let _ = writeln!(
+                failures,
+                "{}:\n  {}\n  all diagnostics:\n  {}",
+                input.display(),
+                problems.join("\n  "),
+                all.join("\n  ")
+            );
         }
     }
     assert!(failures.is_empty(), "{failures}");

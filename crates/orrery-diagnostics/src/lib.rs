@@ -205,6 +205,7 @@ pub mod codes {
     pub const ORB_LOCKFILE: &str = "E0505";
     pub const ORB_NOT_LOCKED: &str = "W0506";
     pub const ORB_REGISTRY: &str = "E0507";
+    pub const ORB_CACHE: &str = "E0508";
     // workflows
     pub const WORKFLOW_SHAPE: &str = "E0601";
     pub const REQUIRES_UNKNOWN: &str = "E0602";

@@ -8,7 +8,7 @@ use std::fs;
 
 use orrery_compiler::{FetchedOrb, OrbFetchError, OrbRef, OrbSource};
 use orrery_diagnostics::codes;
-use orrery_registry::Registry;
+use orrery_registry::{Registry, RegistryError};
 
 use crate::directory::OrbDirectory;
 use crate::lockfile::{sha256_hex, Lockfile};
@@ -143,7 +143,7 @@ impl OrbStore {
         let origin = match self.cache() {
             Some(cache) => cache
                 .write(&reference.namespace, &reference.name, version, &text)
-                .map_err(registry_error)?
+                .map_err(cache_error)?
                 .display()
                 .to_string(),
             None => format!(
@@ -258,12 +258,23 @@ impl OrbStore {
     }
 }
 
-fn registry_error(error: impl std::fmt::Display) -> OrbFetchError {
+/// The registry's own advice, when it has some, becomes the diagnostic's help.
+fn registry_error(mut error: RegistryError) -> OrbFetchError {
+    let help = error.help.take().unwrap_or_else(|| {
+        "check the registry address and token, or work offline from --orb-path or the cache".into()
+    });
     OrbFetchError {
         code: codes::ORB_REGISTRY,
         message: error.to_string(),
-        help: "check the registry address and token, or work offline from --orb-path or the cache"
-            .into(),
+        help,
+    }
+}
+
+fn cache_error(message: String) -> OrbFetchError {
+    OrbFetchError {
+        code: codes::ORB_CACHE,
+        message: format!("the orb was downloaded but cannot be kept in the cache: {message}"),
+        help: "make the cache directory writable, or point ORRERY_CACHE_DIR at one that is".into(),
     }
 }
 

@@ -228,3 +228,23 @@ fn online_fetches_are_cached_and_then_work_offline() {
         error.message
     );
 }
+
+#[test]
+fn a_cache_that_cannot_be_written_is_reported_as_such() {
+    let registry: &'static MemoryRegistry = Box::leak(Box::new(MemoryRegistry::new(&[(
+        "acme/tools@1.0.0",
+        "version: 2.1\n",
+    )])));
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the cache directory should be.
+    let cache = dir.path().join("cache");
+    std::fs::write(&cache, "not a directory").unwrap();
+    let store = OrbStore::new(vec![directory(Tier::Cache, &cache)]).online(Box::new(registry));
+    let error = store.fetch(&reference("acme/tools@1.0.0")).unwrap_err();
+    assert_eq!(error.code, codes::ORB_CACHE);
+    assert!(
+        error.message.contains("cannot be kept in the cache"),
+        "{}",
+        error.message
+    );
+}

@@ -23,50 +23,11 @@ use orrery_pack::{
     data_eq, included_paths, pack_config, pack_orb, pack_orb_with, unpack_orb, unpack_orb_map,
     PackOptions, Packed, SourceTree, UnpackOptions,
 };
+use orrery_testkit::corpus::{label, orb_versions, source_dir};
 use orrery_yaml::{parse, Limits, Node};
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
-}
-
-/// Every `orbs/NAMESPACE/NAME/VERSION` directory, sorted.
-fn orb_versions() -> Vec<PathBuf> {
-    let mut versions = Vec::new();
-    for namespace in subdirs(&corpus().join("orbs")) {
-        for name in subdirs(&namespace) {
-            versions.extend(subdirs(&name));
-        }
-    }
-    versions
-}
-
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn label(version: &Path) -> String {
-    version
-        .strip_prefix(corpus().join("orbs"))
-        .unwrap_or(version)
-        .display()
-        .to_string()
-}
-
-/// The directory `orb pack` is given: `VERSION/src`, or `VERSION` when there is no `src/`.
-fn orb_dir(version: &Path) -> PathBuf {
-    let src = version.join("src");
-    if src.is_dir() {
-        src
-    } else {
-        version.to_path_buf()
-    }
+    orrery_testkit::shared().join("corpus")
 }
 
 fn parse_yaml(name: &str, text: &str) -> Node {
@@ -179,12 +140,12 @@ fn with_placeholders(mut tree: SourceTree, options: &PackOptions) -> SourceTree 
 
 /// The version's orb directory read as `orrery orb pack DIR --include-root VERSION` reads it.
 fn read_within_version(version: &Path) -> (SourceTree, PackOptions) {
-    read_orb_dir_within(&orb_dir(version), version).unwrap_or_else(|e| panic!("{e}"))
+    read_orb_dir_within(&source_dir(version), version).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The single packed file of a version without `@orb.yml`.
 fn packed_file(version: &Path) -> Option<PathBuf> {
-    let dir = orb_dir(version);
+    let dir = source_dir(version);
     (!dir.join("@orb.yml").is_file())
         .then(|| dir.join("orb.yml"))
         .filter(|p| p.is_file())
@@ -197,7 +158,7 @@ fn every_corpus_orb_packs() {
     let (mut packed_with_root, mut failures) = (0, Vec::new());
     for version in &versions {
         let label = label(version);
-        let dir = orb_dir(version);
+        let dir = source_dir(version);
         let default = pack_orb(&read_orb_dir(&dir).unwrap_or_else(|e| panic!("{e}")));
         let (tree, options) = read_within_version(version);
         assert_eq!(options.orb_dir, if dir == *version { "" } else { "src" });
@@ -359,7 +320,7 @@ fn corpus_orbs_round_trip() {
                 read_within_version(version)
             }
             _ => (
-                read_orb_dir(&orb_dir(version)).unwrap(),
+                read_orb_dir(&source_dir(version)).unwrap(),
                 PackOptions::default(),
             ),
         };

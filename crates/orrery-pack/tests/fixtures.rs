@@ -38,14 +38,7 @@ fn updating() -> bool {
 }
 
 fn cases(kind: &str) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(fixtures().join(kind))
-        .unwrap_or_else(|e| panic!("cannot read fixtures/{kind}: {e}"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
+    orrery_testkit::subdirs(&fixtures().join(kind))
 }
 
 fn place(db: &SourceDb, span: orrery_diagnostics::Span) -> String {

@@ -1,17 +1,9 @@
-//! Helpers shared by the tests: run the validator over a text, describe a finding.
+//! Helpers shared by the tests: run the validator over a text.
 #![allow(dead_code)]
-
-use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use orrery_diagnostics::{Diagnostic, SourceDb};
 use orrery_validate::{validate, Input, Settings};
 use orrery_yaml::Limits;
-
-/// `/work/shared` seen from this crate (the worktree and the main checkout sit side by side).
-pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
 
 pub struct Run {
     pub db: SourceDb,
@@ -46,22 +38,4 @@ pub fn run_with(name: &str, text: &str, settings: &Settings) -> Run {
         parse: parsed.diagnostics,
         findings,
     }
-}
-
-/// `severity CODE "message" at file:line:col ("label")`.
-pub fn describe(db: &SourceDb, d: &Diagnostic) -> String {
-    let at = |span| {
-        db.line_col(span).map_or_else(
-            || "?".to_string(),
-            |(f, lc)| format!("{}:{}:{}", f.name, lc.line, lc.column),
-        )
-    };
-    let mut s = format!("{} {} {:?}", d.severity.as_str(), d.code, d.message);
-    if let Some(p) = &d.primary {
-        let _ = write!(s, " at {} ({:?})", at(p.span), p.message);
-    }
-    for l in &d.secondary {
-        let _ = write!(s, "\n      secondary {} ({:?})", at(l.span), l.message);
-    }
-    s
 }

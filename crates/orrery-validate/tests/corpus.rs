@@ -6,7 +6,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 
-use common::{describe, run, shared};
+use common::run;
+use orrery_testkit::annotations::describe;
+use orrery_testkit::shared;
 
 #[test]
 fn corpus_configs_get_no_error_level_finding() {

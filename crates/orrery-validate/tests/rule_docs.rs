@@ -7,9 +7,10 @@ mod common;
 
 use std::fmt::Write as _;
 
-use common::{describe, run};
+use common::run;
 use orrery_compiler::{compile, CompileOptions, NoOrbs};
 use orrery_diagnostics::SourceDb;
+use orrery_testkit::annotations::describe;
 
 /// `(info string, body)` of each fenced block.
 fn blocks(markdown: &str) -> Vec<(String, String)> {

@@ -224,6 +224,15 @@ fn fetch(args: FetchArgs) -> ExitCode {
     let Some(cache) = store::cache_dir() else {
         return report_usage("no cache directory: set XDG_CACHE_HOME, HOME or ORRERY_CACHE_DIR");
     };
+    // Making the client sends nothing; only fetching a named orb talks to the registry.
+    let store = match args.registry.client() {
+        Ok(client) => OrbStore::new(vec![StoreDirectory {
+            tier: Tier::Cache,
+            directory: OrbDirectory::new(&cache),
+        }])
+        .online(client),
+        Err(message) => return report_usage(&message),
+    };
     let mut failed = false;
     for text in &args.references {
         if text.starts_with(orrery_registry::reference::OCI_SCHEME) {
@@ -240,21 +249,12 @@ fn fetch(args: FetchArgs) -> ExitCode {
             Ok(r) => r,
             Err(message) => return report_usage(&message),
         };
-        let client = match args.registry.client() {
-            Ok(c) => c,
-            Err(message) => return report_usage(&message),
-        };
-        let store = OrbStore::new(vec![StoreDirectory {
-            tier: Tier::Cache,
-            directory: OrbDirectory::new(&cache),
-        }])
-        .online(client);
         match store.fetch(&reference) {
             Ok(orb) => println!("{reference} -> {} ({})", orb.version, orb.origin),
             Err(error) => {
                 eprintln!(
-                    "error[{}]: cannot fetch orb `{reference}`: {}",
-                    error.code, error.message
+                    "error[{}]: cannot fetch orb `{reference}`: {}\n  help: {}",
+                    error.code, error.message, error.help
                 );
                 failed = true;
             }

@@ -113,7 +113,7 @@ pub fn orb_unpack(args: UnpackArgs) -> ExitCode {
         return report_usage(&format!("cannot write the source tree: {e}"));
     }
     println!(
-        "Unpacked {} files into {}; `orrery orb pack {}` packs them again.",
+        "Unpacked {} file(s) into {}; `orrery orb pack {}` packs them again.",
         tree.files.len(),
         args.dir.display(),
         args.dir.display()

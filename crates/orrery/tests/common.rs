@@ -8,7 +8,7 @@ use orrery_diagnostics::FileId;
 use orrery_yaml::{Limits, Node, Value};
 
 pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    orrery_testkit::shared()
 }
 
 /// Runs the CLI with an empty user cache, so what a developer has cached never leaks in.

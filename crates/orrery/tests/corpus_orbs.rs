@@ -10,6 +10,7 @@ use std::fs;
 use std::path::Path;
 
 use common::{orrery, shared, text};
+use orrery_testkit::corpus::{label, orb_versions, source_dir};
 
 /// Configs that do not compile even with every orb at hand, and why.
 const GENUINELY_INVALID: &[(&str, &str)] = &[(
@@ -17,44 +18,25 @@ const GENUINELY_INVALID: &[(&str, &str)] = &[(
     "`orb-tools-alpha: {}` is an empty inline orb that the project's setup workflow replaces",
 )];
 
-/// Packs `NAMESPACE/NAME/VERSION[/src]` trees into `registry/NAMESPACE/NAME/VERSION.yml`.
-/// `HEAD` checkouts have no version and are left out. Returns the orbs that failed to pack.
+/// Packs every corpus orb version into `registry/NAMESPACE/NAME/VERSION.yml` with `orrery orb
+/// pack`. `HEAD` checkouts have no version and are left out. Returns the orbs that failed to
+/// pack.
 fn build_registry(registry: &Path) -> Vec<String> {
     let mut failed = Vec::new();
-    let orbs = shared().join("corpus/orbs");
-    for src in fs::read_dir(&orbs).unwrap().flatten().flat_map(|ns| {
-        fs::read_dir(ns.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .flat_map(|name| {
-                fs::read_dir(name.path())
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|v| v.path())
-            })
-    }) {
-        let version = src.file_name().unwrap().to_str().unwrap().to_string();
+    for version_dir in orb_versions() {
+        let label = label(&version_dir);
+        let [namespace, name, version] = label.split('/').collect::<Vec<_>>()[..] else {
+            panic!("{label}: not NAMESPACE/NAME/VERSION");
+        };
         if version == "HEAD" {
             continue;
         }
-        let name = src.parent().unwrap();
-        let namespace = name.parent().unwrap();
-        // Source trees live in `src/`; single-file orbs may sit in the version directory.
-        let tree = if src.join("src").is_dir() {
-            src.join("src")
-        } else {
-            src.clone()
-        };
-        let out = orrery(&["orb", "pack", tree.to_str().unwrap()]);
-        let target = registry
-            .join(namespace.file_name().unwrap())
-            .join(name.file_name().unwrap());
+        let out = orrery(&["orb", "pack", source_dir(&version_dir).to_str().unwrap()]);
         if !out.status.success() {
-            failed.push(src.display().to_string());
+            failed.push(label.clone());
             continue;
         }
+        let target = registry.join(namespace).join(name);
         fs::create_dir_all(&target).unwrap();
         fs::write(target.join(format!("{version}.yml")), &out.stdout).unwrap();
     }

@@ -12,50 +12,10 @@ use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::process::Output;
 
-use common::{orrery, same_data, shared, text, yaml};
+use common::{orrery, same_data, text, yaml};
 use orrery_diagnostics::has_errors;
+use orrery_testkit::corpus::{label, orb_versions, source_dir};
 use orrery_yaml::{Limits, Node};
-
-fn orbs() -> PathBuf {
-    shared().join("corpus/orbs")
-}
-
-/// Every `NAMESPACE/NAME/VERSION` directory, sorted.
-fn orb_versions() -> Vec<PathBuf> {
-    let mut versions = Vec::new();
-    for namespace in subdirs(&orbs()) {
-        for name in subdirs(&namespace) {
-            versions.extend(subdirs(&name));
-        }
-    }
-    versions
-}
-
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn label(version: &Path) -> String {
-    let rel = version.strip_prefix(orbs()).unwrap_or(version);
-    rel.display().to_string()
-}
-
-/// What `orb pack` is given: `VERSION/src`, or `VERSION` when there is no `src/`.
-fn orb_dir(version: &Path) -> PathBuf {
-    let src = version.join("src");
-    if src.is_dir() {
-        src
-    } else {
-        version.to_path_buf()
-    }
-}
 
 /// A corpus orb that does not pack as stored, and the error code `orb pack` gives for it.
 struct KnownError {
@@ -210,7 +170,7 @@ fn every_corpus_orb_packs_unpacks_and_packs_again() {
     for (i, version) in versions.iter().enumerate() {
         let what = label(version);
         let work = tempfile::tempdir().unwrap();
-        let dir = orb_dir(version);
+        let dir = source_dir(version);
         let Some(known) = KNOWN_PACK_ERRORS.iter().find(|k| k.version == what) else {
             let orb = pack_unpack_pack(&what, &dir, &[], work.path());
             packed += 1;
@@ -243,15 +203,15 @@ fn every_corpus_orb_packs_unpacks_and_packs_again() {
         // A copy with the missing included files packs, with the include root it needs.
         let copy = work.path().join(format!("copy{i}")).join(&what);
         copy_dir(version, &copy);
-        stand_in_for_included_files(&orb_dir(&copy));
+        stand_in_for_included_files(&source_dir(&copy));
         match known.include_root {
             None => {
-                pack_unpack_pack(&what, &orb_dir(&copy), &[], work.path());
+                pack_unpack_pack(&what, &source_dir(&copy), &[], work.path());
             }
             Some(relative_root) => {
                 let root = copy.join(relative_root);
                 // The default still refuses the includes that leave src/, files or not.
-                let output = run(&[arg("orb"), arg("pack"), &orb_dir(&copy)]);
+                let output = run(&[arg("orb"), arg("pack"), &source_dir(&copy)]);
                 assert_eq!(
                     output.status.code(),
                     Some(1),
@@ -260,7 +220,7 @@ fn every_corpus_orb_packs_unpacks_and_packs_again() {
                 );
                 assert!(text(&output.stderr).contains("error[E0707]"), "{what}");
                 let with_root = [arg("--include-root"), &root];
-                pack_unpack_pack(&what, &orb_dir(&copy), &with_root, work.path());
+                pack_unpack_pack(&what, &source_dir(&copy), &with_root, work.path());
                 // In place, the include root lets the includes resolve; the corpus lacks the
                 // files they name.
                 let in_place = run(&[

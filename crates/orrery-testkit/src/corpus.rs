@@ -1,0 +1,42 @@
+//! The shared corpus of real orb sources: `corpus/orbs/NAMESPACE/NAME/VERSION`.
+
+use std::path::{Path, PathBuf};
+
+use crate::subdirs;
+
+/// `corpus/orbs` in the shared material.
+pub fn orbs_dir() -> PathBuf {
+    crate::shared().join("corpus/orbs")
+}
+
+/// Every stored `NAMESPACE/NAME/VERSION` directory (`VERSION` may be `HEAD`, a repository
+/// checkout), sorted.
+pub fn orb_versions() -> Vec<PathBuf> {
+    let mut versions = Vec::new();
+    for namespace in subdirs(&orbs_dir()) {
+        for name in subdirs(&namespace) {
+            versions.extend(subdirs(&name));
+        }
+    }
+    versions
+}
+
+/// `NAMESPACE/NAME/VERSION` of a version directory, for messages.
+pub fn label(version_dir: &Path) -> String {
+    version_dir
+        .strip_prefix(orbs_dir())
+        .unwrap_or(version_dir)
+        .display()
+        .to_string()
+}
+
+/// What `orb pack` is given for a `VERSION` directory (or a copy of one): `VERSION/src`, or
+/// `VERSION` itself for a single-file orb stored without one.
+pub fn source_dir(version_dir: &Path) -> PathBuf {
+    let src = version_dir.join("src");
+    if src.is_dir() {
+        src
+    } else {
+        version_dir.to_path_buf()
+    }
+}
