@@ -11,6 +11,7 @@
 //! (`docs/rules/CODE.md`) whose `yaml invalid` and `yaml valid` examples are run by the tests.
 
 mod fix;
+mod host;
 mod model;
 mod rules;
 mod settings;
@@ -21,6 +22,7 @@ use orrery_diagnostics::{Diagnostic, FileId, Severity, Span};
 use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
+pub use host::{Host, NoHost, ShellFinding};
 pub use settings::{Level, Settings};
 pub use suppress::{apply_suppressions, Suppressions};
 
@@ -36,6 +38,8 @@ pub struct Input<'a> {
     /// The compiler's output for this config, when the caller compiled it. Rules that need the
     /// job graph or expanded jobs read it; rules that only need the source do not.
     pub compiled: Option<&'a Compiled>,
+    /// The project around the config (files, external linters); [`NoHost`] when there is none.
+    pub host: &'a dyn Host,
 }
 
 /// One lint rule. Rules are values (see [`rules()`]); their check is a plain function.

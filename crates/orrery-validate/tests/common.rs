@@ -28,6 +28,7 @@ pub fn run_with(name: &str, text: &str, settings: &Settings) -> Run {
                 text,
                 root,
                 compiled: None,
+                host: &orrery_validate::NoHost,
             },
             settings,
         ),

@@ -1,0 +1,40 @@
+//! What the rules may ask of the world outside the config, without doing I/O themselves.
+//!
+//! The core stays pure: the CLI and the language server implement [`Host`] over the real
+//! project (files on disk, a `shellcheck` process); tests implement it over data. Every method
+//! may answer "unknown" (`None`), and rules that need the answer then stay silent.
+
+/// One finding of an external shell linter, positioned inside the script it was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellFinding {
+    /// The linter's own code, such as `SC2086`.
+    pub code: String,
+    /// `error`, `warning`, `info` or `style`, as the linter says.
+    pub level: String,
+    pub message: String,
+    /// 1-based line and column inside the script, and where the finding ends.
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+}
+
+/// The project around the config.
+pub trait Host {
+    /// Whether `path` (relative to the project root, as a job's `checkout` would lay it out)
+    /// can exist: `None` when the host does not know the project's files.
+    fn path_exists(&self, _path: &str) -> Option<bool> {
+        None
+    }
+
+    /// Lints `script` for `shell` (the `run` step's shell, such as `/bin/bash -eo pipefail`):
+    /// `None` when no shell linter is available.
+    fn shellcheck(&self, _script: &str, _shell: &str) -> Option<Vec<ShellFinding>> {
+        None
+    }
+}
+
+/// A host that knows nothing: rules that need the outside world stay silent.
+pub struct NoHost;
+
+impl Host for NoHost {}
