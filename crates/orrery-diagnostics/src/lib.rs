@@ -1,12 +1,15 @@
 //! Source files, spans and diagnostics.
 //!
-//! Diagnostics are plain data: the compiler produces them, renderers (human, JSON) turn them into
+//! Diagnostics are plain data: the compiler produces them, renderers (human, JSON, SARIF, GitHub, JUnit) turn them into
 //! text. Nothing here knows about YAML or CircleCI.
 
 mod render;
 mod source;
 
-pub use render::{render_human, render_json, JsonDiagnostic};
+pub use render::{
+    render_github, render_human, render_human_with, render_json, render_junit, render_sarif,
+    HumanOptions, JsonDiagnostic, JsonEdit, JsonFix, JsonRelated, RuleInfo, ToolInfo,
+};
 pub use source::{FileId, LineCol, SourceDb, SourceFile, Span};
 
 use serde::Serialize;
