@@ -58,7 +58,7 @@ pub(crate) fn resolve(
         .or_else(|| scope::find(root, Kind::Executor, name));
     let Some(found) = found else {
         let known: Vec<&str> = scope.executors.keys().collect();
-        let help = params::suggest(name, &known).map_or_else(
+        let help = orrery_diagnostics::suggest(name, &known).map_or_else(
             || "define it under `executors:` or import the orb that provides it".to_string(),
             |s| format!("did you mean `{s}`?"),
         );

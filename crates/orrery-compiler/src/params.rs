@@ -226,7 +226,7 @@ pub(crate) fn bind(ctx: &mut Ctx<'_>, decls: &[ParamDecl], args: &Map, use_site:
     if !unexpected.is_empty() {
         let at = args.entry(unexpected[0]).map_or(use_site, |e| e.key_span);
         let known: Vec<&str> = decls.iter().map(|d| d.name.as_str()).collect();
-        let help = match suggest(unexpected[0], &known) {
+        let help = match orrery_diagnostics::suggest(unexpected[0], &known) {
             Some(s) => format!("did you mean `{s}`?"),
             None if known.is_empty() => "this element declares no parameters".to_string(),
             None => format!("declared parameters: {}", known.join(", ")),
@@ -349,33 +349,4 @@ fn check(decl: &ParamDecl, value: &Node) -> Result<Node, String> {
         }
         _ => Err(expected(())),
     }
-}
-
-/// The closest known name within edit distance 2, for "did you mean".
-pub(crate) fn suggest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (distance(word, k), *k))
-        .filter(|(d, k)| *d <= 2.min(k.len() / 2 + 1))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(row[j + 1])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }

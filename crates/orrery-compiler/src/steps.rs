@@ -183,7 +183,7 @@ fn invoke(
     }
     let mut known: Vec<&str> = scope.commands.keys().collect();
     known.extend(BUILT_IN);
-    let help = match params::suggest(name, &known) {
+    let help = match orrery_diagnostics::suggest(name, &known) {
         Some(s) => format!("did you mean `{s}`?"),
         None => "define it under `commands:`, or import the orb that provides it".to_string(),
     };

@@ -552,7 +552,7 @@ fn plan_instance(
         };
         let Some(found) = overriding.or_else(|| scope::find(root, Kind::Job, job_name)) else {
             let known: Vec<&str> = root.jobs.keys().collect();
-            let help = match params::suggest(job_name, &known) {
+            let help = match orrery_diagnostics::suggest(job_name, &known) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "define it under `jobs:`, import the orb that provides it, or add `type: approval` for an approval job".into(),
             };
@@ -895,7 +895,7 @@ fn resolve_requires(
                     "You can give a job within a workflow an explicit name by adding a name key"
                         .to_string()
                 } else {
-                    params::suggest(&name, &known).map_or_else(
+                    orrery_diagnostics::suggest(&name, &known).map_or_else(
                         || format!("jobs in this workflow: {}", known.join(", ")),
                         |s| format!("did you mean `{s}`?"),
                     )

@@ -5,12 +5,14 @@
 
 mod render;
 mod source;
+mod suggest;
 
 pub use render::{
     render_github, render_human, render_human_with, render_json, render_junit, render_sarif,
     HumanOptions, JsonDiagnostic, JsonEdit, JsonFix, JsonRelated, RuleInfo, ToolInfo,
 };
 pub use source::{FileId, LineCol, SourceDb, SourceFile, Span};
+pub use suggest::suggest;
 
 use serde::Serialize;
 
@@ -167,6 +169,27 @@ pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
 
 /// The registry of stable diagnostic codes. A code is never reused for another meaning.
 pub mod codes {
+    /// What a code's family is about, from its first three characters (`E02` → parameters):
+    /// the summary reports give compiler codes, which have no per-code documentation yet.
+    pub fn family(code: &str) -> Option<&'static str> {
+        let (letter, digits) = code.split_at_checked(1)?;
+        if !matches!(letter, "E" | "W") || digits.len() != 4 {
+            return None;
+        }
+        Some(match digits.get(..2)? {
+            "00" => "the file is not valid YAML, or is too large or deep",
+            "01" => "the config's structure: version, sections, keys and value types",
+            "02" => "parameters: declarations, arguments and their types",
+            "03" => "templates and expressions (`<< >>`, `when`, `unless`)",
+            "04" => "jobs, commands, executors and steps that cannot be resolved",
+            "05" => "orbs: references, the store, the lockfile and registries",
+            "06" => "workflows: jobs, requires, matrices and filters",
+            "07" => "packing and unpacking orb and config sources",
+            "09" => "command-line input and project settings",
+            _ => return None,
+        })
+    }
+
     // YAML layer
     pub const YAML_SYNTAX: &str = "E0001";
     pub const YAML_LIMIT: &str = "E0002";
@@ -229,6 +252,8 @@ pub mod codes {
     pub const PACK_SINGLE_FILE_ORB: &str = "W0710";
     // usage
     pub const USAGE: &str = "E0901";
+    /// The project settings file (`.orrery.toml`) is malformed or names an unknown rule.
+    pub const SETTINGS: &str = "E0902";
     // lint rules (`orrery-validate`): the letter is L because the severity is the rule's default,
     // which `.orrery.toml` can change. L10xx unused elements, L11xx images, L12xx secrets,
     // L13xx filters and triggers. L1000 is about suppression comments themselves.

@@ -23,7 +23,7 @@ use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
 pub use host::{Host, NoHost, ShellFinding};
-pub use settings::{Level, Settings};
+pub use settings::{Level, Settings, SETTINGS_FILE};
 pub use suppress::{apply_suppressions, Suppressions};
 
 /// What the rules look at.
@@ -78,6 +78,30 @@ pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
 /// Runs every enabled rule over `input`, applies the suppression comments of `input.text`
 /// and returns the findings in source order.
 pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
+    check(input, Vec::new(), settings)
+}
+
+/// Everything to report about one config: the rules' findings and the diagnostics the caller
+/// already has for it (the compiler's), with suppression comments applied to both, in source
+/// order. Errors from elsewhere are kept whatever the comments say: silencing them would not
+/// make the config compile.
+pub fn check(input: &Input<'_>, reported: Vec<Diagnostic>, settings: &Settings) -> Vec<Diagnostic> {
+    let (errors, mut reported): (Vec<_>, Vec<_>) = reported.into_iter().partition(|d| d.is_error());
+    let mut findings = run_rules(input, settings);
+    findings.append(&mut reported);
+    let mut out = apply_suppressions(input.file, input.text, findings);
+    out.extend(errors);
+    out.sort_by_key(|d| {
+        d.primary
+            .as_ref()
+            .map_or((u32::MAX, u32::MAX, u32::MAX), |p| {
+                (p.span.file.0, p.span.start, p.span.end)
+            })
+    });
+    out
+}
+
+fn run_rules(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
     let cx = Context { input: *input };
     let mut out = Vec::new();
     for rule in rules::ALL {
@@ -92,14 +116,7 @@ pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
         (rule.check)(&cx, &mut sink);
         out.append(&mut sink.out);
     }
-    let out = merge_repeats(out);
-    let mut out = apply_suppressions(input.file, input.text, out);
-    out.sort_by_key(|d| {
-        d.primary
-            .as_ref()
-            .map_or((u32::MAX, u32::MAX), |p| (p.span.start, p.span.end))
-    });
-    out
+    merge_repeats(out)
 }
 
 /// Merges findings of one code at one place: a YAML anchor merged into several elements is

@@ -1,6 +1,7 @@
-//! Rule severities chosen by the user (later read from `.orrery.toml` by the CLI).
+//! Rule severities chosen by the user, in code or from the project's `.orrery.toml`.
 
-use orrery_diagnostics::Severity;
+use orrery_diagnostics::{codes, Diagnostic, FileId, Severity, Span};
+use toml::de::{DeTable, DeValue};
 
 use crate::Rule;
 
@@ -62,4 +63,102 @@ impl Settings {
             Some(Level::Error) => Some(Severity::Error),
         }
     }
+}
+
+/// The project settings file's name; the CLI looks for it next to the config and upwards.
+pub const SETTINGS_FILE: &str = ".orrery.toml";
+
+impl Settings {
+    /// Reads `.orrery.toml` text:
+    ///
+    /// ```toml
+    /// [rules]
+    /// unused-job = "off"      # by name
+    /// L1102 = "error"         # or by code
+    /// ```
+    ///
+    /// Problems (bad TOML, unknown tables, rules or levels) are `E0902` diagnostics pointing
+    /// into `file`; the entries that are fine still apply.
+    pub fn from_toml(file: FileId, text: &str) -> (Settings, Vec<Diagnostic>) {
+        let mut settings = Settings::new();
+        let mut problems = Vec::new();
+        let span = |range: std::ops::Range<usize>| Span::new(file, range.start, range.end);
+        let table = match DeTable::parse(text) {
+            Ok(table) => table.into_inner(),
+            Err(e) => {
+                let d = Diagnostic::error(
+                    codes::SETTINGS,
+                    format!("{SETTINGS_FILE} is not valid TOML: {}", e.message().trim()),
+                );
+                problems.push(match e.span() {
+                    Some(range) => d.at(span(range), "here"),
+                    None => d,
+                });
+                return (settings, problems);
+            }
+        };
+        for (key, value) in table.iter() {
+            if key.get_ref().as_ref() != "rules" {
+                problems.push(
+                    Diagnostic::error(
+                        codes::SETTINGS,
+                        format!("unknown section `{}`", key.get_ref()),
+                    )
+                    .at(span(key.span()), "not a settings section")
+                    .with_help("the settings file has one section, `[rules]`"),
+                );
+                continue;
+            }
+            let DeValue::Table(rules) = value.get_ref() else {
+                problems.push(
+                    Diagnostic::error(codes::SETTINGS, "`rules` must be a table")
+                        .at(span(value.span()), "not a table")
+                        .with_help("write `[rules]` and one `rule = \"level\"` line per rule"),
+                );
+                continue;
+            };
+            for (name, level) in rules.iter() {
+                let name_text = name.get_ref().as_ref();
+                let Some(rule) = crate::rule(name_text) else {
+                    let mut d =
+                        Diagnostic::error(codes::SETTINGS, format!("unknown rule `{name_text}`"))
+                            .at(span(name.span()), "no rule has this code or name");
+                    d = match closest_rule(name_text) {
+                        Some(close) => d.with_help(format!(
+                            "did you mean `{close}`? `orrery config rules` lists them all"
+                        )),
+                        None => {
+                            d.with_help("`orrery config rules` lists every rule's code and name")
+                        }
+                    };
+                    problems.push(d);
+                    continue;
+                };
+                let parsed = match level.get_ref() {
+                    DeValue::String(s) => Level::parse(s),
+                    _ => None,
+                };
+                match parsed {
+                    Some(parsed) => {
+                        settings.set(rule.code, parsed);
+                    }
+                    None => problems.push(
+                        Diagnostic::error(
+                            codes::SETTINGS,
+                            format!("`{name_text}` must be set to a level"),
+                        )
+                        .at(span(level.span()), "not a level")
+                        .with_help("use \"off\", \"note\", \"warning\" or \"error\""),
+                    ),
+                }
+            }
+        }
+        (settings, problems)
+    }
+}
+
+/// The rule name nearest to a misspelt one, if any is near.
+fn closest_rule(text: &str) -> Option<&'static str> {
+    let names: Vec<&'static str> = crate::rules().iter().map(|r| r.name).collect();
+    orrery_diagnostics::suggest(text, &names)
 }

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use orrery_compiler::{CompileOptions, Compiled, PipelineValues};
-use orrery_diagnostics::{
-    codes, has_errors, render_human, render_json, Diagnostic, FileId, SourceDb, Span,
-};
+use orrery_diagnostics::{codes, has_errors, render_human, Diagnostic, FileId, SourceDb, Span};
 use orrery_orb::{LockPolicy, OrbStore};
 use orrery_yaml::{Limits, Node, Value};
 
@@ -19,8 +17,14 @@ use crate::store::StoreArgs;
 pub enum ConfigCommand {
     /// Print the compiled config (what CircleCI runs).
     Process(ProcessArgs),
-    /// Compile the config and report every problem found.
-    Validate(ValidateArgs),
+    /// Compile the config and check it with every lint rule; report every problem found.
+    Validate(crate::validate_cmd::ValidateArgs),
+    /// Apply the fixes the checks know (misspelt keys, deprecated images, ...) in place.
+    Fix(crate::validate_cmd::FixArgs),
+    /// List the lint rules: code, name, default severity, what each finds.
+    Rules(crate::validate_cmd::RulesArgs),
+    /// Print a rule's documentation, with an invalid and a valid example.
+    Explain(crate::validate_cmd::ExplainArgs),
     /// Pack a config source directory (`jobs/`, `workflows/`, `@config.yml`, ...) into one
     /// config, on stdout.
     Pack(crate::pack_cmd::ConfigPackArgs),
@@ -57,33 +61,19 @@ pub struct ProcessArgs {
     no_trailer: bool,
 }
 
-#[derive(Args)]
-pub struct ValidateArgs {
-    /// The config file.
-    #[arg(default_value = ".circleci/config.yml")]
-    file: PathBuf,
-    #[command(flatten)]
-    compile: CompileArgs,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    format: ReportFormat,
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 enum ProcessFormat {
     Yaml,
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ReportFormat {
-    Human,
-    Json,
-}
-
 pub fn run(command: ConfigCommand) -> ExitCode {
     match command {
         ConfigCommand::Process(args) => process(args),
-        ConfigCommand::Validate(args) => validate(args),
+        ConfigCommand::Validate(args) => crate::validate_cmd::validate(args),
+        ConfigCommand::Fix(args) => crate::validate_cmd::fix(args),
+        ConfigCommand::Rules(args) => crate::validate_cmd::rules(args),
+        ConfigCommand::Explain(args) => crate::validate_cmd::explain(args),
         ConfigCommand::Pack(args) => crate::pack_cmd::config_pack(args),
     }
 }
@@ -94,6 +84,8 @@ pub const EXIT_USAGE: u8 = 2;
 
 pub struct Session {
     pub db: SourceDb,
+    /// The config's file in `db`.
+    pub config: FileId,
     pub compiled: Compiled,
     pub source: String,
     pub store: OrbStore,
@@ -101,9 +93,23 @@ pub struct Session {
 
 /// Compiles a config file with the orb store its flags name.
 pub fn compile(file: &Path, args: &CompileArgs, policy: LockPolicy) -> Result<Session, String> {
-    let source = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut db = SourceDb::new();
+    let source = read_config(file)?;
+    compile_source(SourceDb::new(), file, source, args, policy)
+}
+
+pub fn read_config(file: &Path) -> Result<String, String> {
+    std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+}
+
+/// Compiles `source` as the config at `file`, adding the files it reads to `db` (so several
+/// configs can share one database and one report).
+pub fn compile_source(
+    mut db: SourceDb,
+    file: &Path,
+    source: String,
+    args: &CompileArgs,
+    policy: LockPolicy,
+) -> Result<Session, String> {
     let config = db.add(file.display().to_string(), source.clone());
     let mut options = CompileOptions {
         limits: Limits::default(),
@@ -129,6 +135,7 @@ pub fn compile(file: &Path, args: &CompileArgs, policy: LockPolicy) -> Result<Se
     }
     Ok(Session {
         db,
+        config,
         compiled,
         source,
         store,
@@ -289,39 +296,4 @@ fn process(args: ProcessArgs) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     }
     ExitCode::SUCCESS
-}
-
-fn validate(args: ValidateArgs) -> ExitCode {
-    let session = match compile(&args.file, &args.compile, LockPolicy::Enforce) {
-        Ok(s) => s,
-        Err(message) => return report_usage(&message),
-    };
-    let diagnostics = &session.compiled.diagnostics;
-    let valid = session.compiled.config.is_some();
-    match args.format {
-        ReportFormat::Json => {
-            let (errors, warnings): (Vec<_>, Vec<_>) = render_json(&session.db, diagnostics)
-                .into_iter()
-                .partition(|d| d.severity == "error");
-            let report =
-                serde_json::json!({ "valid": valid, "errors": errors, "warnings": warnings });
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
-        }
-        ReportFormat::Human => {
-            if !diagnostics.is_empty() {
-                eprint!("{}", render_human(&session.db, diagnostics));
-            }
-            if valid {
-                println!("Config file at {} is valid.", args.file.display());
-            }
-        }
-    }
-    if valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_CONFIG_ERROR)
-    }
 }

@@ -8,6 +8,7 @@ mod pack_cmd;
 mod publish_cmd;
 mod remote;
 mod store;
+mod validate_cmd;
 
 use std::process::ExitCode;
 

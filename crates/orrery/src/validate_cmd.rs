@@ -1,0 +1,492 @@
+//! `orrery config validate|fix|rules|explain`: the compiler's checks plus the lint rules, with
+//! the project's `.orrery.toml` and suppression comments applied, in every output format.
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use orrery_diagnostics::{
+    render_github, render_human_with, render_json, render_junit, render_sarif, Diagnostic, FileId,
+    HumanOptions, RuleInfo, Severity, SourceDb, ToolInfo,
+};
+use orrery_orb::LockPolicy;
+use orrery_validate::{Input, NoHost, Settings, SETTINGS_FILE};
+use orrery_yaml::Limits;
+
+use crate::config_cmd::{
+    compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
+};
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// The config files.
+    #[arg(default_value = ".circleci/config.yml")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    compile: CompileArgs,
+    #[command(flatten)]
+    lint: LintArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
+    /// Fail (exit 1) on warnings too, not only on errors.
+    #[arg(long)]
+    strict: bool,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Args)]
+pub struct FixArgs {
+    /// The config files to fix in place.
+    #[arg(default_value = ".circleci/config.yml")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    compile: CompileArgs,
+    #[command(flatten)]
+    lint: LintArgs,
+    /// Also apply fixes that change behaviour (such as a replacement image).
+    #[arg(long = "unsafe")]
+    include_unsafe: bool,
+    /// Change nothing; exit 1 when a fix would apply.
+    #[arg(long)]
+    check: bool,
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct LintArgs {
+    /// The project settings file (default: the nearest .orrery.toml from the config's
+    /// directory up to the repository root).
+    #[arg(long, value_name = "FILE")]
+    settings: Option<PathBuf>,
+    /// Run the compiler's checks only, no lint rules.
+    #[arg(long)]
+    no_lint: bool,
+}
+
+#[derive(Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    format: ListFormat,
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// A rule's code or name (`L1001`, `unused-job`).
+    rule: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    /// Annotated source snippets on stderr; "Config file at F is valid." on stdout.
+    Human,
+    /// One JSON document (see docs/output-formats.md).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+    /// JUnit XML: a test suite per file, a failure per error or warning.
+    Junit,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    /// Colour when stderr is a terminal and NO_COLOR is unset.
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// One checked config.
+struct Checked {
+    name: String,
+    /// The config's file in the checker's database.
+    config: FileId,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    fn has(&self, severity: Severity) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == severity)
+    }
+}
+
+/// Checks configs one after another, sharing one source database (so one report can point
+/// into all of them) and reporting each settings file's problems once.
+struct Checker<'a> {
+    compile: &'a CompileArgs,
+    lint: &'a LintArgs,
+    db: SourceDb,
+    settings_seen: HashSet<PathBuf>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(compile: &'a CompileArgs, lint: &'a LintArgs) -> Self {
+        Checker {
+            compile,
+            lint,
+            db: SourceDb::new(),
+            settings_seen: HashSet::new(),
+        }
+    }
+
+    /// Compiles and lints `source` as the config at `file`. `Err` when it cannot run at all.
+    fn check(&mut self, file: &Path, source: String) -> Result<Checked, String> {
+        let db = std::mem::take(&mut self.db);
+        let session = compile_source(db, file, source, self.compile, LockPolicy::Enforce)?;
+        self.db = session.db;
+        let mut compiled = session.compiled;
+        let reported = std::mem::take(&mut compiled.diagnostics);
+        if self.lint.no_lint {
+            return Ok(Checked {
+                name: file.display().to_string(),
+                config: session.config,
+                diagnostics: reported,
+            });
+        }
+        let (settings, mut problems) = self.settings(file)?;
+        let parsed = orrery_yaml::parse(session.config, &session.source, Limits::default());
+        let mut diagnostics = match &parsed.root {
+            Some(root) if !orrery_diagnostics::has_errors(&parsed.diagnostics) => {
+                orrery_validate::check(
+                    &Input {
+                        file: session.config,
+                        text: &session.source,
+                        root,
+                        compiled: Some(&compiled),
+                        host: &NoHost,
+                    },
+                    reported,
+                    &settings,
+                )
+            }
+            // The compiler has already reported why the text does not parse.
+            _ => reported,
+        };
+        problems.append(&mut diagnostics);
+        Ok(Checked {
+            name: file.display().to_string(),
+            config: session.config,
+            diagnostics: problems,
+        })
+    }
+
+    /// The settings that apply to `config`, with the settings file's problems the first time
+    /// that file is read.
+    fn settings(&mut self, config: &Path) -> Result<(Settings, Vec<Diagnostic>), String> {
+        let path = match &self.lint.settings {
+            Some(path) => path.clone(),
+            None => match find_settings(config) {
+                Some(path) => path,
+                None => return Ok((Settings::default(), Vec::new())),
+            },
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read settings {}: {e}", path.display()))?;
+        let file = self
+            .db
+            .add(relative_to_cwd(&path).display().to_string(), text.clone());
+        let (settings, mut problems) = Settings::from_toml(file, &text);
+        problems.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+        let first_time = self.settings_seen.insert(path);
+        Ok((settings, if first_time { problems } else { Vec::new() }))
+    }
+}
+
+/// `path` as the user would write it from here: relative when it is under the current
+/// directory.
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// The nearest `.orrery.toml` from the config's directory upwards, stopping at the
+/// repository root (the first directory holding `.git`).
+fn find_settings(config: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(config).ok()?;
+    for dir in absolute.ancestors().skip(1) {
+        let candidate = dir.join(SETTINGS_FILE);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    None
+}
+
+pub fn validate(args: ValidateArgs) -> ExitCode {
+    let mut checker = Checker::new(&args.compile, &args.lint);
+    let mut checked = Vec::new();
+    for file in &args.files {
+        let result = read_config(file).and_then(|source| checker.check(file, source));
+        match result {
+            Ok(c) => checked.push(c),
+            Err(message) => return report_usage(&message),
+        }
+    }
+    let db = &checker.db;
+    let all: Vec<Diagnostic> = checked
+        .iter()
+        .flat_map(|c| c.diagnostics.iter().cloned())
+        .collect();
+    let failed = |c: &Checked| c.has(Severity::Error) || (args.strict && c.has(Severity::Warning));
+    let output = match args.format {
+        ReportFormat::Human => {
+            let options = HumanOptions {
+                color: args.color.enabled(),
+            };
+            let mut stdout = String::new();
+            for c in &checked {
+                eprint!("{}", render_human_with(db, &c.diagnostics, options));
+                if !c.has(Severity::Error) {
+                    stdout.push_str(&format!("Config file at {} is valid.\n", c.name));
+                }
+            }
+            if checked.len() > 1 || !all.is_empty() {
+                eprintln!("{}", summary(&checked));
+            }
+            stdout
+        }
+        ReportFormat::Json => {
+            let mut report = serde_json::json!({
+                "valid": !checked.iter().any(|c| c.has(Severity::Error)),
+                "files": checked
+                    .iter()
+                    .map(|c| serde_json::json!({ "file": c.name, "valid": !c.has(Severity::Error) }))
+                    .collect::<Vec<_>>(),
+            });
+            for (key, severity) in [
+                ("errors", Severity::Error),
+                ("warnings", Severity::Warning),
+                ("notes", Severity::Note),
+            ] {
+                let of: Vec<Diagnostic> = all
+                    .iter()
+                    .filter(|d| d.severity == severity)
+                    .cloned()
+                    .collect();
+                report[key] = serde_json::json!(render_json(db, &of));
+            }
+            pretty(&report)
+        }
+        ReportFormat::Sarif => {
+            let tool = ToolInfo {
+                name: "orrery",
+                version: env!("CARGO_PKG_VERSION"),
+                information_uri: "https://github.com/orrery-ci/orrery",
+            };
+            pretty(&render_sarif(db, &all, &tool, &describe_code))
+        }
+        ReportFormat::Github => render_github(db, &all),
+        ReportFormat::Junit => {
+            let files: Vec<(String, Vec<Diagnostic>)> = checked
+                .iter()
+                .map(|c| (c.name.clone(), c.diagnostics.clone()))
+                .collect();
+            render_junit(db, &files)
+        }
+    };
+    if !write_stdout(&output) {
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if checked.iter().any(failed) {
+        ExitCode::from(EXIT_CONFIG_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// "2 errors, 1 warning in 1 of 3 files".
+fn summary(checked: &[Checked]) -> String {
+    let count = |severity: Severity| {
+        checked
+            .iter()
+            .flat_map(|c| &c.diagnostics)
+            .filter(|d| d.severity == severity)
+            .count()
+    };
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let with_findings = checked.iter().filter(|c| !c.diagnostics.is_empty()).count();
+    format!(
+        "{}, {}, {} in {with_findings} of {}",
+        plural(count(Severity::Error), "error"),
+        plural(count(Severity::Warning), "warning"),
+        plural(count(Severity::Note), "note"),
+        plural(checked.len(), "file"),
+    )
+}
+
+/// What SARIF says about a code: the lint rule's own words, or the code's family.
+fn describe_code(code: &str) -> Option<RuleInfo> {
+    if let Some(rule) = orrery_validate::rule(code) {
+        return Some(RuleInfo {
+            code: rule.code.to_string(),
+            name: Some(rule.name.to_string()),
+            summary: rule.summary.to_string(),
+            help_uri: None,
+            default_severity: rule.severity,
+        });
+    }
+    let family = orrery_diagnostics::codes::family(code)?;
+    Some(RuleInfo {
+        code: code.to_string(),
+        name: None,
+        summary: family.to_string(),
+        help_uri: None,
+        default_severity: if code.starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        },
+    })
+}
+
+pub fn fix(args: FixArgs) -> ExitCode {
+    let mut checker = Checker::new(&args.compile, &args.lint);
+    let mut would_change = false;
+    let mut remaining = Vec::new();
+    for file in &args.files {
+        let original = match read_config(file) {
+            Ok(text) => text,
+            Err(message) => return report_usage(&message),
+        };
+        let mut text = original.clone();
+        let mut applied_total = 0;
+        // A fix can uncover another (or shift spans), so check again until nothing applies.
+        let checked = loop {
+            let checked = match checker.check(file, text.clone()) {
+                Ok(c) => c,
+                Err(message) => return report_usage(&message),
+            };
+            let (fixed, applied) = orrery_validate::apply_fixes(
+                checked.config,
+                &text,
+                &checked.diagnostics,
+                args.include_unsafe,
+            );
+            if applied == 0 || fixed == text || applied_total >= 100 {
+                break checked;
+            }
+            applied_total += applied;
+            text = fixed;
+        };
+        if text != original {
+            would_change = true;
+            if args.check {
+                eprintln!("{}: {} would apply", file.display(), fixes(applied_total));
+            } else {
+                if let Err(e) = std::fs::write(file, &text) {
+                    return report_usage(&format!("cannot write {}: {e}", file.display()));
+                }
+                eprintln!("{}: applied {}", file.display(), fixes(applied_total));
+            }
+        }
+        remaining.push(checked);
+    }
+    let options = HumanOptions {
+        color: args.color.enabled(),
+    };
+    for c in &remaining {
+        eprint!(
+            "{}",
+            render_human_with(&checker.db, &c.diagnostics, options)
+        );
+    }
+    if args.check && would_change || remaining.iter().any(|c| c.has(Severity::Error)) {
+        ExitCode::from(EXIT_CONFIG_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn fixes(n: usize) -> String {
+    format!("{n} fix{}", if n == 1 { "" } else { "es" })
+}
+
+pub fn rules(args: RulesArgs) -> ExitCode {
+    let rules = orrery_validate::rules();
+    let output = match args.format {
+        ListFormat::Json => pretty(&serde_json::json!(rules
+            .iter()
+            .map(|r| serde_json::json!({
+                "code": r.code,
+                "name": r.name,
+                "severity": r.severity.as_str(),
+                "summary": r.summary,
+            }))
+            .collect::<Vec<_>>())),
+        ListFormat::Human => {
+            let mut out = String::new();
+            for r in rules {
+                out.push_str(&format!(
+                    "{}  {:<28} {:<8} {}\n",
+                    r.code,
+                    r.name,
+                    r.severity.as_str(),
+                    r.summary
+                ));
+            }
+            out
+        }
+    };
+    if write_stdout(&output) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_USAGE)
+    }
+}
+
+pub fn explain(args: ExplainArgs) -> ExitCode {
+    let Some(rule) = orrery_validate::rule(&args.rule) else {
+        return report_usage(&format!(
+            "no rule has the code or name `{}`; `orrery config rules` lists them",
+            args.rule
+        ));
+    };
+    if write_stdout(rule.docs) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_USAGE)
+    }
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn write_stdout(text: &str) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_ok()
+}
