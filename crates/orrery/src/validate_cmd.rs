@@ -300,7 +300,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
             let tool = ToolInfo {
                 name: "orrery",
                 version: env!("CARGO_PKG_VERSION"),
-                information_uri: "https://github.com/orrery-ci/orrery",
+                information_uri: None,
             };
             pretty(&render_sarif(db, &all, &tool, &describe_code))
         }

@@ -10,7 +10,7 @@ use crate::{Applicability, Diagnostic, Severity, SourceDb};
 pub struct ToolInfo<'a> {
     pub name: &'a str,
     pub version: &'a str,
-    pub information_uri: &'a str,
+    pub information_uri: Option<&'a str>,
 }
 
 /// What SARIF says about one rule (a diagnostic code).
@@ -106,16 +106,15 @@ pub fn render_sarif(
             result
         })
         .collect();
+    let mut driver = json!({ "name": tool.name, "version": tool.version, "rules": rules });
+    if let Some(uri) = tool.information_uri {
+        driver["informationUri"] = json!(uri);
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": tool.name,
-                "version": tool.version,
-                "informationUri": tool.information_uri,
-                "rules": rules,
-            }},
+            "tool": { "driver": driver },
             "results": results,
         }],
     })
@@ -193,7 +192,7 @@ mod tests {
         let tool = ToolInfo {
             name: "orrery",
             version: "0.1.0",
-            information_uri: "https://example.invalid/orrery",
+            information_uri: None,
         };
         let sarif = render_sarif(&db, &[d], &tool, &|code| {
             Some(RuleInfo {
