@@ -32,11 +32,20 @@ pub fn render_human_with(
         for frame in &d.context {
             let _ = writeln!(out, "  = in: {frame}");
         }
+        // One gutter width for all of a diagnostic's snippets keeps their bars aligned.
+        let gutter = d
+            .primary
+            .iter()
+            .chain(&d.secondary)
+            .filter_map(|l| db.line_col(l.span))
+            .map(|(_, pos)| pos.line.to_string().len())
+            .max()
+            .unwrap_or(1);
         if let Some(primary) = &d.primary {
-            snippet(&mut out, db, primary, '^', paint, Some(d.severity));
+            snippet(&mut out, db, primary, gutter, '^', paint, Some(d.severity));
         }
         for label in &d.secondary {
-            snippet(&mut out, db, label, '-', paint, None);
+            snippet(&mut out, db, label, gutter, '-', paint, None);
         }
         if let Some(help) = &d.help {
             let _ = writeln!(out, "  = {}: {help}", paint.help("help"));
@@ -53,6 +62,7 @@ fn snippet(
     out: &mut String,
     db: &SourceDb,
     label: &Label,
+    gutter: usize,
     marker: char,
     paint: Paint,
     severity: Option<Severity>,
@@ -61,7 +71,6 @@ fn snippet(
         return;
     };
     let line_text = file.line_text(pos.line);
-    let gutter = pos.line.to_string().len();
     let _ = writeln!(
         out,
         "{:gutter$}{} {}:{}:{}",
@@ -76,7 +85,7 @@ fn snippet(
     let _ = writeln!(
         out,
         "{} {bar} {}",
-        paint.frame(&pos.line.to_string()),
+        paint.frame(&format!("{:>gutter$}", pos.line)),
         line_text.replace('\t', " ")
     );
     let line_chars = line_text.chars().count();
