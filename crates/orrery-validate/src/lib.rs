@@ -167,16 +167,27 @@ impl Context<'_> {
     /// start of the key's line to the end of the value's line, newline included. `None` when
     /// something else shares those lines (a flow mapping `{a: 1, b: 2}`, a `- ` item marker, a
     /// value that continues on later lines past `value_end`).
-    pub(crate) fn entry_lines(&self, key: Span, value: Span) -> Option<Span> {
+    pub(crate) fn entry_lines(&self, entry: &orrery_yaml::Entry) -> Option<Span> {
+        let (key, value) = (entry.key_span, entry.value.span);
         let text = self.input.text;
-        let (start, end) = (key.start as usize, value.end.max(key.end) as usize);
+        // A null value (`key:` alone) has no text of its own; the parser's span for it may
+        // reach the next token.
+        let value_end = if entry.value.is_null() {
+            key.end
+        } else {
+            value.end
+        };
+        let (start, end) = (key.start as usize, value_end.max(key.end) as usize);
         let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
         if !text[line_start..start].bytes().all(|b| b == b' ') {
             return None;
         }
         let rest = text.get(end..)?;
         let line_end = rest.find('\n').map_or(text.len(), |i| end + i + 1);
-        let tail = text[end..line_end].trim();
+        let mut tail = text[end..line_end].trim();
+        if entry.value.is_null() {
+            tail = tail.strip_prefix(':').unwrap_or(tail).trim();
+        }
         if !(tail.is_empty() || tail.starts_with('#')) {
             return None;
         }

@@ -40,7 +40,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
                 "delete the `{}:` line, or define something under it (an indentation slip can leave it empty)",
                 entry.key
             ));
-        if let Some(lines) = cx.entry_lines(entry.key_span, entry.value.span) {
+        if let Some(lines) = cx.entry_lines(entry) {
             d = d.with_fix(Fix::replace(format!("delete `{}:`", entry.key), lines, ""));
         }
         sink.push(d);

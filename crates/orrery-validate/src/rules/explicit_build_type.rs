@@ -26,7 +26,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             .finding("`type: build` is the default job type")
             .at(cover(entry.key_span, entry.value.span), "can be left out")
             .with_help("delete the line");
-        if let Some(lines) = cx.entry_lines(entry.key_span, entry.value.span) {
+        if let Some(lines) = cx.entry_lines(entry) {
             d = d.with_fix(Fix::replace("delete `type: build`", lines, ""));
         }
         sink.push(d);

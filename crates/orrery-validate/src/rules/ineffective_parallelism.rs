@@ -29,7 +29,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             d = d
                 .at(span, "1 is the default")
                 .with_help("delete the line, or choose a value of 2 or more to split the work (`circleci tests run`)");
-            if let Some(lines) = cx.entry_lines(entry.key_span, entry.value.span) {
+            if let Some(lines) = cx.entry_lines(entry) {
                 d = d.with_fix(Fix::replace("delete `parallelism: 1`", lines, ""));
             }
         } else {

@@ -49,14 +49,17 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             }
             check_delay(sink, &delay.value);
         }
-        let background = map.get("background").and_then(Node::as_bool) == Some(true);
-        if background {
+        let background = map
+            .entry("background")
+            .filter(|b| b.value.as_bool() == Some(true));
+        if let Some(background) = background {
             if let Some(first) = count.or(delay) {
                 let d = sink
                     .finding(
                         "a `background` step cannot use `max_auto_reruns` or `auto_rerun_delay`",
                     )
-                    .at(first.key_span, "rerun setting on a background step")
+                    .at(background.key_span, "not waited for, so never rerun")
+                    .also(first.key_span, "rerun setting")
                     .with_help("remove `background: true` or the rerun settings");
                 sink.push(d);
             }

@@ -32,22 +32,26 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             if *key == "workflows" && entry.key == "version" {
                 continue;
             }
-            for (other_kind, other) in &seen {
-                if other.key != entry.key {
-                    continue;
-                }
-                let d = sink
-                    .finding(format!(
-                        "the name `{}` is used for a {kind} and a {other_kind}",
-                        entry.key
-                    ))
-                    .at(entry.key_span, format!("{kind} `{}`", entry.key))
-                    .also(other.key_span, format!("{other_kind} `{}`", other.key))
-                    .with_help(
-                        "give each a name of its own; the same name for two kinds of element makes the config harder to read and to search",
-                    );
-                sink.push(d);
+            let others: Vec<&(&str, &Entry)> =
+                seen.iter().filter(|(_, o)| o.key == entry.key).collect();
+            if others.is_empty() {
+                continue;
             }
+            let kinds: Vec<String> = others.iter().map(|(k, _)| format!("a {k}")).collect();
+            let mut d = sink
+                .finding(format!(
+                    "the name `{}` of this {kind} is also used for {}",
+                    entry.key,
+                    kinds.join(" and ")
+                ))
+                .at(entry.key_span, format!("{kind} `{}`", entry.key));
+            for (other_kind, other) in others {
+                d = d.also(other.key_span, format!("{other_kind} `{}`", other.key));
+            }
+            d = d.with_help(
+                "give each a name of its own; one name for two kinds of element makes the config harder to read and to search",
+            );
+            sink.push(d);
         }
         seen.extend(section(root, key).iter().map(|e| (*kind, e)));
     }

@@ -33,7 +33,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
         .finding("`workflows: version` is deprecated since config version 2.1")
         .at(entry.key_span, "ignored in 2.1")
         .with_help("delete the line; the config's top-level `version: 2.1` is what counts");
-    if let Some(lines) = cx.entry_lines(entry.key_span, entry.value.span) {
+    if let Some(lines) = cx.entry_lines(entry) {
         d = d.with_fix(Fix::replace("delete `workflows: version`", lines, ""));
     }
     sink.push(d);
