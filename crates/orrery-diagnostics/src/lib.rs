@@ -250,6 +250,7 @@ pub mod codes {
     pub const EMPTY_SECTION: &str = "L1606";
     pub const NAME_SHARED_ACROSS_KINDS: &str = "L1607";
     pub const UNUSED_ANCHOR: &str = "L1608";
+    pub const KEY_NEEDS_NEWER_VERSION: &str = "L1609";
     pub const INEFFECTIVE_PARALLELISM: &str = "L1701";
     pub const STEPS_IN_NON_BUILD_JOB: &str = "L1702";
     pub const TEST_JOB_WITHOUT_TEST_RESULTS: &str = "L1703";
@@ -264,9 +265,14 @@ pub mod codes {
     pub const INCOMPLETE_DOCKER_AUTH: &str = "L1712";
     pub const MACOS_WITHOUT_XCODE: &str = "L1713";
     pub const INVALID_JOB_TYPE: &str = "L1714";
+    pub const INVALID_IMAGE_DIGEST: &str = "L1715";
+    pub const IMAGE_ON_SELF_HOSTED_RUNNER: &str = "L1716";
+    pub const RESERVED_PARAMETER_NAME: &str = "L1717";
     pub const REQUIRES_ALL_TERMINAL_STATUSES: &str = "L1801";
     pub const INVALID_REQUIRES_STATUS: &str = "L1802";
     pub const ENV_VAR_IN_CONDITION: &str = "L1803";
     pub const TEMPLATE_IN_CONDITION_EXPRESSION: &str = "L1804";
     pub const INVALID_SERIAL_GROUP: &str = "L1805";
+    pub const APPROVAL_ENTRY_SHADOWS_JOB: &str = "L1806";
+    pub const WHEN_AND_UNLESS: &str = "L1807";
 }
