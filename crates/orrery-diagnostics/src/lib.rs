@@ -267,4 +267,40 @@ pub mod codes {
     pub const UNPINNED_IMAGE: &str = "L1102";
     pub const HARDCODED_CREDENTIAL: &str = "L1201";
     pub const INVALID_FILTER_REGEX: &str = "L1301";
+    // L16xx deprecated, empty or ineffective syntax; L17xx jobs, executors and steps; L18xx
+    // workflow job entries and conditions (the official language server's and CONFIG-SPEC §13's
+    // checks that the compiler does not make).
+    pub const WORKFLOWS_VERSION_KEY: &str = "L1601";
+    pub const MACHINE_TRUE: &str = "L1602";
+    pub const DEPLOY_STEP: &str = "L1603";
+    pub const JOB_LEVEL_BRANCHES: &str = "L1604";
+    pub const EXPLICIT_BUILD_TYPE: &str = "L1605";
+    pub const EMPTY_SECTION: &str = "L1606";
+    pub const NAME_SHARED_ACROSS_KINDS: &str = "L1607";
+    pub const UNUSED_ANCHOR: &str = "L1608";
+    pub const KEY_NEEDS_NEWER_VERSION: &str = "L1609";
+    pub const INEFFECTIVE_PARALLELISM: &str = "L1701";
+    pub const STEPS_IN_NON_BUILD_JOB: &str = "L1702";
+    pub const TEST_JOB_WITHOUT_TEST_RESULTS: &str = "L1703";
+    pub const INVALID_RUN_WHEN: &str = "L1704";
+    pub const INVALID_AUTO_RERUN: &str = "L1705";
+    pub const INVALID_CHECKOUT_OPTIONS: &str = "L1706";
+    pub const REMOTE_DOCKER_ON_MACHINE: &str = "L1707";
+    pub const GLOB_IN_CACHE_PATH: &str = "L1708";
+    pub const CACHE_KEY_TOO_LONG: &str = "L1709";
+    pub const INVALID_CACHE_RETENTION: &str = "L1710";
+    pub const INVALID_ENV_VAR_NAME: &str = "L1711";
+    pub const INCOMPLETE_DOCKER_AUTH: &str = "L1712";
+    pub const MACOS_WITHOUT_XCODE: &str = "L1713";
+    pub const INVALID_JOB_TYPE: &str = "L1714";
+    pub const INVALID_IMAGE_DIGEST: &str = "L1715";
+    pub const IMAGE_ON_SELF_HOSTED_RUNNER: &str = "L1716";
+    pub const RESERVED_PARAMETER_NAME: &str = "L1717";
+    pub const REQUIRES_ALL_TERMINAL_STATUSES: &str = "L1801";
+    pub const INVALID_REQUIRES_STATUS: &str = "L1802";
+    pub const ENV_VAR_IN_CONDITION: &str = "L1803";
+    pub const TEMPLATE_IN_CONDITION_EXPRESSION: &str = "L1804";
+    pub const INVALID_SERIAL_GROUP: &str = "L1805";
+    pub const APPROVAL_ENTRY_SHADOWS_JOB: &str = "L1806";
+    pub const WHEN_AND_UNLESS: &str = "L1807";
 }

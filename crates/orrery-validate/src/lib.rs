@@ -179,6 +179,39 @@ impl<'a> Context<'a> {
     }
 }
 
+impl Context<'_> {
+    /// The whole lines of a block-style `key: value` entry, for a fix that deletes it: from the
+    /// start of the key's line to the end of the value's line, newline included. `None` when
+    /// something else shares those lines (a flow mapping `{a: 1, b: 2}`, a `- ` item marker, a
+    /// value that continues on later lines past `value_end`).
+    pub(crate) fn entry_lines(&self, entry: &orrery_yaml::Entry) -> Option<Span> {
+        let (key, value) = (entry.key_span, entry.value.span);
+        let text = self.input.text;
+        // A null value (`key:` alone) has no text of its own; the parser's span for it may
+        // reach the next token.
+        let value_end = if entry.value.is_null() {
+            key.end
+        } else {
+            value.end
+        };
+        let (start, end) = (key.start as usize, value_end.max(key.end) as usize);
+        let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+        if !text[line_start..start].bytes().all(|b| b == b' ') {
+            return None;
+        }
+        let rest = text.get(end..)?;
+        let line_end = rest.find('\n').map_or(text.len(), |i| end + i + 1);
+        let mut tail = text[end..line_end].trim();
+        if entry.value.is_null() {
+            tail = tail.strip_prefix(':').unwrap_or(tail).trim();
+        }
+        if !(tail.is_empty() || tail.starts_with('#')) {
+            return None;
+        }
+        Some(Span::new(key.file, line_start, line_end))
+    }
+}
+
 /// Collects one rule's findings with the rule's code and configured severity.
 pub(crate) struct Sink<'r> {
     rule: &'r Rule,
@@ -195,4 +228,13 @@ impl Sink<'_> {
     pub(crate) fn push(&mut self, d: Diagnostic) {
         self.out.push(d);
     }
+}
+
+/// The span from the start of `a` to the end of `b` (a key and its value).
+pub(crate) fn cover(a: Span, b: Span) -> Span {
+    Span::new(
+        a.file,
+        a.start.min(b.start) as usize,
+        a.end.max(b.end) as usize,
+    )
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use orrery_diagnostics::Span;
 use orrery_expr::template::{parse_tag_body, parse_template, Segment, TagBody};
 use orrery_yaml::{Entry, Node, Value};
 
@@ -86,6 +87,203 @@ pub(crate) fn docker_images(root: &Node) -> Vec<&Node> {
             }
         }
     });
+    out
+}
+
+/// Whether the config is a 2.1 config (the language server treats a missing version as 2.1).
+pub(crate) fn is_v21(root: &Node) -> bool {
+    let version = root.get("version").and_then(|v| v.value.scalar_text());
+    !matches!(version.as_deref(), Some("2" | "2.0"))
+}
+
+/// The definitions of one kind (`jobs`, `commands`, `executors`): the top-level section's and
+/// those of inline orbs (`orbs: NAME: {jobs: …}`), which the platform validates the same way.
+pub(crate) fn definitions<'a>(root: &'a Node, kind: &str) -> Vec<&'a Entry> {
+    let mut out: Vec<&Entry> = section(root, kind).iter().collect();
+    for orb in section(root, "orbs") {
+        if orb.value.as_map().is_some() {
+            out.extend(section(&orb.value, kind));
+        }
+    }
+    out
+}
+
+/// Every step: the items of every `steps`, `pre-steps` and `post-steps` list anywhere in the
+/// config (jobs, commands, `when`/`unless` steps, workflow job entries, inline orbs).
+pub(crate) fn all_steps(root: &Node) -> Vec<&Node> {
+    let mut out = Vec::new();
+    walk(root, &mut |entry, n| {
+        if entry.is_some_and(|e| matches!(e.key.as_str(), "steps" | "pre-steps" | "post-steps")) {
+            out.extend(n.as_seq().unwrap_or(&[]));
+        }
+    });
+    out
+}
+
+/// The steps a job or command runs itself: its `steps` list and, recursively, the steps of its
+/// `when`/`unless` steps (not those of the commands it calls).
+pub(crate) fn own_steps(definition: &Node) -> Vec<&Node> {
+    fn go<'a>(steps: Option<&'a Node>, out: &mut Vec<&'a Node>) {
+        for step in steps.and_then(Node::as_seq).unwrap_or(&[]) {
+            out.push(step);
+            if let Some(Step {
+                name: "when" | "unless",
+                args: Some(args),
+                ..
+            }) = Step::of(step)
+            {
+                go(args.get("steps"), out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    go(definition.get("steps"), &mut out);
+    out
+}
+
+/// A step split into its name and its arguments: `- checkout` or `- run: {…}`.
+pub(crate) struct Step<'a> {
+    pub(crate) name: &'a str,
+    /// The span of the name (the string, or the map's only key).
+    pub(crate) name_span: Span,
+    pub(crate) args: Option<&'a Node>,
+}
+
+impl<'a> Step<'a> {
+    pub(crate) fn of(node: &'a Node) -> Option<Step<'a>> {
+        match &node.value {
+            Value::Str(name) => Some(Step {
+                name,
+                name_span: node.span,
+                args: None,
+            }),
+            Value::Map(m) if m.entries.len() == 1 => {
+                let e = &m.entries[0];
+                Some(Step {
+                    name: &e.key,
+                    name_span: e.key_span,
+                    args: Some(&e.value),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The workflow job entries of workflows and job groups (`- name` or `- name: {…}`).
+pub(crate) struct JobEntry<'a> {
+    /// The entry's arguments (`requires`, `filters`, …), when it is a map.
+    pub(crate) args: Option<&'a Node>,
+}
+
+pub(crate) fn job_entries(root: &Node) -> Vec<JobEntry<'_>> {
+    let mut out = Vec::new();
+    for section_key in ["workflows", "job-groups"] {
+        for wf in section(root, section_key) {
+            let Some(jobs) = wf.value.get("jobs").and_then(Node::as_seq) else {
+                continue;
+            };
+            for item in jobs {
+                match &item.value {
+                    Value::Str(_) => out.push(JobEntry { args: None }),
+                    Value::Map(m) => {
+                        if let Some(e) = m.entries.first() {
+                            out.push(JobEntry {
+                                args: Some(&e.value).filter(|v| v.as_map().is_some()),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The body of a string that is exactly one `<< … >>` tag (surrounding blanks allowed), such as
+/// `<< parameters.when >>` → `parameters.when`.
+pub(crate) fn whole_tag(s: &str) -> Option<String> {
+    if !s.contains("<<") {
+        return None;
+    }
+    let template = parse_template(s).ok()?;
+    let mut body = None;
+    for segment in &template.segments {
+        match segment {
+            Segment::Text(t) if t.trim().is_empty() => {}
+            Segment::Tag { body: b, .. } if body.is_none() => body = Some(b.clone()),
+            _ => return None,
+        }
+    }
+    body
+}
+
+/// The declaration of parameter `name` of a job, command or executor definition.
+pub(crate) fn parameter<'a>(definition: &'a Node, name: &str) -> Option<&'a Node> {
+    definition.get("parameters")?.get(name)
+}
+
+/// Maps each step node of the jobs and commands (their own steps, `when`/`unless` bodies
+/// included) to the definition that holds it, so a step can look up `<< parameters.x >>`.
+pub(crate) fn step_owners(root: &Node) -> Vec<(&Node, &Node)> {
+    let mut out = Vec::new();
+    for kind in ["jobs", "commands"] {
+        for def in definitions(root, kind) {
+            out.extend(own_steps(&def.value).into_iter().map(|s| (s, &def.value)));
+        }
+    }
+    out
+}
+
+/// The definition that holds `step`, found by identity in [`step_owners`].
+pub(crate) fn owner_of<'a>(owners: &[(&Node, &'a Node)], step: &Node) -> Option<&'a Node> {
+    owners
+        .iter()
+        .find(|(s, _)| std::ptr::eq(*s, step))
+        .map(|(_, d)| *d)
+}
+
+/// A condition and where it came from: a workflow's `when`/`unless`, a `when`/`unless` step's
+/// `condition`, or a workflow job entry's `filters`.
+pub(crate) struct Condition<'a> {
+    pub(crate) node: &'a Node,
+    /// `when`, `unless`, `condition` or `filters`.
+    pub(crate) key: &'static str,
+}
+
+pub(crate) fn conditions(root: &Node) -> Vec<Condition<'_>> {
+    let mut out = Vec::new();
+    for wf in section(root, "workflows") {
+        for key in ["when", "unless"] {
+            if let Some(node) = wf.value.get(key) {
+                out.push(Condition { node, key });
+            }
+        }
+    }
+    for step in all_steps(root) {
+        if let Some(Step {
+            name: "when" | "unless",
+            args: Some(args),
+            ..
+        }) = Step::of(step)
+        {
+            if let Some(node) = args.get("condition") {
+                out.push(Condition {
+                    node,
+                    key: "condition",
+                });
+            }
+        }
+    }
+    for entry in job_entries(root) {
+        if let Some(node) = entry.args.and_then(|a| a.get("filters")) {
+            out.push(Condition {
+                node,
+                key: "filters",
+            });
+        }
+    }
     out
 }
 

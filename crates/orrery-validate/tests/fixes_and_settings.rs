@@ -61,3 +61,76 @@ fn settings_turn_rules_off_or_change_their_severity() {
     let codes: Vec<_> = r.findings.iter().map(|d| (d.code, d.severity)).collect();
     assert_eq!(codes, [("L1101", Severity::Error)]);
 }
+
+const OUTDATED: &str = "version: 2.1
+orbs:
+executors: {}
+jobs:
+  build:
+    machine: true
+    type: build
+    parallelism: 1 # one is enough
+    steps:
+      - checkout
+      - deploy:
+          command: ./deploy.sh
+  notify:
+    docker:
+      - image: cimg/base:2024.01
+    steps:
+      - run: ./notify.sh
+workflows:
+  version: 2
+  main:
+    jobs:
+      - build
+      - notify:
+          requires:
+            - build: [success, failed, canceled, not_run, unauthorized]
+";
+
+#[test]
+fn outdated_syntax_is_fixed_safely_and_the_rest_on_request() {
+    let r = run("config.yml", OUTDATED);
+    let codes: Vec<_> = r.findings.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes,
+        ["L1606", "L1606", "L1602", "L1605", "L1701", "L1603", "L1601", "L1801"]
+    );
+    let (safe, n) = apply_fixes(FileId(0), OUTDATED, &r.findings, false);
+    assert_eq!(n, 6, "{safe}");
+    assert_eq!(
+        safe,
+        "version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - checkout
+      - deploy:
+          command: ./deploy.sh
+  notify:
+    docker:
+      - image: cimg/base:2024.01
+    steps:
+      - run: ./notify.sh
+workflows:
+  main:
+    jobs:
+      - build
+      - notify:
+          requires:
+            - build: terminal
+"
+    );
+    let (all, n) = apply_fixes(FileId(0), OUTDATED, &r.findings, true);
+    assert_eq!(n, 8);
+    assert!(all.contains("    machine: { image: ubuntu-2404:current }\n"));
+    assert!(all.contains("      - run:\n          command: ./deploy.sh\n"));
+    // The fixed config has none of these findings left, and fixing again changes nothing.
+    let again = run("config.yml", &all);
+    assert!(!orrery_diagnostics::has_errors(&again.parse));
+    assert!(again.findings.is_empty(), "{:?}", again.findings);
+    let (twice, n) = apply_fixes(FileId(0), &all, &again.findings, true);
+    assert_eq!((twice.as_str(), n), (all.as_str(), 0));
+}
