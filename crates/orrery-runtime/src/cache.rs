@@ -136,7 +136,7 @@ mod tests {
     fn immutable_keys_and_newest_prefix_match() {
         let dir = tempfile::tempdir().unwrap();
         let store = CacheStore::new(dir.path());
-        let mut put = |text: &'static str| {
+        let put = |text: &'static str| {
             move |w: &mut dyn Write| w.write_all(text.as_bytes()).map_err(|e| e.to_string())
         };
         assert_eq!(

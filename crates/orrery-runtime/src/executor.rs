@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use crate::spec::JobSpec;
 
+/// Where a background step's output goes, from its own thread.
+pub type OutputSink = Box<dyn FnMut(&[u8]) + Send>;
+
 /// One command to run: `argv` is the shell with its options; the executor writes `script` to a
 /// file inside the job and appends its path.
 #[derive(Clone, Debug)]
@@ -64,11 +67,8 @@ pub trait JobEnv {
         cancel: &AtomicBool,
     ) -> ExecOutcome;
     /// Starts a command that outlives the step; it is stopped when the job ends.
-    fn spawn_background(
-        &mut self,
-        request: &ExecRequest,
-        output: Box<dyn FnMut(&[u8]) + Send>,
-    ) -> Result<(), String>;
+    fn spawn_background(&mut self, request: &ExecRequest, output: OutputSink)
+        -> Result<(), String>;
     fn make_dir(&mut self, path: &Path) -> Result<(), String>;
     fn exists(&mut self, path: &Path) -> bool;
     fn is_dir(&mut self, path: &Path) -> bool;

@@ -1,6 +1,9 @@
 //! Workflow job `filters:` for the branch or tag being run: the map form (`branches`/`tags` with
 //! `only`/`ignore`, `/regex/` entries matched against the whole name) and the expression form.
 
+// A filter error is a whole diagnostic, reported once per job; boxing buys nothing here.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 
 use orrery_diagnostics::{codes, Diagnostic};

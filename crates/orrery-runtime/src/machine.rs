@@ -224,7 +224,7 @@ impl JobEnv for MachineEnv {
     fn spawn_background(
         &mut self,
         request: &ExecRequest,
-        mut output: Box<dyn FnMut(&[u8]) + Send>,
+        mut output: crate::executor::OutputSink,
     ) -> Result<(), String> {
         let mut child = self.spawn(request)?;
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
