@@ -201,11 +201,12 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
 
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    // Milliseconds first, so run folders sort in the order they were made.
     let run_id = format!(
-        "{}-{}",
+        "{:013}-{}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| d.as_millis())
             .unwrap_or(0),
         &uuid()[..8]
     );

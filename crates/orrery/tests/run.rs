@@ -59,7 +59,7 @@ fn run(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         .expect("run orrery")
 }
 
-/// The only run folder under `.orrery/runs` (or the newest).
+/// The run folder of the latest run (the newest under `.orrery/runs`).
 fn run_dir(project: &Path) -> PathBuf {
     let mut dirs: Vec<PathBuf> = fs::read_dir(project.join(".orrery/runs"))
         .unwrap()
