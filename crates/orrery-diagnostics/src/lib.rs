@@ -250,6 +250,13 @@ pub mod codes {
     pub const PACK_UNKNOWN_ORB_KEY: &str = "W0708";
     pub const UNPACK_NOT_REVERSIBLE: &str = "W0709";
     pub const PACK_SINGLE_FILE_ORB: &str = "W0710";
+    // running (`orrery run`)
+    pub const RUN_SELECTION: &str = "E0801";
+    pub const RUN_UNSUPPORTED_STEP: &str = "W0802";
+    pub const RUN_BAD_VALUE: &str = "E0803";
+    pub const RUN_EXECUTOR: &str = "E0804";
+    pub const RUN_FILTER: &str = "E0805";
+    pub const RUN_SECRETS: &str = "E0806";
     // usage
     pub const USAGE: &str = "E0901";
     /// The project settings file (`.orrery.toml`) is malformed or names an unknown rule.

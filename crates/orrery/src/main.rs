@@ -2,11 +2,13 @@
 
 mod config_cmd;
 mod git;
+mod helper_cmd;
 mod orb_cmd;
 mod orb_file;
 mod pack_cmd;
 mod publish_cmd;
 mod remote;
+mod run_cmd;
 mod store;
 mod validate_cmd;
 
@@ -33,12 +35,19 @@ enum Command {
     /// Orbs: the store, the lockfile, packing and publishing.
     #[command(subcommand)]
     Orb(orb_cmd::OrbCommand),
+    /// Run a workflow's jobs locally (machine executor on the host).
+    Run(Box<run_cmd::RunArgs>),
 }
 
 fn main() -> ExitCode {
+    // Inside jobs this binary is also the `circleci` / `circleci-agent` helper.
+    if let Some(code) = helper_cmd::dispatch() {
+        return code;
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),
+        Command::Run(args) => run_cmd::run(*args),
     }
 }

@@ -1,0 +1,187 @@
+//! Tar archives for checkout, caches, workspaces, artifacts and test results. Unpacking refuses
+//! every entry that would land outside its target: absolute paths, `..`, and writes through a
+//! symlink (an archive that first makes `a -> /etc` and then writes `a/passwd`).
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+/// Archives `paths` (relative to `base`, files or directories, symlinks kept as symlinks) into
+/// a tar stream written to `out`. Returns how many entries were written.
+pub fn pack(base: &Path, paths: &[PathBuf], out: &mut dyn Write) -> io::Result<usize> {
+    let mut builder = tar::Builder::new(out);
+    builder.follow_symlinks(false);
+    let mut count = 0;
+    for rel in paths {
+        let full = base.join(rel);
+        let meta = fs::symlink_metadata(&full)?;
+        if meta.is_dir() {
+            count += pack_dir(&mut builder, &full, rel)?;
+        } else {
+            builder.append_path_with_name(&full, rel)?;
+            count += 1;
+        }
+    }
+    builder.finish()?;
+    Ok(count)
+}
+
+fn pack_dir<W: Write>(builder: &mut tar::Builder<W>, full: &Path, rel: &Path) -> io::Result<usize> {
+    let mut count = 1;
+    builder.append_dir(rel, full)?;
+    let mut entries: Vec<_> = fs::read_dir(full)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let (f, r) = (e.path(), rel.join(e.file_name()));
+        if e.file_type()?.is_dir() {
+            count += pack_dir(builder, &f, &r)?;
+        } else {
+            builder.append_path_with_name(&f, &r)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// [`pack`] through gzip.
+pub fn pack_gz(base: &Path, paths: &[PathBuf], out: &mut dyn Write) -> io::Result<usize> {
+    let mut gz = GzEncoder::new(out, Compression::fast());
+    let n = pack(base, paths, &mut gz)?;
+    gz.finish()?;
+    Ok(n)
+}
+
+/// The relative path an entry names, or `None` when it would leave the target.
+pub fn contained(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => out.push(p),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Refuses a destination when any directory between `target` and it is a symlink.
+fn through_symlink(target: &Path, rel: &Path) -> bool {
+    let mut at = target.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        at.push(c);
+        if fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Unpacks a tar stream under `target` (created if missing). Returns the relative paths written.
+/// An entry that would escape `target` stops the unpacking with an error naming it.
+pub fn unpack(reader: &mut dyn Read, target: &Path) -> Result<Vec<PathBuf>, String> {
+    fs::create_dir_all(target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    let mut archive = tar::Archive::new(reader);
+    let mut written = Vec::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("unreadable archive: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("unreadable archive entry: {e}"))?;
+        let raw = entry
+            .path()
+            .map_err(|e| format!("unreadable entry name: {e}"))?
+            .into_owned();
+        let refuse = |why: &str| format!("refusing archive entry `{}`: {why}", raw.display());
+        let rel = contained(&raw).ok_or_else(|| refuse("it leaves the target directory"))?;
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        if through_symlink(target, &rel) {
+            return Err(refuse("it would be written through a symbolic link"));
+        }
+        let dest = target.join(&rel);
+        let kind = entry.header().entry_type();
+        let io_err = |e: io::Error| format!("cannot write {}: {e}", dest.display());
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io_err)?;
+        }
+        let existing = fs::symlink_metadata(&dest).ok();
+        if kind.is_dir() {
+            if existing.as_ref().is_some_and(|m| !m.is_dir()) {
+                fs::remove_file(&dest).map_err(io_err)?;
+            }
+            fs::create_dir_all(&dest).map_err(io_err)?;
+        } else {
+            if let Some(m) = &existing {
+                if m.is_dir() {
+                    fs::remove_dir_all(&dest).map_err(io_err)?;
+                } else {
+                    fs::remove_file(&dest).map_err(io_err)?;
+                }
+            }
+            if kind.is_symlink() {
+                let link = entry
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| refuse("symbolic link without a target"))?
+                    .into_owned();
+                std::os::unix::fs::symlink(&link, &dest).map_err(io_err)?;
+            } else if kind.is_hard_link() {
+                let link = entry
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| refuse("hard link without a target"))?;
+                let link_rel =
+                    contained(&link).ok_or_else(|| refuse("its link leaves the target"))?;
+                if through_symlink(target, &link_rel)
+                    || fs::symlink_metadata(target.join(&link_rel))
+                        .is_ok_and(|m| m.file_type().is_symlink())
+                {
+                    return Err(refuse("its link goes through a symbolic link"));
+                }
+                fs::hard_link(target.join(link_rel), &dest).map_err(io_err)?;
+            } else if kind.is_file() || kind == tar::EntryType::Continuous {
+                let mut file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&dest)
+                    .map_err(io_err)?;
+                io::copy(&mut entry, &mut file).map_err(io_err)?;
+                let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&dest, fs::Permissions::from_mode(mode | 0o200))
+                    .map_err(io_err)?;
+            } else {
+                // Devices, fifos: nothing a cache or workspace needs.
+                continue;
+            }
+        }
+        written.push(rel);
+    }
+    Ok(written)
+}
+
+/// [`unpack`] of a gzip-compressed stream.
+pub fn unpack_gz(reader: &mut dyn Read, target: &Path) -> Result<Vec<PathBuf>, String> {
+    unpack(&mut GzDecoder::new(reader), target)
+}
+
+/// The entry names of a gzip-compressed tar, without unpacking it.
+pub fn list_gz(reader: &mut dyn Read) -> Result<Vec<PathBuf>, String> {
+    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    let mut out = Vec::new();
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        if !entry.header().entry_type().is_dir() {
+            out.push(entry.path().map_err(|e| e.to_string())?.into_owned());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,32 @@
+//! `orrery run`: runs a compiled CircleCI workflow locally.
+//!
+//! [`plan()`] is the pure core: the compiled config and its job graph plus a [`Selection`] (workflow,
+//! jobs, branch or tag) in, the jobs to run in graph order with their requirements out, and
+//! diagnostics. [`schedule::run_plan`] runs a plan's jobs as their requirements allow, up to a
+//! number at once. [`run::execute`] ties a plan to an [`Executor`] and writes the per-run folder.
+//! The machine executor ([`machine::MachineExecutor`]) runs steps on the host; a Docker executor
+//! implements the same [`executor::JobEnv`] calls.
+
+pub mod archive;
+pub mod cache;
+pub mod checkout;
+pub mod duration;
+pub mod env;
+pub mod executor;
+pub mod filters;
+pub mod glob;
+mod job;
+pub mod junit;
+pub mod keys;
+pub mod machine;
+pub mod mask;
+pub mod plan;
+pub mod run;
+pub mod schedule;
+pub mod secrets;
+pub mod spec;
+pub mod split;
+
+pub use executor::{Executor, JobEnv};
+pub use filters::GitRef;
+pub use plan::{plan, JobKind, Plan, PlannedJob, Selection, Status};

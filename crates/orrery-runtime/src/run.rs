@@ -1,0 +1,293 @@
+//! One run of a plan: the per-run folder (`events.jsonl`, a folder per job with its log,
+//! artifacts and test results), the shared stores, and the [`NodeRunner`] the scheduler calls.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::cache::CacheStore;
+use crate::checkout::{self, CheckoutMode};
+use crate::env::{uuid, RunInfo};
+use crate::executor::Executor;
+use crate::junit::Summary;
+use crate::mask::Masker;
+use crate::plan::{Plan, Status};
+use crate::schedule::{run_plan, Approver, JobResult, NodeRunner, ScheduleEvent};
+use crate::secrets::Secrets;
+use crate::split::Timings;
+
+/// Where output goes as it happens. Lines arrive already masked.
+pub trait Console: Send + Sync {
+    /// One line of a job's output; `job` is the plan index (for a stable colour).
+    fn job_line(&self, label: &str, job: usize, line: &str);
+    /// A line about the run itself.
+    fn note(&self, line: &str);
+}
+
+pub struct RunOptions {
+    /// This run's folder (created).
+    pub run_dir: PathBuf,
+    pub project_root: PathBuf,
+    pub checkout: CheckoutMode,
+    pub cache_dir: PathBuf,
+    /// Recorded test timings, read by `circleci tests split --split-by=timings`.
+    pub timings_file: PathBuf,
+    /// A directory holding the `circleci` and `circleci-agent` helpers, put first on PATH.
+    pub helper_dir: Option<PathBuf>,
+    pub max_parallel: usize,
+    pub info: RunInfo,
+    pub secrets: Secrets,
+    /// The first `CIRCLE_BUILD_NUM` of this run.
+    pub first_build_num: u64,
+}
+
+/// What happened to one node beyond its status.
+#[derive(Clone, Debug, Default)]
+pub struct NodeReport {
+    pub tests: Option<Summary>,
+    pub artifacts: usize,
+}
+
+pub struct RunReport {
+    pub results: Vec<JobResult>,
+    pub nodes: BTreeMap<(usize, u32), NodeReport>,
+    pub last_build_num: u64,
+}
+
+/// `events.jsonl`: one JSON object per line, masked like every other output.
+pub struct EventLog {
+    file: Mutex<Option<fs::File>>,
+    masker: Masker,
+}
+
+impl EventLog {
+    pub fn emit(&self, mut event: serde_json::Value) {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        if let Some(obj) = event.as_object_mut() {
+            obj.insert("ts_ms".into(), ms.into());
+        }
+        let line = self.masker.mask(&event.to_string());
+        if let Ok(mut guard) = self.file.lock() {
+            if let Some(f) = guard.as_mut() {
+                let _ = writeln!(f, "{line}");
+            }
+        }
+    }
+}
+
+pub(crate) struct Shared<'a> {
+    pub plan: &'a Plan,
+    pub options: &'a RunOptions,
+    pub executor: &'a dyn Executor,
+    pub console: Arc<dyn Console>,
+    pub events: EventLog,
+    pub cancel: &'a AtomicBool,
+    pub build_num: AtomicU64,
+    pub workflow_ids: BTreeMap<String, String>,
+    pub caches: CacheStore,
+    pub checkout_tars: Mutex<Option<Result<Vec<PathBuf>, String>>>,
+    pub timings: Mutex<Timings>,
+    pub reports: Mutex<BTreeMap<(usize, u32), NodeReport>>,
+    /// Test cases per job, recorded as timings only when the whole job succeeds.
+    pub cases: Mutex<BTreeMap<usize, Vec<crate::junit::TestCase>>>,
+    /// Masks project variables (every job sees them) plus every context's values.
+    pub masker: Masker,
+}
+
+impl Shared<'_> {
+    /// The folder of one job (node) in the run folder.
+    pub fn job_dir(&self, job: usize, node: u32) -> PathBuf {
+        let j = &self.plan.jobs[job];
+        let dir = self
+            .options
+            .run_dir
+            .join(safe(&j.workflow))
+            .join(safe(&j.name));
+        if j.nodes() > 1 {
+            dir.join(node.to_string())
+        } else {
+            dir
+        }
+    }
+
+    pub fn checkout_tars(&self) -> Result<Vec<PathBuf>, String> {
+        let mut guard = self
+            .checkout_tars
+            .lock()
+            .map_err(|_| "checkout lock poisoned")?;
+        if guard.is_none() {
+            *guard = Some(checkout::prepare(
+                &self.options.project_root,
+                self.options.checkout,
+                &self.options.run_dir.join(".work").join("checkout"),
+            ));
+        }
+        guard.clone().unwrap_or_else(|| Err("no checkout".into()))
+    }
+
+    pub fn workspace_dir(&self, workflow: &str) -> PathBuf {
+        self.options
+            .run_dir
+            .join(".work")
+            .join("workspace")
+            .join(safe(workflow))
+    }
+}
+
+/// A name usable as one path segment.
+pub fn safe(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.@+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s == "." || s == ".." {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+struct Runner<'a, 'b>(&'b Shared<'a>);
+
+impl NodeRunner for Runner<'_, '_> {
+    fn run_node(&self, job: usize, node: u32) -> Status {
+        crate::job::run_node(self.0, job, node)
+    }
+}
+
+/// Runs `plan` with `executor`; everything the run writes goes under `options.run_dir`.
+pub fn execute(
+    plan: &Plan,
+    options: &RunOptions,
+    executor: &dyn Executor,
+    approver: &dyn Approver,
+    console: Arc<dyn Console>,
+    cancel: &AtomicBool,
+) -> Result<RunReport, String> {
+    fs::create_dir_all(&options.run_dir)
+        .map_err(|e| format!("cannot create {}: {e}", options.run_dir.display()))?;
+    let masker = Masker::new(options.secrets.values());
+    let events_file = fs::File::create(options.run_dir.join("events.jsonl"))
+        .map_err(|e| format!("cannot write events.jsonl: {e}"))?;
+    let timings = fs::read(&options.timings_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .map(|v| Timings::from_json(&v))
+        .unwrap_or_default();
+    let shared = Shared {
+        plan,
+        options,
+        executor,
+        console,
+        events: EventLog {
+            file: Mutex::new(Some(events_file)),
+            masker: masker.clone(),
+        },
+        cancel,
+        build_num: AtomicU64::new(options.first_build_num),
+        workflow_ids: plan.workflows.iter().map(|w| (w.clone(), uuid())).collect(),
+        caches: CacheStore::new(&options.cache_dir),
+        checkout_tars: Mutex::new(None),
+        timings: Mutex::new(timings),
+        reports: Mutex::new(BTreeMap::new()),
+        cases: Mutex::new(BTreeMap::new()),
+        masker,
+    };
+    shared.events.emit(serde_json::json!({
+        "event": "run_started",
+        "pipeline_id": options.info.pipeline_id,
+        "workflows": plan.workflows.iter().map(|w| serde_json::json!({"name": w, "id": shared.workflow_ids.get(w)})).collect::<Vec<_>>(),
+        "jobs": plan.jobs.iter().map(|j| serde_json::json!({"workflow": j.workflow, "name": j.name, "nodes": j.nodes()})).collect::<Vec<_>>(),
+    }));
+    let on_event = |e: ScheduleEvent| {
+        let job_json = |j: usize| {
+            let job = &plan.jobs[j];
+            (job.workflow.clone(), job.name.clone())
+        };
+        match e {
+            ScheduleEvent::JobStarted { job } => {
+                let (w, n) = job_json(job);
+                shared
+                    .events
+                    .emit(serde_json::json!({"event": "job_started", "workflow": w, "job": n}));
+            }
+            ScheduleEvent::JobFinished {
+                job,
+                status,
+                duration,
+            } => {
+                let (w, n) = job_json(job);
+                shared.events.emit(serde_json::json!({"event": "job_finished", "workflow": w, "job": n, "status": status.as_str(), "duration_ms": duration.as_millis() as u64}));
+                if status == Status::Success {
+                    record_timings(&shared, job);
+                }
+            }
+            ScheduleEvent::Approval { job, decision } => {
+                let (w, n) = job_json(job);
+                let d = format!("{decision:?}").to_lowercase();
+                shared.events.emit(serde_json::json!({"event": "approval", "workflow": w, "job": n, "decision": d}));
+                shared.console.note(&format!("approval `{n}`: {d}"));
+            }
+        }
+    };
+    let results = run_plan(
+        plan,
+        options.max_parallel,
+        &Runner(&shared),
+        approver,
+        cancel,
+        &on_event,
+    );
+    for (j, r) in results.iter().enumerate() {
+        if !r.ran {
+            let job = &plan.jobs[j];
+            shared.events.emit(serde_json::json!({"event": "job_finished", "workflow": job.workflow, "job": job.name, "status": r.status.as_str(), "duration_ms": 0}));
+        }
+    }
+    shared.events.emit(
+        serde_json::json!({"event": "run_finished", "canceled": cancel.load(Ordering::SeqCst)}),
+    );
+    let _ = fs::remove_dir_all(options.run_dir.join(".work"));
+    let reports = shared.reports.into_inner().unwrap_or_default();
+    Ok(RunReport {
+        results,
+        nodes: reports,
+        last_build_num: shared.build_num.load(Ordering::SeqCst),
+    })
+}
+
+fn record_timings(shared: &Shared<'_>, job: usize) {
+    let cases = shared
+        .cases
+        .lock()
+        .ok()
+        .and_then(|mut c| c.remove(&job))
+        .unwrap_or_default();
+    if cases.is_empty() {
+        return;
+    }
+    if let Ok(mut t) = shared.timings.lock() {
+        t.record(&cases);
+        let path: &Path = &shared.options.timings_file;
+        if let Some(parent) = path.parent() {
+            let _ = fs::create_dir_all(parent);
+        }
+        let tmp = path.with_extension("tmp");
+        if fs::write(&tmp, t.to_json().to_string()).is_ok() {
+            let _ = fs::rename(&tmp, path);
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! `orrery run`: compiles the config as `config process` does, plans the selected workflow and
+//! runs its jobs locally (machine executor on the host), with live prefixed logs, a final table
+//! and a per-run folder.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use clap::{Args, ValueEnum};
+use orrery_diagnostics::{codes, has_errors, render_human, Diagnostic};
+use orrery_orb::LockPolicy;
+use orrery_runtime::checkout::CheckoutMode;
+use orrery_runtime::env::{stable_uuid, uuid, RunInfo};
+use orrery_runtime::machine::MachineExecutor;
+use orrery_runtime::run::{execute, Console, RunOptions};
+use orrery_runtime::schedule::{ApprovedNames, Approver, Decision};
+use orrery_runtime::secrets::Secrets;
+use orrery_runtime::spec::ExecutorKind;
+use orrery_runtime::{GitRef, JobKind, Plan, PlannedJob, Selection, Status};
+use sha2::{Digest, Sha256};
+
+use crate::config_cmd::{self, CompileArgs, EXIT_CONFIG_ERROR};
+use crate::git;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The config file.
+    #[arg(long, default_value = ".circleci/config.yml")]
+    config: PathBuf,
+    #[command(flatten)]
+    compile: CompileArgs,
+    /// Run only this workflow (default: every workflow of the pipeline).
+    #[arg(long)]
+    workflow: Option<String>,
+    /// Run only these jobs (repeatable); their requirements on other jobs count as met and
+    /// filters do not apply to them.
+    #[arg(long = "job", value_name = "NAME")]
+    jobs: Vec<String>,
+    /// How many job nodes run at once (default: the number of CPU cores).
+    #[arg(long = "jobs", short = 'j', value_name = "N")]
+    parallel: Option<usize>,
+    /// Approve this approval job (repeatable; `all` approves every one). Without it an
+    /// approval asks on a terminal and stays on hold otherwise.
+    #[arg(long, value_name = "NAME")]
+    approve: Vec<String>,
+    /// Print the plan and stop.
+    #[arg(long)]
+    dry_run: bool,
+    /// Parent folder of the per-run folders (default: .orrery/runs in the project).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The persistent cache store (default: .orrery/caches in the project).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Project variables and contexts (default: .orrery/secrets.yml when it exists).
+    #[arg(long, value_name = "FILE")]
+    secrets: Option<PathBuf>,
+    /// What `checkout` copies: the work tree with uncommitted changes, or HEAD only.
+    #[arg(long, value_enum, default_value_t = CheckoutArg::Worktree)]
+    checkout: CheckoutArg,
+    /// `machine` also runs docker jobs' steps on the host (the Docker executor is not built yet).
+    #[arg(long, value_enum, default_value_t = ExecutorArg::Auto)]
+    executor: ExecutorArg,
+    /// Keep each job's working directory in the run folder.
+    #[arg(long)]
+    keep: bool,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    color: ColorArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckoutArg {
+    Worktree,
+    Head,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ExecutorArg {
+    Auto,
+    Machine,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Set by Ctrl-C; running steps are killed and nothing new starts.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Exit codes: 0 every job that ran succeeded, 1 a job failed or the config has errors, 2 the
+/// command could not run, 130 interrupted.
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn project_root(config: &Path) -> PathBuf {
+    let dir = config
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let top = Command::new("git")
+        .arg("-C")
+        .arg(&dir)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| PathBuf::from(s.trim()));
+    top.unwrap_or_else(|| {
+        if dir.file_name().is_some_and(|n| n == ".circleci") {
+            dir.parent().map(Path::to_path_buf).unwrap_or(dir)
+        } else {
+            dir
+        }
+    })
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let session = match config_cmd::compile(&args.config, &args.compile, LockPolicy::Enforce) {
+        Ok(s) => s,
+        Err(message) => return config_cmd::report_usage(&message),
+    };
+    let mut db = session.db;
+    let mut diagnostics = session.compiled.diagnostics;
+    let (Some(config), Some(graph)) = (&session.compiled.config, &session.compiled.graph) else {
+        eprint!("{}", render_human(&db, &diagnostics));
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    };
+    let root = project_root(&args.config);
+    let checkout = git::read(&root);
+    let tag = args.compile.tag.clone().or(checkout.tag.clone());
+    let branch = args
+        .compile
+        .branch
+        .clone()
+        .or(if args.compile.tag.is_some() {
+            None
+        } else {
+            checkout.branch.clone()
+        });
+    let revision = args.compile.revision.clone().or(checkout.revision.clone());
+    let selection = Selection {
+        workflow: args.workflow.clone(),
+        jobs: args.jobs.clone(),
+        git: GitRef {
+            branch: branch.clone(),
+            tag: tag.clone(),
+            revision: revision.clone(),
+        },
+    };
+    let (plan, mut plan_diagnostics) = orrery_runtime::plan(config, graph, &selection);
+    diagnostics.append(&mut plan_diagnostics);
+    if args.executor == ExecutorArg::Auto {
+        for job in &plan.jobs {
+            if let JobKind::Run(spec) = &job.kind {
+                if matches!(spec.executor, ExecutorKind::Docker { .. }) {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            codes::RUN_EXECUTOR,
+                            format!("job `{}` uses the Docker executor, which `orrery run` cannot drive yet", job.name),
+                        )
+                        .with_help("pass --executor machine to run its steps on the host instead"),
+                    );
+                }
+            }
+        }
+    }
+    let state = root.join(".orrery");
+    let secrets_path = args
+        .secrets
+        .clone()
+        .or_else(|| Some(state.join("secrets.yml")).filter(|p| p.is_file()));
+    let secrets = match &secrets_path {
+        None => Secrets::default(),
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(text) => {
+                let file = db.add(p.display().to_string(), text.clone());
+                let (s, mut d) = orrery_runtime::secrets::parse(file, &text);
+                diagnostics.append(&mut d);
+                s
+            }
+            Err(e) => {
+                return config_cmd::report_usage(&format!("cannot read {}: {e}", p.display()))
+            }
+        },
+    };
+    if !diagnostics.is_empty() {
+        eprint!("{}", render_human(&db, &diagnostics));
+    }
+    if has_errors(&diagnostics) {
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    }
+    if args.dry_run {
+        print!("{}", describe(&plan));
+        return ExitCode::SUCCESS;
+    }
+
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    // Milliseconds first, so run folders sort in the order they were made.
+    let run_id = format!(
+        "{:013}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0),
+        &uuid()[..8]
+    );
+    let runs = args.out.clone().unwrap_or_else(|| state.join("runs"));
+    let run_dir = runs.join(&run_id);
+    let helper_dir = match install_helpers(&run_dir) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            eprintln!("warning: the `circleci` helper is not available in jobs: {e}");
+            None
+        }
+    };
+    let build_num_file = state.join("build-num");
+    let first_build_num = std::fs::read_to_string(&build_num_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    let project = checkout.remote_url.as_deref().and_then(git::project_url);
+    let reponame = project
+        .as_ref()
+        .map(|p| p.3.clone())
+        .or_else(|| root.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let owner = project.as_ref().map(|p| p.2.clone());
+    let hash = |s: &str| Sha256::digest(s.as_bytes()).to_vec();
+    let info = RunInfo {
+        branch,
+        tag,
+        sha1: revision,
+        repository_url: checkout.remote_url.clone(),
+        project_username: owner.clone(),
+        project_reponame: reponame,
+        username: git_user(&root)
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_default(),
+        pipeline_id: uuid(),
+        organization_id: stable_uuid(&hash(&format!("org:{}", owner.unwrap_or_default()))),
+        project_id: stable_uuid(&hash(&format!("project:{}", root.display()))),
+    };
+    let options = RunOptions {
+        run_dir: run_dir.clone(),
+        project_root: root.clone(),
+        checkout: match args.checkout {
+            CheckoutArg::Worktree => CheckoutMode::WorkTree,
+            CheckoutArg::Head => CheckoutMode::Head,
+        },
+        cache_dir: args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| state.join("caches")),
+        timings_file: state.join("timings.json"),
+        helper_dir,
+        max_parallel: args.parallel.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
+        info,
+        secrets,
+        first_build_num,
+    };
+    let colour = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let console = Arc::new(Terminal {
+        colour,
+        out: Mutex::new(()),
+    });
+    let approver = Approvals {
+        given: ApprovedNames(args.approve.clone()),
+        interactive: std::io::stdin().is_terminal(),
+    };
+    let executor = MachineExecutor { keep: args.keep };
+    eprintln!("run folder: {}", run_dir.display());
+    let report = match execute(&plan, &options, &executor, &approver, console, &INTERRUPTED) {
+        Ok(r) => r,
+        Err(e) => return config_cmd::report_usage(&e),
+    };
+    let _ = std::fs::write(
+        &build_num_file,
+        (report.last_build_num.saturating_sub(1)).to_string(),
+    );
+
+    println!();
+    println!("{:<40} {:<13} {:>10}", "JOB", "STATUS", "DURATION");
+    for (j, r) in report.results.iter().enumerate() {
+        let job = &plan.jobs[j];
+        let name = if plan.workflows.len() > 1 {
+            format!("{}/{}", job.workflow, job.name)
+        } else {
+            job.name.clone()
+        };
+        let status = r.status.as_str();
+        let status = if colour {
+            paint(status_colour(r.status), status)
+        } else {
+            status.to_string()
+        };
+        let pad = 13 + status.len() - r.status.as_str().len();
+        println!(
+            "{:<40} {:<pad$} {:>9.2}s",
+            name,
+            status,
+            r.duration.as_secs_f64()
+        );
+        for node in 0..job.nodes() {
+            if let Some(t) = report.nodes.get(&(j, node)).and_then(|n| n.tests.as_ref()) {
+                println!("    tests: {}", t.line());
+            }
+        }
+    }
+    let held: Vec<&str> = plan
+        .jobs
+        .iter()
+        .zip(&report.results)
+        .filter(|(_, r)| r.status == Status::OnHold)
+        .map(|(j, _)| j.name.as_str())
+        .collect();
+    if !held.is_empty() {
+        println!("on hold: {} (approve with --approve NAME)", held.join(", "));
+    }
+    println!("logs, artifacts and test results: {}", run_dir.display());
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return ExitCode::from(EXIT_INTERRUPTED);
+    }
+    let failed = report.results.iter().any(|r| {
+        matches!(
+            r.status,
+            Status::Failed | Status::Canceled | Status::Unauthorized
+        )
+    });
+    if failed {
+        ExitCode::from(EXIT_CONFIG_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn git_user(root: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["config", "user.name"])
+        .output()
+        .ok()?;
+    let s = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (!s.is_empty()).then_some(s)
+}
+
+/// `circleci` and `circleci-agent` inside jobs: links to this binary, which acts as the helper
+/// when called by those names.
+fn install_helpers(run_dir: &Path) -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = run_dir.join(".work").join("bin");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for name in ["circleci", "circleci-agent"] {
+        std::os::unix::fs::symlink(&exe, dir.join(name)).map_err(|e| e.to_string())?;
+    }
+    Ok(dir)
+}
+
+/// The plan as text, for `--dry-run`.
+fn describe(plan: &Plan) -> String {
+    let mut s = String::new();
+    for w in &plan.workflows {
+        s.push_str(&format!("workflow {w}\n"));
+        for job in plan.jobs.iter().filter(|j| &j.workflow == w) {
+            let what = match &job.kind {
+                JobKind::Approval => "approval".to_string(),
+                JobKind::Run(spec) => {
+                    let mut d = format!("{}, {} steps", spec.executor.label(), spec.steps.len());
+                    if spec.parallelism > 1 {
+                        d.push_str(&format!(", parallelism {}", spec.parallelism));
+                    }
+                    d
+                }
+            };
+            s.push_str(&format!("  {} ({what})", job.name));
+            if !job.requires.is_empty() {
+                let reqs: Vec<String> = job
+                    .requires
+                    .iter()
+                    .map(|d| {
+                        let name = &plan.jobs[d.job].name;
+                        if d.accepted == [Status::Success] {
+                            name.clone()
+                        } else {
+                            let st: Vec<&str> = d.accepted.iter().map(|a| a.as_str()).collect();
+                            format!("{name}: {}", st.join("|"))
+                        }
+                    })
+                    .collect();
+                s.push_str(&format!(" requires {}", reqs.join(", ")));
+            }
+            if !job.contexts.is_empty() {
+                s.push_str(&format!(" context {}", job.contexts.join(", ")));
+            }
+            s.push('\n');
+        }
+    }
+    for (w, j) in &plan.filtered {
+        s.push_str(&format!("filtered out: {w}/{j}\n"));
+    }
+    s
+}
+
+struct Terminal {
+    colour: bool,
+    out: Mutex<()>,
+}
+
+const COLOURS: [u8; 6] = [36, 33, 35, 32, 34, 31];
+
+fn paint(code: u8, text: &str) -> String {
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+fn status_colour(s: Status) -> u8 {
+    match s {
+        Status::Success => 32,
+        Status::Failed | Status::Unauthorized => 31,
+        _ => 33,
+    }
+}
+
+impl Console for Terminal {
+    fn job_line(&self, label: &str, job: usize, line: &str) {
+        let _guard = self.out.lock();
+        let prefix = format!("[{label}]");
+        let prefix = if self.colour {
+            paint(COLOURS[job % COLOURS.len()], &prefix)
+        } else {
+            prefix
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{prefix} {line}");
+    }
+
+    fn note(&self, line: &str) {
+        let _guard = self.out.lock();
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+}
+
+struct Approvals {
+    given: ApprovedNames,
+    interactive: bool,
+}
+
+impl Approver for Approvals {
+    fn decide(&self, job: &PlannedJob) -> Decision {
+        let given = self.given.decide(job);
+        if given != Decision::Hold || !self.interactive {
+            return given;
+        }
+        eprint!("approve `{}` (workflow {})? [y/N] ", job.name, job.workflow);
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        match answer.trim() {
+            "y" | "Y" | "yes" => Decision::Approve,
+            _ => Decision::Deny,
+        }
+    }
+}
