@@ -593,10 +593,12 @@ impl Node<'_, '_> {
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).map_err(|e| e.to_string())?;
         }
+        // Count files before the staging directory goes: afterwards nothing there is a directory.
+        let files = written.iter().filter(|p| !staging.join(p).is_dir()).count();
         merge(&staging.join(&name), dest)
             .map_err(|e| format!("cannot store {}: {e}", dest.display()))?;
         let _ = fs::remove_dir_all(&staging);
-        Ok(written.iter().filter(|p| !staging.join(p).is_dir()).count())
+        Ok(files)
     }
 
     fn artifacts(&mut self, path: &str, destination: Option<&str>) -> Result<(), String> {
@@ -616,7 +618,8 @@ impl Node<'_, '_> {
         let dest = self.dir.join("artifacts").join(prefix);
         let n = self.copy_out(&full, &dest)?;
         self.report.artifacts += n;
-        self.log.line(&format!("Stored {n} artifact files"));
+        let files = if n == 1 { "file" } else { "files" };
+        self.log.line(&format!("Stored {n} artifact {files}"));
         Ok(())
     }
 
