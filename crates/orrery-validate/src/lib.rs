@@ -11,6 +11,7 @@
 //! (`docs/rules/CODE.md`) whose `yaml invalid` and `yaml valid` examples are run by the tests.
 
 mod fix;
+mod flow;
 mod host;
 mod model;
 mod rules;
