@@ -103,15 +103,19 @@ pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
     out
 }
 
-/// Merges findings of one code at one place: a YAML anchor merged into several elements is
-/// checked once per element, but the user has one place to fix. The first finding stays; the
-/// others add their related places to it.
+/// Merges findings of one code at one place with one label: a YAML anchor merged into several
+/// elements is checked once per element, but the user has one place to fix. The first finding
+/// stays; the others add their related places to it. (Distinct labels at one place are distinct
+/// problems, such as two shellcheck codes on one word.)
 fn merge_repeats(findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(findings.len());
     for d in findings {
-        let place = d.primary.as_ref().map(|p| p.span);
+        let place = d.primary.as_ref();
         let first = out.iter_mut().find(|o| {
-            o.code == d.code && place.is_some() && o.primary.as_ref().map(|p| p.span) == place
+            o.code == d.code
+                && place.is_some()
+                && o.primary.as_ref().map(|p| (p.span, &p.message))
+                    == place.map(|p| (p.span, &p.message))
         });
         match first {
             Some(first) => {

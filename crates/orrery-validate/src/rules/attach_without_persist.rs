@@ -48,13 +48,10 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
 }
 
 fn report(sink: &mut Sink<'_>, flow: &Flow<'_>, job: &FlowJob<'_>, at: Span, upstream: usize) {
-    let why = if upstream == 0 {
-        "requires no job".to_string()
-    } else {
-        format!(
-            "none of the {upstream} job{} upstream of it persists to the workspace",
-            if upstream == 1 { "" } else { "s" }
-        )
+    let why = match upstream {
+        0 => "no job is upstream of it".to_string(),
+        1 => "the one job upstream of it does not persist to the workspace".to_string(),
+        n => format!("none of the {n} jobs upstream of it persists to the workspace"),
     };
     let mut d = sink
         .finding(format!(

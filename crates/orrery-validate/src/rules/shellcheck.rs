@@ -9,8 +9,9 @@
 //! `\<<` (an escaped heredoc) reads as `<<`. A whole-template command is not linted.
 //!
 //! Positions: in a plain or quoted single-line command, and in a literal block (`|`), a finding
-//! points at its own characters; in folded blocks (`>`) and commands with escapes, at the whole
-//! command. Shellcheck's `error` and `warning` findings take the rule's severity; `info` and
+//! points at its own characters (each line of the value is found verbatim in the file, else no
+//! line is trusted); in folded blocks (`>`), multi-line flow scalars and commands with escapes,
+//! at the whole command. Shellcheck's `error` and `warning` findings take the rule's severity; `info` and
 //! `style` are at most notes. Findings about sourced files the linter cannot follow (SC1090,
 //! SC1091) are dropped: they describe the linter's view, not the script.
 
@@ -162,7 +163,8 @@ fn exits_on_error(shell: &str) -> bool {
 /// Whether shellcheck understands this shell.
 fn is_posix_shell(shell: &str) -> bool {
     let program = shell.split_whitespace().next().unwrap_or("");
-    let name = program.rsplit('/').next().unwrap_or(program);
+    let name = program.rsplit(['/', '\\']).next().unwrap_or(program);
+    let name = name.strip_suffix(".exe").unwrap_or(name);
     let name = if name == "env" {
         shell.split_whitespace().nth(1).unwrap_or("")
     } else {
@@ -223,7 +225,7 @@ impl Places {
         {
             // Plain or quoted on one line, written verbatim.
             lines.push((0, whole.start as usize));
-        } else if let Some(block) = literal_block_lines(cx.input.text, node, value) {
+        } else if let Some(block) = block_lines(cx.input.text, node, value) {
             lines = block;
         }
         Places {
@@ -263,38 +265,31 @@ impl Places {
     }
 }
 
-/// For a literal block scalar (`|`), where each non-empty line of its value starts in the file;
-/// `None` unless every line is found verbatim at the block's indentation.
-fn literal_block_lines(text: &str, node: &Node, value: &str) -> Option<Vec<(usize, usize)>> {
+/// For a block scalar, where each non-empty line of its value starts in the file; `None`
+/// unless every line is found verbatim, in order, at the indentation of the first one (so
+/// folded blocks and multi-line flow scalars, whose lines were joined, are refused).
+fn block_lines(text: &str, node: &Node, value: &str) -> Option<Vec<(usize, usize)>> {
     let start = node.span.start as usize;
-    let raw = text.get(start..node.span.end as usize)?;
-    let header = raw.strip_prefix('|')?;
-    let header_end = header.find('\n')?;
-    let indicator: String = header[..header_end]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '+' || *c == '-')
-        .collect();
-    let body_start = start + 1 + header_end + 1;
-    let body = text.get(body_start..)?;
-    let explicit = indicator.chars().find(char::is_ascii_digit);
-    let indent = match explicit {
-        // An explicit indicator counts from the parent's indentation; find it from the text.
-        Some(_) => None,
-        None => body
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.len() - l.trim_start_matches(' ').len()),
-    }?;
+    let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+    let indent = start - line_start;
+    if !text.get(line_start..start)?.bytes().all(|b| b == b' ') {
+        return None;
+    }
     let mut out = Vec::new();
-    let mut file_line = body_start;
+    let mut file_line = line_start;
     let mut value_line = 0;
-    let mut file_lines = body.split_inclusive('\n');
+    let mut file_lines = text.get(line_start..)?.split_inclusive('\n');
     for line in value.split_inclusive('\n') {
         let content = line.strip_suffix('\n').unwrap_or(line);
         let file = file_lines.next()?;
         let file_content = file.strip_suffix('\n').unwrap_or(file);
-        if !content.is_empty() {
-            if file_content.get(indent..)? != content.trim_end_matches('\r') {
+        let file_content = file_content.strip_suffix('\r').unwrap_or(file_content);
+        if content.is_empty() {
+            if !file_content.trim().is_empty() {
+                return None;
+            }
+        } else {
+            if file_content.get(indent..)? != content {
                 return None;
             }
             out.push((value_line, file_line + indent));
@@ -327,6 +322,7 @@ mod tests {
         assert!(is_posix_shell("/bin/bash -eo pipefail"));
         assert!(is_posix_shell("/usr/bin/env bash"));
         assert!(is_posix_shell("sh"));
+        assert!(is_posix_shell("C:\\Git\\bin\\bash.exe"));
         assert!(!is_posix_shell("powershell.exe -ExecutionPolicy Bypass"));
         assert!(!is_posix_shell("/usr/bin/python3"));
         assert!(!is_posix_shell("zsh"));

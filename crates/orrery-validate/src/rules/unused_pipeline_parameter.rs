@@ -4,7 +4,9 @@
 //! Undefined pipeline parameters are the compiler's error (E0303); the unused ones it does not
 //! report. A reference is searched textually in every string and key of the config (templates,
 //! expressions, logic statements, inline orbs), so a reference in any form counts; an indexed
-//! reference (`pipeline.parameters[…]`) counts for every parameter.
+//! reference (`pipeline.parameters[…]`) counts for every parameter. Parameters named `GHA_…`
+//! are exempt: the CircleCI GitHub Action passes them to the pipelines it triggers, so such a
+//! config must declare them whether it uses them or not.
 
 use orrery_diagnostics::{codes, Severity};
 
@@ -53,7 +55,9 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
         }
     }
     for param in declared {
-        if used.contains(&param.key.as_str()) {
+        // The CircleCI GitHub Action passes these to every pipeline it triggers: a config it
+        // triggers must declare them, used or not.
+        if used.contains(&param.key.as_str()) || param.key.starts_with("GHA_") {
             continue;
         }
         let d = sink
