@@ -55,7 +55,7 @@ fn report(sink: &mut Sink<'_>, flow: &Flow<'_>, job: &FlowJob<'_>, at: Span, ups
     };
     let mut d = sink
         .finding(format!(
-            "job `{}` attaches the workspace, but in workflow `{}` it {why}",
+            "job `{}` attaches the workspace, but in workflow `{}` {why}",
             job.name, flow.entry.key
         ))
         .at(at, "nothing to attach");
