@@ -5,6 +5,9 @@ mod git;
 mod orb_cmd;
 mod orb_file;
 mod pack_cmd;
+// The validator's host; `config validate` will use it.
+#[allow(dead_code)]
+mod project_host;
 mod publish_cmd;
 mod remote;
 mod store;
