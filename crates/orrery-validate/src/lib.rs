@@ -3,7 +3,8 @@
 //!
 //! The crate is pure, like the compiler: [`validate`] takes the parsed config (an
 //! [`orrery_yaml::Node`] and the text it came from, for suppression comments), optionally the
-//! compiler's output, and returns [`Diagnostic`]s. It never reads files and never fails.
+//! compiler's output, and a [`Host`] for questions about the project (files, shellcheck), and
+//! returns [`Diagnostic`]s. It never reads files and never fails.
 //!
 //! Each rule lives in its own file under `src/rules/` and is a [`Rule`] value: a code from
 //! [`orrery_diagnostics::codes`] (`L` + four digits), a name that reads as the bad pattern
