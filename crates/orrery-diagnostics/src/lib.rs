@@ -263,7 +263,7 @@ pub mod codes {
     pub const SETTINGS: &str = "E0902";
     // lint rules (`orrery-validate`): the letter is L because the severity is the rule's default,
     // which `.orrery.toml` can change. L10xx unused elements, L11xx images, L12xx secrets,
-    // L13xx filters and triggers. L1000 is about suppression comments themselves.
+    // L13xx filters, triggers and reachability. L1000 is about suppression comments themselves.
     pub const SUPPRESSION_COMMENT: &str = "L1000";
     pub const UNUSED_JOB: &str = "L1001";
     pub const UNUSED_COMMAND: &str = "L1002";
@@ -274,6 +274,16 @@ pub mod codes {
     pub const UNPINNED_IMAGE: &str = "L1102";
     pub const HARDCODED_CREDENTIAL: &str = "L1201";
     pub const INVALID_FILTER_REGEX: &str = "L1301";
+    pub const INVALID_CRON: &str = "L1302";
+    pub const UNREACHABLE_JOB: &str = "L1303";
+    // L14xx workspaces, caches, matrices, pipeline parameters.
+    pub const MATRIX_NAME_COLLISION: &str = "L1401";
+    pub const ATTACH_WITHOUT_PERSIST: &str = "L1402";
+    pub const RESTORE_KEY_NEVER_SAVED: &str = "L1403";
+    pub const CHECKSUM_MISSING_FILE: &str = "L1404";
+    pub const UNUSED_PIPELINE_PARAMETER: &str = "L1405";
+    // L15xx shell scripts of `run` steps.
+    pub const SHELLCHECK: &str = "L1501";
     // L16xx deprecated, empty or ineffective syntax; L17xx jobs, executors and steps; L18xx
     // workflow job entries and conditions (the official language server's and CONFIG-SPEC §13's
     // checks that the compiler does not make).

@@ -19,6 +19,14 @@ pub struct ShellFinding {
     pub end_column: u32,
 }
 
+/// A script for the shell linter, with the shell that will run it (such as
+/// `/bin/bash -eo pipefail`).
+#[derive(Clone, Copy, Debug)]
+pub struct ShellScript<'a> {
+    pub text: &'a str,
+    pub shell: &'a str,
+}
+
 /// The project around the config.
 pub trait Host {
     /// Whether `path` (relative to the project root, as a job's `checkout` would lay it out)
@@ -31,6 +39,15 @@ pub trait Host {
     /// `None` when no shell linter is available.
     fn shellcheck(&self, _script: &str, _shell: &str) -> Option<Vec<ShellFinding>> {
         None
+    }
+
+    /// Lints many scripts at once, the findings of each in order: what the rules call, so a
+    /// host can answer a whole config with one linter process. By default, one at a time.
+    fn shellcheck_all(&self, scripts: &[ShellScript<'_>]) -> Option<Vec<Vec<ShellFinding>>> {
+        scripts
+            .iter()
+            .map(|s| self.shellcheck(s.text, s.shell))
+            .collect()
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! The crate is pure, like the compiler: [`validate`] takes the parsed config (an
 //! [`orrery_yaml::Node`] and the text it came from, for suppression comments), optionally the
-//! compiler's output, and returns [`Diagnostic`]s. It never reads files and never fails.
+//! compiler's output, and a [`Host`] for questions about the project (files, shellcheck), and
+//! returns [`Diagnostic`]s. It never reads files and never fails.
 //!
 //! Each rule lives in its own file under `src/rules/` and is a [`Rule`] value: a code from
 //! [`orrery_diagnostics::codes`] (`L` + four digits), a name that reads as the bad pattern
@@ -11,6 +12,7 @@
 //! (`docs/rules/CODE.md`) whose `yaml invalid` and `yaml valid` examples are run by the tests.
 
 mod fix;
+mod flow;
 mod host;
 mod model;
 mod rules;
@@ -22,7 +24,7 @@ use orrery_diagnostics::{Diagnostic, FileId, Severity, Span};
 use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
-pub use host::{Host, NoHost, ShellFinding};
+pub use host::{Host, NoHost, ShellFinding, ShellScript};
 pub use settings::{Level, Settings, SETTINGS_FILE};
 pub use suppress::{apply_suppressions, Suppressions};
 
@@ -119,15 +121,19 @@ fn run_rules(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
     merge_repeats(out)
 }
 
-/// Merges findings of one code at one place: a YAML anchor merged into several elements is
-/// checked once per element, but the user has one place to fix. The first finding stays; the
-/// others add their related places to it.
+/// Merges findings of one code at one place with one label: a YAML anchor merged into several
+/// elements is checked once per element, but the user has one place to fix. The first finding
+/// stays; the others add their related places to it. (Distinct labels at one place are distinct
+/// problems, such as two shellcheck codes on one word.)
 fn merge_repeats(findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(findings.len());
     for d in findings {
-        let place = d.primary.as_ref().map(|p| p.span);
+        let place = d.primary.as_ref();
         let first = out.iter_mut().find(|o| {
-            o.code == d.code && place.is_some() && o.primary.as_ref().map(|p| p.span) == place
+            o.code == d.code
+                && place.is_some()
+                && o.primary.as_ref().map(|p| (p.span, &p.message))
+                    == place.map(|p| (p.span, &p.message))
         });
         match first {
             Some(first) => {

@@ -352,6 +352,37 @@ fn textual_refs(s: &str, out: &mut HashSet<String>) {
     }
 }
 
+/// Which cache step a key belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CacheStep {
+    Save,
+    Restore,
+}
+
+/// The key strings of every `save_cache` and `restore_cache` step under `node` (`key`, and each
+/// of `keys`), with the step they belong to.
+pub(crate) fn cache_keys(node: &Node) -> Vec<(CacheStep, &Node)> {
+    let mut out = Vec::new();
+    walk(node, &mut |entry, n| {
+        let step = match entry.map(|e| e.key.as_str()) {
+            Some("save_cache") => CacheStep::Save,
+            Some("restore_cache") => CacheStep::Restore,
+            _ => return,
+        };
+        if let Some(key) = n.get("key").filter(|k| k.as_str().is_some()) {
+            out.push((step, key));
+        }
+        if step == CacheStep::Restore {
+            for key in n.get("keys").and_then(Node::as_seq).unwrap_or(&[]) {
+                if key.as_str().is_some() {
+                    out.push((step, key));
+                }
+            }
+        }
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

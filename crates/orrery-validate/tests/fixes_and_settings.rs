@@ -57,7 +57,7 @@ fn settings_turn_rules_off_or_change_their_severity() {
         codes,
         [("L1101", Severity::Warning), ("L1102", Severity::Warning)]
     );
-    let r = run_with("c.yml", text, &settings);
+    let r = run_with("c.yml", text, &settings, &common::FakeHost::project());
     let codes: Vec<_> = r.findings.iter().map(|d| (d.code, d.severity)).collect();
     assert_eq!(codes, [("L1101", Severity::Error)]);
 }

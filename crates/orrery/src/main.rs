@@ -6,6 +6,7 @@ mod helper_cmd;
 mod orb_cmd;
 mod orb_file;
 mod pack_cmd;
+mod project_host;
 mod publish_cmd;
 mod remote;
 mod run_cmd;

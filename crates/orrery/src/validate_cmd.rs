@@ -12,12 +12,13 @@ use orrery_diagnostics::{
     HumanOptions, RuleInfo, Severity, SourceDb, ToolInfo,
 };
 use orrery_orb::LockPolicy;
-use orrery_validate::{Input, NoHost, Settings, SETTINGS_FILE};
+use orrery_validate::{Input, Settings, SETTINGS_FILE};
 use orrery_yaml::Limits;
 
 use crate::config_cmd::{
     compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
 };
+use crate::project_host::ProjectHost;
 
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -177,7 +178,7 @@ impl<'a> Checker<'a> {
                         text: &session.source,
                         root,
                         compiled: Some(&compiled),
-                        host: &NoHost,
+                        host: &ProjectHost::for_config(file),
                     },
                     reported,
                     &settings,

@@ -4,7 +4,9 @@
 use crate::Rule;
 
 mod approval_entry_shadows_job;
+mod attach_without_persist;
 mod cache_key_too_long;
+mod checksum_missing_file;
 mod deploy_step;
 mod deprecated_image;
 mod empty_section;
@@ -18,6 +20,7 @@ mod ineffective_parallelism;
 mod invalid_auto_rerun;
 mod invalid_cache_retention;
 mod invalid_checkout_options;
+mod invalid_cron;
 mod invalid_env_var_name;
 mod invalid_filter_regex;
 mod invalid_image_digest;
@@ -29,20 +32,25 @@ mod job_level_branches;
 mod key_needs_newer_version;
 mod machine_true;
 mod macos_without_xcode;
+mod matrix_name_collision;
 mod name_shared_across_kinds;
 mod remote_docker_on_machine;
 mod requires_all_terminal_statuses;
 mod reserved_parameter_name;
+mod restore_key_never_saved;
+mod shellcheck;
 mod steps_in_non_build_job;
 mod template_in_condition_expression;
 mod test_job_without_test_results;
 mod unpinned_image;
+mod unreachable_job;
 mod unused_anchor;
 mod unused_command;
 mod unused_executor;
 mod unused_job;
 mod unused_orb;
 mod unused_parameter;
+mod unused_pipeline_parameter;
 mod when_and_unless;
 mod workflows_version_key;
 
@@ -57,6 +65,14 @@ pub(crate) const ALL: &[Rule] = &[
     unpinned_image::RULE,
     hardcoded_credential::RULE,
     invalid_filter_regex::RULE,
+    invalid_cron::RULE,
+    unreachable_job::RULE,
+    matrix_name_collision::RULE,
+    attach_without_persist::RULE,
+    restore_key_never_saved::RULE,
+    checksum_missing_file::RULE,
+    unused_pipeline_parameter::RULE,
+    shellcheck::RULE,
     workflows_version_key::RULE,
     machine_true::RULE,
     deploy_step::RULE,
