@@ -422,7 +422,7 @@ impl<'s> Evaluator<'s> {
             out.push(self.mismatch(id, node, ctx, real_candidate));
             return;
         }
-        if errors().all(|f| shallow(f) && matches!(f.tag, Tag::Missing(..))) {
+        if failed.len() > 1 && errors().all(|f| shallow(f) && matches!(f.tag, Tag::Missing(..))) {
             // Each branch wants other keys (`key` or `keys`): one failure naming them all.
             let mut keys: Vec<String> = Vec::new();
             for failure in errors() {
