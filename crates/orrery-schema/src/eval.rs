@@ -27,6 +27,22 @@ pub struct Failure {
     pub fix: Option<(String, String)>,
 }
 
+impl Failure {
+    /// An unworded failure, for probes.
+    fn quiet(ctx: Ctx<'_>, tag: Tag, span: Span) -> Failure {
+        Failure {
+            depth: ctx.depth,
+            severity: Severity::Error,
+            tag,
+            span,
+            message: String::new(),
+            label: String::new(),
+            help: None,
+            fix: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tag {
     /// The value itself is of the wrong type or is not an allowed value.
@@ -48,6 +64,8 @@ pub struct Ctx<'a> {
     pub item_of: Option<&'a str>,
     /// The title of the schema that applies here (the outermost one wins).
     pub title: Option<&'a str>,
+    /// Only whether the value fits matters (an `if` condition): failures are not worded.
+    pub probe: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -58,6 +76,7 @@ impl<'a> Ctx<'a> {
             key_span: None,
             item_of: None,
             title: None,
+            probe: false,
         }
     }
 
@@ -68,6 +87,7 @@ impl<'a> Ctx<'a> {
             key_span: Some(key_span),
             item_of: None,
             title: None,
+            probe: self.probe,
         }
     }
 
@@ -78,6 +98,7 @@ impl<'a> Ctx<'a> {
             key_span: None,
             item_of: self.key.or(self.item_of),
             title: None,
+            probe: self.probe,
         }
     }
 
@@ -216,7 +237,7 @@ impl<'s> Evaluator<'s> {
         }
         if let Some((condition, then, otherwise)) = schema.if_then_else {
             let mut probe = Vec::new();
-            self.eval(condition, node, ctx, &mut probe);
+            self.eval(condition, node, Ctx { probe: true, ..ctx }, &mut probe);
             let chosen = if has_error(&probe) { otherwise } else { then };
             if let Some(branch) = chosen {
                 self.eval(branch, node, ctx, out);
@@ -363,18 +384,19 @@ impl<'s> Evaluator<'s> {
         's: 'n,
     {
         let kind = type_of(node);
-        let candidates: Vec<Id> = branches
-            .iter()
-            .copied()
-            .filter(|&b| self.node(b).accepts & kind != 0)
-            .collect();
-        if candidates.is_empty() {
+        let candidates = || {
+            branches
+                .iter()
+                .copied()
+                .filter(move |&b| self.node(b).accepts & kind != 0)
+        };
+        if candidates().next().is_none() {
             out.push(self.mismatch(id, node, ctx, false));
             return;
         }
         let mut passed = 0;
         let mut failed: Vec<Vec<Failure>> = Vec::new();
-        for &branch in &candidates {
+        for branch in candidates() {
             let mut attempt = Vec::new();
             self.eval(branch, node, ctx, &mut attempt);
             if has_error(&attempt) {
@@ -418,7 +440,7 @@ impl<'s> Evaluator<'s> {
         };
         if errors().all(|f| shallow(f) && f.tag == Tag::Value) {
             // Every branch rejects the value itself: say what it could have been.
-            let real_candidate = candidates.iter().any(|&b| !self.is_template(b));
+            let real_candidate = candidates().any(|b| !self.is_template(b));
             out.push(self.mismatch(id, node, ctx, real_candidate));
             return;
         }
@@ -523,6 +545,9 @@ impl<'s> Evaluator<'s> {
     /// "`S` must be W, found F": the value at `node` is not what `id` wants. `show_value`: name
     /// the value itself (it has an acceptable type but is not an allowed value).
     fn mismatch(&self, id: Id, node: &Node, ctx: Ctx<'_>, show_value: bool) -> Failure {
+        if ctx.probe {
+            return Failure::quiet(ctx, Tag::Value, node.span);
+        }
         let expected = self.words(id);
         let found = match (&node.value, show_value) {
             (Value::Str(s), true) => words::quoted(s),
@@ -581,6 +606,9 @@ impl<'s> Evaluator<'s> {
 }
 
 fn key_count(schema: &Schema, node: &Node, map: &Map, ctx: Ctx<'_>) -> Failure {
+    if ctx.probe {
+        return Failure::quiet(ctx, Tag::Content, node.span);
+    }
     let keys: Vec<String> = map.keys().map(|k| format!("`{k}`")).collect();
     let found = match keys.len() {
         0 => "none".to_string(),
@@ -615,6 +643,13 @@ fn key_count(schema: &Schema, node: &Node, map: &Map, ctx: Ctx<'_>) -> Failure {
 }
 
 fn unknown_key(schema: &Schema, map: &Map, key: &str, span: Span, ctx: Ctx<'_>) -> Failure {
+    if ctx.probe {
+        let mut quiet = Failure::quiet(ctx, Tag::Content, span);
+        if schema.additional == Additional::Warn {
+            quiet.severity = Severity::Warning;
+        }
+        return quiet;
+    }
     let ignored = schema.additional == Additional::Warn;
     let known = schema
         .properties
@@ -660,6 +695,10 @@ fn missing_keys(
     node: &Node,
     ctx: Ctx<'_>,
 ) -> Failure {
+    if ctx.probe {
+        let keys = missing.iter().map(|k| k.to_string()).collect();
+        return Failure::quiet(ctx, Tag::Missing(keys, String::new()), node.span);
+    }
     let place = ctx.place();
     let keys: Vec<String> = missing.iter().map(|k| k.to_string()).collect();
     let listed: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
