@@ -228,3 +228,67 @@ fn verdicts_agree_with_schemastore_apart_from_documented_cases() {
         problems.join("\n")
     );
 }
+
+/// ajv (a reference JSON Schema implementation) compiles Orrery's own schemas, and its verdict
+/// with them on every corpus config is Orrery's evaluator's verdict: the evaluator implements
+/// the keywords as JSON Schema defines them. Needs node and `npm ci --prefix bench/ajv`; under
+/// CI their absence fails the test.
+#[test]
+fn ajv_gives_the_same_verdicts_with_our_schemas() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let installed = root.join("bench/ajv/node_modules/ajv").is_dir()
+        && Command::new("node").arg("--version").output().is_ok();
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node or bench/ajv/node_modules is missing; .ci/run runs `npm ci --prefix bench/ajv`"
+        );
+        println!("SKIPPED: node or bench/ajv/node_modules is missing (npm ci --prefix bench/ajv)");
+        return;
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut differences = Vec::new();
+    let mut compared = 0;
+    for dir in [orrery_testkit::shared().join("corpus/configs"), fixtures] {
+        let output = Command::new("node")
+            .arg(root.join("bench/ajv/validate.mjs"))
+            .arg("-")
+            .arg(&dir)
+            .arg("--own")
+            .arg(root.join("schema/circleci-config.schema.json"))
+            .arg(root.join("schema/circleci-orb.schema.json"))
+            .arg("--verdicts")
+            .output()
+            .expect("node runs");
+        assert!(
+            output.status.success(),
+            "ajv could not compile or run our schemas:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let Some((file, ajv_verdict)) = line.split_once('\t') else {
+                continue;
+            };
+            // ajv's YAML parser differs from CircleCI's: only files both parse are compared;
+            // packed-orb fixtures are not configs.
+            if ajv_verdict == "unparsed" || file.starts_with("orb-source-") {
+                continue;
+            }
+            let text = fs::read_to_string(dir.join(file)).unwrap();
+            let (ours, message) = orrery_verdict(file, &text);
+            if ours == Verdict::Unparsed {
+                continue;
+            }
+            compared += 1;
+            if ours.name() != ajv_verdict {
+                differences.push(format!(
+                    "{file}: ajv {ajv_verdict}, orrery {} {message:?}",
+                    ours.name()
+                ));
+            }
+        }
+    }
+    println!("ajv with our schemas: {compared} configs compared");
+    assert!(compared >= 100, "only {compared} configs compared");
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
