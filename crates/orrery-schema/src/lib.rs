@@ -158,6 +158,20 @@ mod tests {
     }
 
     #[test]
+    fn every_property_has_a_description() {
+        let compiled = compiled().as_ref().expect("schemas compile");
+        let mut missing = Vec::new();
+        for node in &compiled.nodes {
+            for (name, id) in &node.properties {
+                if description(compiled, *id).is_none() {
+                    missing.push(name.as_str());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "properties without a description: {missing:?}");
+    }
+
+    #[test]
     fn describe_follows_refs_and_maps() {
         let text = describe(&["jobs", "build", "parallelism"]).unwrap();
         assert!(text.contains("copies"), "{text}");
