@@ -168,7 +168,10 @@ mod tests {
                 }
             }
         }
-        assert!(missing.is_empty(), "properties without a description: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "properties without a description: {missing:?}"
+        );
     }
 
     #[test]
