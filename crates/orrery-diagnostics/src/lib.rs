@@ -203,6 +203,10 @@ pub mod codes {
     pub const VERSION_INVALID: &str = "E0102";
     pub const SHAPE: &str = "E0103";
     pub const UNKNOWN_TOP_LEVEL_KEY: &str = "W0104";
+    /// A config or orb does not fit Orrery's JSON Schema (`orrery-schema`).
+    pub const SCHEMA: &str = "E0110";
+    /// A key CircleCI accepts but ignores (in a built-in step, an orb root), likely a typo.
+    pub const SCHEMA_IGNORED_KEY: &str = "W0111";
     // parameters
     pub const PARAM_DECLARATION: &str = "E0201";
     pub const MISSING_ARGUMENT: &str = "E0202";

@@ -80,16 +80,44 @@ pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
 /// Runs every enabled rule over `input`, applies the suppression comments of `input.text`
 /// and returns the findings in source order.
 pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
-    check(input, Vec::new(), settings)
+    report(input, Vec::new(), settings, false)
 }
 
-/// Everything to report about one config: the rules' findings and the diagnostics the caller
-/// already has for it (the compiler's), with suppression comments applied to both, in source
-/// order. Errors from elsewhere are kept whatever the comments say: silencing them would not
+/// Everything to report about one config: the diagnostics the caller already has for it (the
+/// compiler's), the schema's structural findings and the rules' findings, with suppression
+/// comments applied to all, in source order. Errors from elsewhere are kept whatever the comments say: silencing them would not
 /// make the config compile.
 pub fn check(input: &Input<'_>, reported: Vec<Diagnostic>, settings: &Settings) -> Vec<Diagnostic> {
+    report(input, reported, settings, true)
+}
+
+fn report(
+    input: &Input<'_>,
+    reported: Vec<Diagnostic>,
+    settings: &Settings,
+    with_schema: bool,
+) -> Vec<Diagnostic> {
     let (errors, mut reported): (Vec<_>, Vec<_>) = reported.into_iter().partition(|d| d.is_error());
     let mut findings = run_rules(input, settings);
+    // The schema's structural findings, where neither the compiler (its wording follows
+    // CircleCI's) nor a rule (more specific, and the user can configure it) has already said
+    // the same place is wrong.
+    let schema = if with_schema {
+        orrery_schema::check_config(input.file, input.root)
+    } else {
+        Vec::new()
+    };
+    let schema: Vec<Diagnostic> = schema
+        .into_iter()
+        .filter(|d| {
+            !errors
+                .iter()
+                .chain(&reported)
+                .chain(&findings)
+                .any(|e| same_place(e, d))
+        })
+        .collect();
+    findings.extend(schema);
     findings.append(&mut reported);
     let mut out = apply_suppressions(input.file, input.text, findings);
     out.extend(errors);
@@ -101,6 +129,17 @@ pub fn check(input: &Input<'_>, reported: Vec<Diagnostic>, settings: &Settings) 
             })
     });
     out
+}
+
+/// Whether two diagnostics point at overlapping text (an empty span counts as one character).
+fn same_place(a: &Diagnostic, b: &Diagnostic) -> bool {
+    match (&a.primary, &b.primary) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (a.span, b.span);
+            a.file == b.file && a.start < b.end.max(b.start + 1) && b.start < a.end.max(a.start + 1)
+        }
+        _ => false,
+    }
 }
 
 fn run_rules(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {

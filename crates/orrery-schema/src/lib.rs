@@ -1,0 +1,186 @@
+//! Orrery's own JSON Schemas for CircleCI configs and orbs (`schema/` at the repository root),
+//! evaluated directly over spanned YAML.
+//!
+//! [`check_config`] and [`check_orb`] are pure and never fail: they return diagnostics that
+//! point at the exact key or value and say what was expected (E0110), plus warnings (W0111) for
+//! keys CircleCI ignores. [`describe`] gives the schema's description at a key path, for hover.
+//! The schemas are compiled once, on first use.
+
+mod eval;
+mod schema;
+mod words;
+
+use std::sync::OnceLock;
+
+use orrery_diagnostics::{codes, Applicability, Diagnostic, FileId, Fix, Severity, Span};
+use orrery_yaml::Node;
+
+use eval::{Ctx, Evaluator, Failure};
+use schema::{Additional, Compiled, Id};
+
+/// The config schema, as shipped in `schema/circleci-config.schema.json`.
+pub const CONFIG_SCHEMA: &str = include_str!("../../../schema/circleci-config.schema.json");
+/// The orb schema, as shipped in `schema/circleci-orb.schema.json`.
+pub const ORB_SCHEMA: &str = include_str!("../../../schema/circleci-orb.schema.json");
+
+fn compiled() -> &'static Result<Compiled, String> {
+    static COMPILED: OnceLock<Result<Compiled, String>> = OnceLock::new();
+    COMPILED.get_or_init(|| schema::compile(CONFIG_SCHEMA, ORB_SCHEMA))
+}
+
+/// Checks a parsed config (`.circleci/config.yml`) against the config schema.
+pub fn check_config(file: FileId, root: &Node) -> Vec<Diagnostic> {
+    check(file, root, |c| c.config_root)
+}
+
+/// Checks a packed orb against the orb schema.
+pub fn check_orb(file: FileId, root: &Node) -> Vec<Diagnostic> {
+    check(file, root, |c| c.orb_root)
+}
+
+fn check(file: FileId, root: &Node, which: fn(&Compiled) -> Id) -> Vec<Diagnostic> {
+    let compiled = match compiled() {
+        Ok(compiled) => compiled,
+        Err(reason) => {
+            return vec![Diagnostic::error(
+                codes::SCHEMA,
+                format!("internal error: the embedded schema does not compile: {reason}"),
+            )
+            .at(Span::new(file, 0, 0), "not checked")]
+        }
+    };
+    let evaluator = Evaluator { compiled };
+    let mut failures = Vec::new();
+    evaluator.eval(which(compiled), root, Ctx::root(), &mut failures);
+    let mut diagnostics: Vec<Diagnostic> = failures.into_iter().map(diagnostic).collect();
+    diagnostics.sort_by_key(|d| d.primary.as_ref().map(|p| (p.span.start, p.span.end)));
+    diagnostics.dedup();
+    diagnostics
+}
+
+fn diagnostic(failure: Failure) -> Diagnostic {
+    let code = match failure.severity {
+        Severity::Error => codes::SCHEMA,
+        _ => codes::SCHEMA_IGNORED_KEY,
+    };
+    let mut d =
+        Diagnostic::new(code, failure.severity, failure.message).at(failure.span, failure.label);
+    if let Some(help) = failure.help {
+        d = d.with_help(help);
+    }
+    if let Some((title, replacement)) = failure.fix {
+        // A guess at what was meant: shown, applied only on request.
+        d = d.with_fix(
+            Fix::replace(title, failure.span, replacement)
+                .with_applicability(Applicability::Unsafe),
+        );
+    }
+    d
+}
+
+/// The config schema's description of the value at `path` (map keys; a list item is any
+/// number or `-`), e.g. `["jobs", "build", "parallelism"]`. `None` where the schema has none.
+pub fn describe(path: &[&str]) -> Option<&'static str> {
+    let compiled = compiled().as_ref().ok()?;
+    describe_from(compiled, compiled.config_root, path)
+}
+
+/// The orb schema's description of the value at `path`, like [`describe`].
+pub fn describe_orb(path: &[&str]) -> Option<&'static str> {
+    let compiled = compiled().as_ref().ok()?;
+    describe_from(compiled, compiled.orb_root, path)
+}
+
+fn describe_from(compiled: &'static Compiled, root: Id, path: &[&str]) -> Option<&'static str> {
+    let mut id = root;
+    for segment in path {
+        id = step(compiled, id, segment)?;
+    }
+    description(compiled, id)
+}
+
+/// The schema that applies to `segment` below `id`, looking through `$ref`s and branches.
+fn step(compiled: &Compiled, id: Id, segment: &str) -> Option<Id> {
+    let is_item = segment == "-" || segment.parse::<usize>().is_ok();
+    let mut queue = vec![id];
+    let mut seen = Vec::new();
+    let mut fallback = None;
+    while let Some(id) = queue.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        let node = &compiled.nodes[id];
+        if is_item {
+            if let Some(items) = node.items {
+                return Some(items);
+            }
+        } else {
+            if let Some(property) = node.property(segment) {
+                return Some(property);
+            }
+            if let Some((_, pattern)) = node
+                .pattern_properties
+                .iter()
+                .find(|(regex, _)| regex.is_match(segment))
+            {
+                fallback = fallback.or(Some(*pattern));
+            }
+            if let Additional::Schema(extra) = node.additional {
+                fallback = fallback.or(Some(extra));
+            }
+        }
+        // Branches first-listed first.
+        for branches in [&node.one_of, &node.any_of, &node.all_of] {
+            queue.extend(branches.iter().rev());
+        }
+        queue.extend(node.reference);
+    }
+    fallback
+}
+
+fn description(compiled: &'static Compiled, id: Id) -> Option<&'static str> {
+    let node = &compiled.nodes[id];
+    node.description
+        .as_deref()
+        .or_else(|| node.reference.and_then(|r| description(compiled, r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemas_compile_with_only_supported_keywords() {
+        if let Err(reason) = compiled() {
+            panic!("{reason}");
+        }
+    }
+
+    #[test]
+    fn every_property_has_a_description() {
+        let compiled = compiled().as_ref().expect("schemas compile");
+        let mut missing = Vec::new();
+        for node in &compiled.nodes {
+            for (name, id) in &node.properties {
+                if description(compiled, *id).is_none() {
+                    missing.push(name.as_str());
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "properties without a description: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn describe_follows_refs_and_maps() {
+        let text = describe(&["jobs", "build", "parallelism"]).unwrap();
+        assert!(text.contains("copies"), "{text}");
+        let run = describe(&["jobs", "build", "steps", "0", "run", "command"]).unwrap();
+        assert!(run.contains("command"), "{run}");
+        assert!(describe(&["jobs", "build", "no-such-key"]).is_none());
+        assert!(describe_orb(&["display", "home_url"]).is_some());
+    }
+}
