@@ -59,8 +59,20 @@ pub fn compile(
 ) -> Compiled {
     let text = db.file(file).map(|f| f.text.clone()).unwrap_or_default();
     let parsed = orrery_yaml::parse(file, &text, options.limits);
-    let mut diagnostics = parsed.diagnostics;
-    let Some(root) = parsed.root else {
+    compile_parsed(db, file, &parsed, options, orbs)
+}
+
+/// Compiles the config held in `db` under `file` from its parse, which the caller keeps (a
+/// linter reads the same tree, so the text is parsed once).
+pub fn compile_parsed(
+    db: &mut SourceDb,
+    file: FileId,
+    parsed: &orrery_yaml::Parsed,
+    options: &CompileOptions,
+    orbs: &dyn OrbSource,
+) -> Compiled {
+    let mut diagnostics = parsed.diagnostics.clone();
+    let Some(root) = &parsed.root else {
         if !has_errors(&diagnostics) {
             diagnostics.push(
                 Diagnostic::error(
@@ -82,7 +94,7 @@ pub fn compile(
             ..Compiled::default()
         };
     }
-    let mut compiled = compile_node(db, root, options, orbs);
+    let mut compiled = compile_node(db, root.clone(), options, orbs);
     diagnostics.append(&mut compiled.diagnostics);
     compiled.diagnostics = diagnostics;
     compiled

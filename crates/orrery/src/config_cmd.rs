@@ -88,6 +88,8 @@ pub struct Session {
     pub config: FileId,
     pub compiled: Compiled,
     pub source: String,
+    /// The config's parse, which the compiler read (the linter reads it too).
+    pub parsed: orrery_yaml::Parsed,
     pub store: OrbStore,
 }
 
@@ -121,10 +123,11 @@ pub fn compile_source(
     }
     options.pipeline = pipeline_values(file, args);
     let store = args.store.open(file, policy, &mut db, &mut diagnostics)?;
+    let parsed = orrery_yaml::parse(config, &source, options.limits);
     let mut compiled = if has_errors(&diagnostics) {
         Compiled::default()
     } else {
-        orrery_compiler::compile(&mut db, config, &options, &store)
+        orrery_compiler::compile_parsed(&mut db, config, &parsed, &options, &store)
     };
     diagnostics.append(&mut compiled.diagnostics);
     diagnostics.extend(unlocked_references(&db, config, &store));
@@ -138,6 +141,7 @@ pub fn compile_source(
         config,
         compiled,
         source,
+        parsed,
         store,
     })
 }

@@ -1,10 +1,12 @@
 //! Pipeline values read from the git checkout that holds the config.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::process::Command;
 
 /// What git says about the checkout; every field is `None` outside a repository.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Checkout {
     pub branch: Option<String>,
     pub tag: Option<String>,
@@ -26,7 +28,21 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// What git says about the checkout holding `dir`, asked once per directory per process
+/// (validating many configs of one project must not start git five times for each).
 pub fn read(dir: &Path) -> Checkout {
+    static SEEN: Mutex<BTreeMap<PathBuf, Checkout>> = Mutex::new(BTreeMap::new());
+    if let Some(known) = SEEN.lock().ok().and_then(|seen| seen.get(dir).cloned()) {
+        return known;
+    }
+    let checkout = ask(dir);
+    if let Ok(mut seen) = SEEN.lock() {
+        seen.insert(dir.to_path_buf(), checkout.clone());
+    }
+    checkout
+}
+
+fn ask(dir: &Path) -> Checkout {
     if git(dir, &["rev-parse", "--is-inside-work-tree"]).as_deref() != Some("true") {
         return Checkout::default();
     }

@@ -13,7 +13,6 @@ use orrery_diagnostics::{
 };
 use orrery_orb::LockPolicy;
 use orrery_validate::{Input, Settings, SETTINGS_FILE};
-use orrery_yaml::Limits;
 
 use crate::config_cmd::{
     compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
@@ -169,7 +168,7 @@ impl<'a> Checker<'a> {
             });
         }
         let (settings, mut problems) = self.settings(file)?;
-        let parsed = orrery_yaml::parse(session.config, &session.source, Limits::default());
+        let parsed = &session.parsed;
         let mut diagnostics = match &parsed.root {
             Some(root) if !orrery_diagnostics::has_errors(&parsed.diagnostics) => {
                 orrery_validate::check(

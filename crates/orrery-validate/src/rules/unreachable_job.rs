@@ -58,6 +58,23 @@ impl Names {
     }
 }
 
+thread_local! {
+    /// Compiled filter regexes: a config repeats the same few patterns on many jobs.
+    static REGEXES: std::cell::RefCell<std::collections::HashMap<String, Option<Regex>>> =
+        Default::default();
+}
+
+/// The regex matching exactly what `/inner/` matches; `None` when it does not compile.
+fn anchored(inner: &str) -> Option<Regex> {
+    REGEXES.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(inner.to_string())
+            .or_insert_with(|| Regex::new(&format!("^(?:{inner})$")).ok())
+            .clone()
+    })
+}
+
 /// One pattern of `only` or `ignore`.
 enum Pattern {
     Literal(String),
@@ -76,10 +93,7 @@ impl Pattern {
             return Pattern::Unknown;
         }
         match s.strip_prefix('/').and_then(|r| r.strip_suffix('/')) {
-            Some(inner) if s.len() >= 2 => Pattern::Regex(
-                inner.to_string(),
-                Regex::new(&format!("^(?:{inner})$")).ok(),
-            ),
+            Some(inner) if s.len() >= 2 => Pattern::Regex(inner.to_string(), anchored(inner)),
             _ => Pattern::Literal(s),
         }
     }

@@ -19,6 +19,9 @@ pub(crate) const RULE: Rule = Rule {
 
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     let text = cx.input.text;
+    if !may_define_anchor(text) {
+        return;
+    }
     let mut options = Options::default();
     options.emit_comments = false;
     options.emit_anchor_events = true;
@@ -58,4 +61,21 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             ));
         sink.push(d);
     }
+}
+
+/// Whether the text may hold an anchor (`&name` after a separator): most configs have none,
+/// and this saves re-reading them. Shell `&&` and `2>&1` do not count.
+fn may_define_anchor(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'&'
+            && (i == 0
+                || matches!(
+                    bytes[i - 1],
+                    b' ' | b'\t' | b'\n' | b':' | b'-' | b'[' | b'{' | b','
+                ))
+            && bytes
+                .get(i + 1)
+                .is_some_and(|c| !c.is_ascii_whitespace() && *c != b'&')
+    })
 }
