@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::process::Command;
+use std::sync::Mutex;
 
 /// What git says about the checkout; every field is `None` outside a repository.
 #[derive(Clone, Debug, Default)]
