@@ -37,6 +37,8 @@ pub struct Input<'a> {
     pub text: &'a str,
     /// The parsed config (aliases expanded, merge keys applied).
     pub root: &'a Node,
+    /// The config's anchors, from the same parse ([`orrery_yaml::Parsed::anchors`]).
+    pub anchors: &'a [orrery_yaml::Anchor],
     /// The compiler's output for this config, when the caller compiled it. Rules that need the
     /// job graph or expanded jobs read it; rules that only need the source do not.
     pub compiled: Option<&'a Compiled>,

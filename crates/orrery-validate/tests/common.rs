@@ -34,6 +34,7 @@ pub fn run_with(name: &str, text: &str, settings: &Settings, host: &dyn Host) ->
                 file,
                 text,
                 root,
+                anchors: &parsed.anchors,
                 compiled: Some(&compiled),
                 host,
             },

@@ -30,6 +30,18 @@ impl Default for Limits {
 pub struct Parsed {
     pub root: Option<Node>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every anchor (`&name`) of the document, in source order, and whether an alias uses it:
+    /// the tree has aliases expanded, so this is the only record of them.
+    pub anchors: Vec<Anchor>,
+}
+
+/// An anchor definition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anchor {
+    pub name: String,
+    /// The `&name` text.
+    pub span: Span,
+    pub used: bool,
 }
 
 /// Parses `text` (file `file`) into a node tree. Never fails; a syntax error yields `root: None`
@@ -40,6 +52,7 @@ pub fn parse(file: FileId, text: &str, limits: Limits) -> Parsed {
         text,
         limits,
         anchors: HashMap::new(),
+        named: Vec::new(),
         nodes: 0,
         diagnostics: Vec::new(),
     };
@@ -47,6 +60,11 @@ pub fn parse(file: FileId, text: &str, limits: Limits) -> Parsed {
     Parsed {
         root,
         diagnostics: composer.diagnostics,
+        anchors: composer
+            .named
+            .into_iter()
+            .map(|(_, anchor)| anchor)
+            .collect(),
     }
 }
 
@@ -55,6 +73,8 @@ struct Composer<'a> {
     text: &'a str,
     limits: Limits,
     anchors: HashMap<usize, Node>,
+    /// Anchor definitions by parser id, for [`Parsed::anchors`].
+    named: Vec<(usize, Anchor)>,
     nodes: usize,
     diagnostics: Vec<Diagnostic>,
 }
@@ -87,6 +107,7 @@ impl Composer<'_> {
     fn run(&mut self) -> Option<Node> {
         let mut options = Options::default();
         options.emit_comments = false;
+        options.emit_anchor_events = true;
         options.block_nesting_limit = self.limits.max_depth;
         options.flow_nesting_limit = self.limits.max_depth;
         let parser = Parser::new_from_str_with_options(self.text, options);
@@ -147,11 +168,28 @@ impl Composer<'_> {
                         Some((node, style == ScalarStyle::Plain))
                     })
                 }
+                Event::Anchor(id, name) => {
+                    let span = self.span_at(range.start, range.end);
+                    self.named.push((
+                        id,
+                        Anchor {
+                            name: name.into_owned(),
+                            span,
+                            used: false,
+                        },
+                    ));
+                    Ok(None)
+                }
                 Event::Alias(id) => match self.anchors.get(&id) {
                     Some(target) => {
                         // Counted before copying, so a refused expansion costs no copy.
                         let span = self.span_at(range.start, range.end);
                         let size = target.size();
+                        if let Some((_, anchor)) =
+                            self.named.iter_mut().rev().find(|(i, _)| *i == id)
+                        {
+                            anchor.used = true;
+                        }
                         self.count(size, span).map(|()| {
                             let mut node = self.anchors[&id].clone();
                             node.span = span;

@@ -10,6 +10,6 @@ mod compose;
 mod node;
 mod scalar;
 
-pub use compose::{parse, Limits, Parsed};
+pub use compose::{parse, Anchor, Limits, Parsed};
 pub use node::{format_float, Entry, Map, Node, Value};
 pub use scalar::resolve_plain;

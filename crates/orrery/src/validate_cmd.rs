@@ -176,6 +176,7 @@ impl<'a> Checker<'a> {
                         file: session.config,
                         text: &session.source,
                         root,
+                        anchors: &parsed.anchors,
                         compiled: Some(&compiled),
                         host: &ProjectHost::for_config(file),
                     },
