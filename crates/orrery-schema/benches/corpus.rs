@@ -8,22 +8,13 @@
 //! with ajv and SchemaStore's schema; `bench/schema-vs-ajv.sh` runs both and prints medians.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use orrery_diagnostics::FileId;
 use orrery_yaml::Limits;
 
 fn corpus() -> Vec<String> {
-    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/configs");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
-        .collect();
-    files.sort();
-    files
+    orrery_testkit::corpus::configs()
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()

@@ -3,26 +3,16 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::PathBuf;
 
 use orrery_compiler::{FetchedOrb, OrbFetchError, OrbRef, OrbSource};
 use orrery_diagnostics::{has_errors, Diagnostic, SourceDb};
 use orrery_testkit::corpus::{label, orb_versions, source_dir};
-use orrery_testkit::shared;
 use orrery_yaml::Limits;
 
 /// Every corpus config, sorted.
 pub fn corpus_configs() -> Vec<PathBuf> {
-    let dir = shared().join("corpus/configs");
-    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
-        .collect();
-    files.sort();
-    files
+    orrery_testkit::corpus::configs()
 }
 
 pub struct Checked {

@@ -1,8 +1,22 @@
-//! The shared corpus of real orb sources: `corpus/orbs/NAMESPACE/NAME/VERSION`.
+//! The shared corpus: real configs (`corpus/configs/*.yml`) and real orb sources
+//! (`corpus/orbs/NAMESPACE/NAME/VERSION`).
 
 use std::path::{Path, PathBuf};
 
 use crate::subdirs;
+
+/// Every corpus config, sorted.
+pub fn configs() -> Vec<PathBuf> {
+    let dir = crate::shared().join("corpus/configs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
 
 /// `corpus/orbs` in the shared material.
 pub fn orbs_dir() -> PathBuf {

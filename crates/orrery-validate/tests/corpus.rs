@@ -16,14 +16,7 @@ use orrery_validate::Settings;
 
 #[test]
 fn corpus_configs_get_no_error_level_finding() {
-    let dir = shared().join("corpus/configs");
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
-        .collect();
-    files.sort();
+    let files = orrery_testkit::corpus::configs();
     assert!(files.len() >= 50, "only {} corpus configs", files.len());
     let mut checked = 0;
     let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
