@@ -182,8 +182,11 @@ pub(crate) fn run_node(shared: &Shared<'_>, job: usize, node: u32) -> Status {
         &builtins(&shared.options.info, &info),
         &spec.environment,
     ]);
-    if let Err(e) = env.write_file(&task.join("bash_env"), b"") {
-        log.line(&format!("cannot create BASH_ENV: {e}"));
+    let bash_env = task.join("bash_env");
+    if !env.exists(&bash_env) {
+        if let Err(e) = env.write_file(&bash_env, b"") {
+            log.line(&format!("cannot create BASH_ENV: {e}"));
+        }
     }
     let mut n = Node {
         shared,

@@ -127,6 +127,8 @@ pub struct JobContainers {
     pub services: Vec<String>,
     /// The primary image's configuration.
     pub primary_image: ImageInspect,
+    /// The primary's `/etc/passwd` (empty when it has none).
+    pub passwd: String,
 }
 
 pub struct CreateRequest<'a> {
@@ -197,11 +199,24 @@ pub fn create(client: &Client, req: &CreateRequest<'_>) -> Result<JobContainers,
         }),
         ..Default::default()
     };
-    let primary_id = create_and_start(client, &format!("{base}-0"), body)?;
+    let name = format!("{base}-0");
+    let primary_id = create_container(client, &name, body)?;
+    // Read while the container starts: the archive API works on a created container.
+    let (started, passwd) = std::thread::scope(|s| {
+        let reading = s.spawn(|| {
+            super::files::read_file(client, &primary_id, std::path::Path::new("/etc/passwd"))
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        });
+        let started = start_container(client, &name, &primary_id);
+        (started, reading.join().unwrap_or_default())
+    });
+    started?;
     let mut made = JobContainers {
         primary: primary_id.clone(),
         services: Vec::new(),
         primary_image: inspected.swap_remove(0),
+        passwd,
     };
     for (i, service) in req.images.iter().enumerate().skip(1) {
         let body = ContainerCreateBody {
@@ -234,19 +249,33 @@ fn create_and_start(
     name: &str,
     body: ContainerCreateBody,
 ) -> Result<String, String> {
+    let id = create_container(client, name, body)?;
+    start_container(client, name, &id)?;
+    Ok(id)
+}
+
+fn create_container(
+    client: &Client,
+    name: &str,
+    body: ContainerCreateBody,
+) -> Result<String, String> {
     let options = CreateContainerOptions {
         name: Some(name.to_string()),
         ..Default::default()
     };
-    let id = client
+    client
         .block_on(client.docker.create_container(Some(options), body))
-        .map_err(|e| format!("cannot create container {name}: {}", describe(&e)))?
-        .id;
-    if let Err(e) = client.block_on(client.docker.start_container(&id, None)) {
-        remove(client, std::slice::from_ref(&id));
+        .map(|r| r.id)
+        .map_err(|e| format!("cannot create container {name}: {}", describe(&e)))
+}
+
+/// Starts a created container; removes it when it cannot start.
+fn start_container(client: &Client, name: &str, id: &str) -> Result<(), String> {
+    if let Err(e) = client.block_on(client.docker.start_container(id, None)) {
+        remove(client, &[id.to_string()]);
         return Err(format!("cannot start container {name}: {}", describe(&e)));
     }
-    Ok(id)
+    Ok(())
 }
 
 /// Removes containers (killing what runs in them) with their anonymous volumes, in order.

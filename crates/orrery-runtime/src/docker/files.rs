@@ -224,6 +224,42 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Creates directories (absolute, parents first, all missing) and small files in one copy at
+/// `/`, owned by `owner`.
+pub fn put_tree(
+    client: &Client,
+    container: &str,
+    owner: (u64, u64),
+    dirs: &[PathBuf],
+    files: &[(PathBuf, &[u8])],
+) -> Result<(), String> {
+    let rel = |p: &Path| p.strip_prefix("/").unwrap_or(p).to_path_buf();
+    upload(client, container, Path::new("/"), |w| {
+        let mut b = tar::Builder::new(w);
+        let header = |kind, mode, size| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_uid(owner.0);
+            h.set_gid(owner.1);
+            h.set_mtime(now());
+            h.set_size(size);
+            h
+        };
+        for d in dirs {
+            let mut h = header(tar::EntryType::Directory, 0o755, 0);
+            b.append_data(&mut h, rel(d), io::empty())
+                .map_err(|e| e.to_string())?;
+        }
+        for (f, data) in files {
+            let mut h = header(tar::EntryType::Regular, 0o644, data.len() as u64);
+            b.append_data(&mut h, rel(f), *data)
+                .map_err(|e| e.to_string())?;
+        }
+        b.finish().map_err(|e| e.to_string())
+    })
+}
+
 pub fn write_file(
     client: &Client,
     container: &str,

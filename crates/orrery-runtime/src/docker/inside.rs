@@ -29,18 +29,43 @@ pub fn dispatch(name: &str, args: &[String]) -> Option<i32> {
     }
 }
 
-/// `orrery-step PIDFILE PROGRAM ARGS…`: a new session (so the step and everything it starts
-/// form one process group), its id written to PIDFILE, then PROGRAM in its place.
+/// `orrery-step PIDFILE [--script FILE TEXT] PROGRAM ARGS…`: a new session (so the step and
+/// everything it starts form one process group), its id written to PIDFILE, TEXT written to
+/// FILE (the step's script, as the step's user), then PROGRAM in its place.
 fn step(args: &[String]) -> i32 {
-    let [pidfile, program, rest @ ..] = args else {
-        eprintln!("{STEP}: usage: {STEP} PIDFILE PROGRAM [ARGS…]");
-        return 2;
+    let (pidfile, args) = match args {
+        [pidfile, rest @ ..] => (pidfile, rest),
+        [] => return usage(),
+    };
+    let args = match args {
+        [flag, file, text, rest @ ..] if flag == "--script" => {
+            if let Err(e) = write_script(Path::new(file), text) {
+                eprintln!("cannot write the step's script {file}: {e}");
+                return 127;
+            }
+            rest
+        }
+        rest => rest,
+    };
+    let [program, rest @ ..] = args else {
+        return usage();
     };
     let _ = setsid();
     let _ = fs::write(pidfile, std::process::id().to_string());
     let err = Command::new(program).args(rest).exec();
     eprintln!("cannot start {program}: {err}");
     127
+}
+
+fn usage() -> i32 {
+    eprintln!("{STEP}: usage: {STEP} PIDFILE [--script FILE TEXT] PROGRAM [ARGS…]");
+    2
+}
+
+fn write_script(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, text)?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
 }
 
 /// `orrery-kill PIDFILE`: SIGTERM to the step's process group, SIGKILL when it is still there

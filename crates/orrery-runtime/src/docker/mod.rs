@@ -136,7 +136,7 @@ impl Executor for DockerExecutor {
             background: Vec::new(),
             finished: false,
         };
-        if let Err(e) = env.prepare() {
+        if let Err(e) = env.prepare(&setup.spec.working_directory) {
             env.finish();
             return Err(e);
         }
@@ -159,9 +159,14 @@ struct DockerEnv {
 
 static STEPS: AtomicUsize = AtomicUsize::new(0);
 
+/// Scripts up to this size go to the step wrapper as an argument (the kernel allows 128 KiB
+/// per argument); longer ones are copied in.
+const INLINE_SCRIPT: usize = 64 * 1024;
+
 impl DockerEnv {
-    /// Finds who the steps run as and makes the task directory.
-    fn prepare(&mut self) -> Result<(), String> {
+    /// Finds who the steps run as, then makes the task directory with an empty `BASH_ENV` and
+    /// the job's working directory in one copy.
+    fn prepare(&mut self, working_directory: &str) -> Result<(), String> {
         let config = self
             .containers
             .primary_image
@@ -173,12 +178,12 @@ impl DockerEnv {
             .clone()
             .or(config.user.clone())
             .unwrap_or_default();
-        let read = |p: &str| {
-            files::read_file(&self.client, &self.containers.primary, Path::new(p))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default()
+        let group = if passwd::needs_group(&user) {
+            self.read_text("/etc/group")
+        } else {
+            String::new()
         };
-        self.account = passwd::resolve(&user, &read("/etc/passwd"), &read("/etc/group"))?;
+        self.account = passwd::resolve(&user, &self.containers.passwd, &group)?;
         self.image_env = config
             .env
             .unwrap_or_default()
@@ -186,8 +191,39 @@ impl DockerEnv {
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let (c, owner) = (&self.containers.primary, self.owner());
-        files::make_dir(&self.client, c, owner, &self.task)
+        let home = self.account.home.clone();
+        let working = crate::job::resolve(&home, &home, working_directory);
+        let mut dirs = vec![self.task.clone()];
+        dirs.extend(self.missing_dirs(&working));
+        let bash_env = self.task.join("bash_env");
+        files::put_tree(
+            &self.client,
+            self.primary(),
+            self.owner(),
+            &dirs,
+            &[(bash_env, &[])],
+        )
+    }
+
+    fn read_text(&self, path: &str) -> String {
+        files::read_file(&self.client, self.primary(), Path::new(path))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// `path` and those of its parents that do not exist yet, outermost first.
+    fn missing_dirs(&self, path: &Path) -> Vec<PathBuf> {
+        let mut missing = Vec::new();
+        for dir in path.ancestors() {
+            if dir.as_os_str().is_empty()
+                || files::stat(&self.client, self.primary(), dir).is_some()
+            {
+                break;
+            }
+            missing.push(dir.to_path_buf());
+        }
+        missing.reverse();
+        missing
     }
 
     fn owner(&self) -> (u64, u64) {
@@ -204,16 +240,23 @@ impl DockerEnv {
         let script = self.task.join(format!("step-{n}.sh"));
         let pidfile = self.task.join(format!("step-{n}.pid"));
         let owner = self.owner();
-        files::write_file(
-            &self.client,
-            self.primary(),
-            owner,
-            &script,
-            request.script.as_bytes(),
-            0o755,
-        )?;
-        files::make_dir(&self.client, self.primary(), owner, &request.cwd)?;
         let mut inner = vec![pidfile.to_string_lossy().into_owned()];
+        if request.script.len() <= INLINE_SCRIPT {
+            // The wrapper writes it: one copy into the container less per step.
+            inner.push("--script".into());
+            inner.push(script.to_string_lossy().into_owned());
+            inner.push(request.script.clone());
+        } else {
+            files::write_file(
+                &self.client,
+                self.primary(),
+                owner,
+                &script,
+                request.script.as_bytes(),
+                0o755,
+            )?;
+        }
+        files::make_dir(&self.client, self.primary(), owner, &request.cwd)?;
         inner.extend(request.argv.iter().cloned());
         inner.push(script.to_string_lossy().into_owned());
         let argv = self.helper.command(inside::STEP, &inner);

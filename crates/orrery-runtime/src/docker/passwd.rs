@@ -11,6 +11,12 @@ pub struct Account {
     pub home: PathBuf,
 }
 
+/// Whether resolving `user` needs `/etc/group` (a group given by name).
+pub fn needs_group(user: &str) -> bool {
+    user.split_once(':')
+        .is_some_and(|(_, g)| !g.is_empty() && g.parse::<u64>().is_err())
+}
+
 /// `user` is `name`, `uid`, `name:group` or `uid:gid` (empty: root). A numeric user missing from
 /// passwd still works (as in Docker), with `/` as its home unless it is root.
 pub fn resolve(user: &str, passwd: &str, group: &str) -> Result<Account, String> {
@@ -32,6 +38,11 @@ pub fn resolve(user: &str, passwd: &str, group: &str) -> Result<Account, String>
             uid,
             gid,
             home: PathBuf::from(if home.is_empty() { "/" } else { home }),
+        },
+        _ if user == "root" => Account {
+            uid: 0,
+            gid: 0,
+            home: PathBuf::from("/root"),
         },
         _ => match user.parse::<u64>() {
             Ok(uid) => Account {
@@ -83,6 +94,8 @@ mod tests {
             (1234, 1234, PathBuf::from("/"))
         );
         assert!(resolve("nobody", PASSWD, GROUP).is_err());
+        // An image without /etc/passwd still runs as root.
+        assert_eq!(resolve("", "", "").unwrap().home, PathBuf::from("/root"));
         assert!(resolve("circleci:nogroup", PASSWD, GROUP).is_err());
     }
 }
