@@ -226,3 +226,18 @@ workflows:
         );
     }
 }
+
+/// Docker jobs without a daemon: a clear error naming the way out, nothing run.
+#[test]
+fn docker_jobs_without_a_daemon_stop_before_running() {
+    let p = project("fan.yml");
+    let out = run_cases::command(p.path(), Exec::Docker, &[])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no Docker daemon answers"), "{err}");
+    assert!(err.contains("--executor machine"), "{err}");
+    assert!(!text(&out.stdout).contains("build ok"));
+}

@@ -125,10 +125,6 @@ fn host_name(s: &str) -> String {
 pub struct JobContainers {
     pub primary: String,
     pub services: Vec<String>,
-    /// The primary image's configuration.
-    pub primary_image: ImageInspect,
-    /// The primary's `/etc/passwd` (empty when it has none).
-    pub passwd: String,
 }
 
 pub struct CreateRequest<'a> {
@@ -155,7 +151,13 @@ fn env_list(env: &[(String, String)]) -> Vec<String> {
 }
 
 /// Creates and starts the primary, then the services; on failure removes what it made.
-pub fn create(client: &Client, req: &CreateRequest<'_>) -> Result<JobContainers, String> {
+/// `while_starting` prepares the primary's file system while the daemon starts it (the
+/// archive API works on a created container); its result comes back with the containers.
+pub fn create<T: Send>(
+    client: &Client,
+    req: &CreateRequest<'_>,
+    while_starting: impl FnOnce(&str, &ImageInspect) -> Result<T, String> + Send,
+) -> Result<(JobContainers, T), String> {
     let Some(primary) = req.images.first() else {
         return Err("the job's `docker:` list is empty".into());
     };
@@ -201,22 +203,26 @@ pub fn create(client: &Client, req: &CreateRequest<'_>) -> Result<JobContainers,
     };
     let name = format!("{base}-0");
     let primary_id = create_container(client, &name, body)?;
-    // Read while the container starts: the archive API works on a created container.
-    let (started, passwd) = std::thread::scope(|s| {
-        let reading = s.spawn(|| {
-            super::files::read_file(client, &primary_id, std::path::Path::new("/etc/passwd"))
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default()
-        });
+    let primary_image = inspected.swap_remove(0);
+    let (started, prepared) = std::thread::scope(|s| {
+        let preparing = s.spawn(|| while_starting(&primary_id, &primary_image));
         let started = start_container(client, &name, &primary_id);
-        (started, reading.join().unwrap_or_default())
+        let prepared = preparing
+            .join()
+            .unwrap_or_else(|_| Err("preparing the container failed".into()));
+        (started, prepared)
     });
     started?;
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            remove(client, std::slice::from_ref(&primary_id));
+            return Err(e);
+        }
+    };
     let mut made = JobContainers {
         primary: primary_id.clone(),
         services: Vec::new(),
-        primary_image: inspected.swap_remove(0),
-        passwd,
     };
     for (i, service) in req.images.iter().enumerate().skip(1) {
         let body = ContainerCreateBody {
@@ -241,7 +247,7 @@ pub fn create(client: &Client, req: &CreateRequest<'_>) -> Result<JobContainers,
             }
         }
     }
-    Ok(made)
+    Ok((made, prepared))
 }
 
 fn create_and_start(
@@ -280,13 +286,17 @@ fn start_container(client: &Client, name: &str, id: &str) -> Result<(), String> 
 
 /// Removes containers (killing what runs in them) with their anonymous volumes, in order.
 pub fn remove(client: &Client, ids: &[String]) {
+    client.block_on(remove_async(client, ids));
+}
+
+pub async fn remove_async(client: &Client, ids: &[String]) {
     for id in ids {
         let options = RemoveContainerOptions {
             force: true,
             v: true,
             ..Default::default()
         };
-        let _ = client.block_on(client.docker.remove_container(id, Some(options)));
+        let _ = client.docker.remove_container(id, Some(options)).await;
     }
 }
 

@@ -17,7 +17,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 pub use client::socket_from;
 pub use containers::{PullPolicy, LABEL_JOB, LABEL_ROLE, LABEL_RUN};
@@ -47,6 +46,7 @@ pub struct DockerExecutor {
     options: DockerOptions,
     helper: OnceLock<Result<Arc<Helper>, String>>,
     network: String,
+    teardown: Teardowns,
 }
 
 impl DockerExecutor {
@@ -65,6 +65,7 @@ impl DockerExecutor {
             options,
             helper: OnceLock::new(),
             network,
+            teardown: Default::default(),
         })
     }
 
@@ -89,11 +90,31 @@ impl DockerExecutor {
     /// Removes every container of this run still on the daemon (services before primaries);
     /// returns how many there were.
     pub fn sweep(&self) -> usize {
+        self.wait_teardowns();
         let mut left = containers::of_run(&self.client, &self.options.run_id);
         left.sort_by_key(|(_, role)| role == "primary");
         let ids: Vec<String> = left.into_iter().map(|(id, _)| id).collect();
         containers::remove(&self.client, &ids);
         ids.len()
+    }
+}
+
+impl DockerExecutor {
+    fn wait_teardowns(&self) {
+        let pending: Vec<_> = match self.teardown.lock() {
+            Ok(mut p) => p.drain(..).collect(),
+            Err(_) => return,
+        };
+        for handle in pending {
+            let _ = self.client.block_on(handle);
+        }
+    }
+}
+
+impl Drop for DockerExecutor {
+    /// Dropping the runtime would cancel removals under way.
+    fn drop(&mut self) {
+        self.wait_teardowns();
     }
 }
 
@@ -110,8 +131,10 @@ impl Executor for DockerExecutor {
             ));
         };
         let helper = self.helper()?;
-        let made = containers::create(
-            &self.client,
+        let client = &self.client;
+        let user = images[0].user.clone();
+        let (made, prepared) = containers::create(
+            client,
             &CreateRequest {
                 run_id: &self.options.run_id,
                 label: &setup.label,
@@ -120,26 +143,28 @@ impl Executor for DockerExecutor {
                 network: &self.network,
                 pull: self.options.pull,
             },
+            |id, image| {
+                prepare(
+                    client,
+                    id,
+                    image,
+                    user.as_deref(),
+                    &setup.spec.working_directory,
+                )
+            },
         )?;
-        let mut env = DockerEnv {
+        let env = DockerEnv {
             client: self.client.clone(),
             helper,
-            user: images[0].user.clone(),
-            account: passwd::Account {
-                uid: 0,
-                gid: 0,
-                home: "/root".into(),
-            },
-            task: PathBuf::from("/.orrery-task"),
-            image_env: Vec::new(),
+            user,
+            account: prepared.account,
+            task: PathBuf::from(TASK_DIR),
+            image_env: prepared.image_env,
             containers: made,
             background: Vec::new(),
             finished: false,
+            teardown: self.teardown.clone(),
         };
-        if let Err(e) = env.prepare(&setup.spec.working_directory) {
-            env.finish();
-            return Err(e);
-        }
         Ok(Box::new(env))
     }
 }
@@ -155,6 +180,65 @@ struct DockerEnv {
     containers: JobContainers,
     background: Vec<tokio::task::JoinHandle<()>>,
     finished: bool,
+    teardown: Teardowns,
+}
+
+/// Container removals still under way: a node's teardown runs off its critical path, and the
+/// executor waits for all of them in [`DockerExecutor::sweep`] and when dropped.
+type Teardowns = Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>;
+
+/// The runner's directory inside the primary (scripts, BASH_ENV, markers).
+const TASK_DIR: &str = "/.orrery-task";
+
+struct Prepared {
+    account: passwd::Account,
+    image_env: Vec<(String, String)>,
+}
+
+/// Finds who the steps run as (`user:` or the image's `USER`, in its `/etc/passwd`), then makes
+/// the task directory with an empty `BASH_ENV` and the job's working directory in one copy.
+fn prepare(
+    client: &Client,
+    id: &str,
+    image: &bollard::models::ImageInspect,
+    user: Option<&str>,
+    working_directory: &str,
+) -> Result<Prepared, String> {
+    let config = image.config.clone().unwrap_or_default();
+    let user = user.map(str::to_string).or(config.user).unwrap_or_default();
+    let read = |path: &str| {
+        files::read_file(client, id, Path::new(path))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let group = if passwd::needs_group(&user) {
+        read("/etc/group")
+    } else {
+        String::new()
+    };
+    let account = passwd::resolve(&user, &read("/etc/passwd"), &group)?;
+    let image_env = config
+        .env
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let task = PathBuf::from(TASK_DIR);
+    let working = crate::job::resolve(&account.home, &account.home, working_directory);
+    let mut dirs = vec![task.clone()];
+    let mut missing = Vec::new();
+    for dir in working.ancestors() {
+        if dir.as_os_str().is_empty() || files::stat(client, id, dir).is_some() {
+            break;
+        }
+        missing.push(dir.to_path_buf());
+    }
+    missing.reverse();
+    dirs.extend(missing);
+    let owner = (account.uid, account.gid);
+    files::put_tree(client, id, owner, &dirs, &[(task.join("bash_env"), &[])])?;
+    Ok(Prepared { account, image_env })
 }
 
 static STEPS: AtomicUsize = AtomicUsize::new(0);
@@ -164,68 +248,6 @@ static STEPS: AtomicUsize = AtomicUsize::new(0);
 const INLINE_SCRIPT: usize = 64 * 1024;
 
 impl DockerEnv {
-    /// Finds who the steps run as, then makes the task directory with an empty `BASH_ENV` and
-    /// the job's working directory in one copy.
-    fn prepare(&mut self, working_directory: &str) -> Result<(), String> {
-        let config = self
-            .containers
-            .primary_image
-            .config
-            .clone()
-            .unwrap_or_default();
-        let user = self
-            .user
-            .clone()
-            .or(config.user.clone())
-            .unwrap_or_default();
-        let group = if passwd::needs_group(&user) {
-            self.read_text("/etc/group")
-        } else {
-            String::new()
-        };
-        self.account = passwd::resolve(&user, &self.containers.passwd, &group)?;
-        self.image_env = config
-            .env
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let home = self.account.home.clone();
-        let working = crate::job::resolve(&home, &home, working_directory);
-        let mut dirs = vec![self.task.clone()];
-        dirs.extend(self.missing_dirs(&working));
-        let bash_env = self.task.join("bash_env");
-        files::put_tree(
-            &self.client,
-            self.primary(),
-            self.owner(),
-            &dirs,
-            &[(bash_env, &[])],
-        )
-    }
-
-    fn read_text(&self, path: &str) -> String {
-        files::read_file(&self.client, self.primary(), Path::new(path))
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
-    }
-
-    /// `path` and those of its parents that do not exist yet, outermost first.
-    fn missing_dirs(&self, path: &Path) -> Vec<PathBuf> {
-        let mut missing = Vec::new();
-        for dir in path.ancestors() {
-            if dir.as_os_str().is_empty()
-                || files::stat(&self.client, self.primary(), dir).is_some()
-            {
-                break;
-            }
-            missing.push(dir.to_path_buf());
-        }
-        missing.reverse();
-        missing
-    }
-
     fn owner(&self) -> (u64, u64) {
         (self.account.uid, self.account.gid)
     }
@@ -386,19 +408,26 @@ impl JobEnv for DockerEnv {
         files::get_archive(&self.client, self.primary(), base, paths, out)
     }
 
-    /// Services first, the primary (the namespace's owner) last.
+    /// Services first, the primary (the namespace's owner) last, in the background.
     fn finish(&mut self) {
         if self.finished {
             return;
         }
         self.finished = true;
-        containers::remove(&self.client, &self.containers.services);
-        containers::remove(&self.client, std::slice::from_ref(&self.containers.primary));
-        // With the containers gone the background steps' streams end.
+        // What a background step prints after its job ended is not part of the job.
         for handle in self.background.drain(..) {
-            let _ = self
-                .client
-                .block_on(async { tokio::time::timeout(Duration::from_secs(5), handle).await });
+            handle.abort();
+        }
+        let client = self.client.clone();
+        let services = std::mem::take(&mut self.containers.services);
+        let primary = self.containers.primary.clone();
+        let removal = self.client.spawn(async move {
+            containers::remove_async(&client, &services).await;
+            containers::remove_async(&client, &[primary]).await;
+        });
+        if let Ok(mut pending) = self.teardown.lock() {
+            pending.retain(|h| !h.is_finished());
+            pending.push(removal);
         }
     }
 }
