@@ -37,7 +37,7 @@ impl Client {
             .to_str()
             .ok_or_else(|| format!("{} is not a UTF-8 path", socket.display()))?;
         let docker = Docker::connect_with_unix(path, REQUEST_TIMEOUT_SECS, &API_VERSION)
-            .map_err(|e| format!("cannot use the Docker socket {path}: {e}"))?;
+            .map_err(|e| format!("no Docker daemon answers on {path}: {e}"))?;
         let client = Client { docker, runtime };
         let ping = client.block_on(async {
             tokio::time::timeout(Duration::from_secs(5), client.docker.ping()).await
