@@ -5,8 +5,8 @@
 #   orrery-test/busybox:1   busybox applets under /bin, user circleci (uid 3434) with home
 #                           /home/circleci, USER circleci, no bash (steps fall back to sh)
 #
-# Idempotent: an image that exists is left alone. Needs a daemon (scripts/start-dockerd.sh) and
-# installs busybox-static when /bin/busybox is not a static binary (needs root).
+# Idempotent: an image that exists is left alone. Needs a daemon (scripts/start-dockerd.sh);
+# takes busybox-static's binary from the package archive when /bin/busybox is not static.
 set -euo pipefail
 
 image="${ORRERY_TEST_IMAGE:-orrery-test/busybox:1}"
@@ -16,20 +16,32 @@ if docker image inspect "$image" >/dev/null 2>&1; then
     exit 0
 fi
 
+root="$(mktemp -d /tmp/orrery-test-image.XXXXXX)"
+trap 'rm -rf "$root" "$root.tar" "$root.deb"' EXIT
+
+# A static busybox: the system's when it is one, else the busybox-static package's binary,
+# unpacked aside (installing the package would replace a dynamic busybox the system uses).
+static() {
+    case "$(ldd "$1" 2>&1 || true)" in
+    *"not a dynamic executable"*) return 0 ;;
+    *) return 1 ;;
+    esac
+}
 busybox=/bin/busybox
-if ! { [ -x "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; }; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "build-test-images: needs busybox-static; run as root: apt-get install busybox-static" >&2
-        exit 1
-    fi
-    flock /tmp/orrery-busybox-install.lock bash -c '
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static file >/dev/null
-    '
+if ! { [ -x "$busybox" ] && static "$busybox"; }; then
+    mkdir -p "$root.deb"
+    (
+        cd "$root.deb"
+        if ! apt-get download busybox-static >/dev/null 2>&1; then
+            apt-get update -qq
+            apt-get download busybox-static >/dev/null
+        fi
+        dpkg-deb -x busybox-static_*.deb unpacked
+    )
+    busybox="$root.deb/unpacked/bin/busybox"
+    static "$busybox" || { echo "build-test-images: $busybox is not static" >&2; exit 1; }
 fi
 
-root="$(mktemp -d /tmp/orrery-test-image.XXXXXX)"
-trap 'rm -rf "$root"' EXIT
 chmod 755 "$root"
 mkdir -p "$root"/{bin,etc,tmp,root,home/circleci,var/tmp}
 cp "$busybox" "$root/bin/busybox"
@@ -60,5 +72,4 @@ docker import \
     -c 'ENV PATH=/bin' \
     -c 'CMD ["/bin/sh"]' \
     "$root.tar" "$image" >/dev/null
-rm -f "$root.tar"
 echo "build-test-images: built $image ($(docker image inspect -f '{{.Size}}' "$image") bytes)"
