@@ -185,3 +185,118 @@ pub fn list_gz(reader: &mut dyn Read) -> Result<Vec<PathBuf>, String> {
     }
     Ok(out)
 }
+
+/// Copies a tar stream to `out` entry by entry under the rules of [`unpack`], for a target that
+/// is not on this file system (a container): names that leave the target, entries below a
+/// symbolic link the archive made, and hard links leaving the target or going through such a
+/// link stop the copy with an error naming the entry; devices and fifos are dropped. With
+/// `owner` every entry gets that numeric uid and gid (files put into a container belong to its
+/// user), and directories the archive only implies get entries of their own so that they belong
+/// to that user too. Returns the relative paths copied (implied directories not included).
+pub fn sanitize(
+    reader: &mut dyn Read,
+    out: &mut dyn Write,
+    owner: Option<(u64, u64)>,
+) -> Result<Vec<PathBuf>, String> {
+    let mut archive = tar::Archive::new(reader);
+    let mut builder = tar::Builder::new(out);
+    let mut links: std::collections::BTreeSet<PathBuf> = Default::default();
+    let mut dirs: std::collections::BTreeSet<PathBuf> = Default::default();
+    let mut written = Vec::new();
+    let below_link = |links: &std::collections::BTreeSet<PathBuf>, rel: &Path| {
+        rel.ancestors().skip(1).any(|a| links.contains(a))
+    };
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("unreadable archive: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("unreadable archive entry: {e}"))?;
+        let raw = entry
+            .path()
+            .map_err(|e| format!("unreadable entry name: {e}"))?
+            .into_owned();
+        let refuse = |why: &str| format!("refusing archive entry `{}`: {why}", raw.display());
+        let rel = contained(&raw).ok_or_else(|| refuse("it leaves the target directory"))?;
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        if below_link(&links, &rel) {
+            return Err(refuse("it would be written through a symbolic link"));
+        }
+        let kind = entry.header().entry_type();
+        let mut header = entry.header().clone();
+        if let Some((uid, gid)) = owner {
+            header.set_uid(uid);
+            header.set_gid(gid);
+        }
+        let io_err = |e: io::Error| format!("cannot copy archive entry `{}`: {e}", raw.display());
+        if let Some((uid, gid)) = owner {
+            // Directories the archive leaves implicit would be made by the extractor as root.
+            let mut implied: Vec<&Path> = rel
+                .ancestors()
+                .skip(1)
+                .filter(|a| !a.as_os_str().is_empty() && !dirs.contains(*a))
+                .collect();
+            implied.reverse();
+            for dir in implied {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_uid(uid);
+                h.set_gid(gid);
+                h.set_mtime(header.mtime().unwrap_or(0));
+                h.set_size(0);
+                builder
+                    .append_data(&mut h, dir, io::empty())
+                    .map_err(io_err)?;
+                dirs.insert(dir.to_path_buf());
+            }
+        }
+        if kind.is_symlink() {
+            let link = entry
+                .link_name()
+                .ok()
+                .flatten()
+                .ok_or_else(|| refuse("symbolic link without a target"))?
+                .into_owned();
+            links.insert(rel.clone());
+            builder
+                .append_link(&mut header, &rel, &link)
+                .map_err(io_err)?;
+        } else if kind.is_hard_link() {
+            let link = entry
+                .link_name()
+                .ok()
+                .flatten()
+                .ok_or_else(|| refuse("hard link without a target"))?;
+            let link_rel = contained(&link).ok_or_else(|| refuse("its link leaves the target"))?;
+            if links.contains(&link_rel) || below_link(&links, &link_rel) {
+                return Err(refuse("its link goes through a symbolic link"));
+            }
+            builder
+                .append_link(&mut header, &rel, &link_rel)
+                .map_err(io_err)?;
+        } else if kind.is_dir() {
+            links.remove(&rel);
+            dirs.insert(rel.clone());
+            builder
+                .append_data(&mut header, &rel, io::empty())
+                .map_err(io_err)?;
+        } else if kind.is_file() || kind == tar::EntryType::Continuous {
+            links.remove(&rel);
+            header.set_entry_type(tar::EntryType::Regular);
+            let mode = header.mode().unwrap_or(0o644) & 0o777;
+            header.set_mode(mode | 0o200);
+            builder
+                .append_data(&mut header, &rel, &mut entry)
+                .map_err(io_err)?;
+        } else {
+            continue;
+        }
+        written.push(rel);
+    }
+    builder
+        .finish()
+        .map_err(|e| format!("cannot finish the archive: {e}"))?;
+    Ok(written)
+}

@@ -56,6 +56,11 @@ pub trait JobEnv {
     fn home(&self) -> PathBuf;
     /// A directory private to the runner inside the job (BASH_ENV file, step scripts, markers).
     fn task_dir(&self) -> PathBuf;
+    /// Where the `circleci` helpers (given as the host's directory) and the recorded test
+    /// timings (the host's file) are seen from inside the job.
+    fn helpers(&self, host_bin: &Path, host_timings: &Path) -> Option<(PathBuf, PathBuf)> {
+        Some((host_bin.to_path_buf(), host_timings.to_path_buf()))
+    }
     /// Variables the job starts with before CircleCI's chain is applied.
     fn base_env(&self) -> Vec<(String, String)>;
     /// Whether an executable exists (the default shell falls back from bash to sh).
@@ -70,6 +75,8 @@ pub trait JobEnv {
     fn spawn_background(&mut self, request: &ExecRequest, output: OutputSink)
         -> Result<(), String>;
     fn make_dir(&mut self, path: &Path) -> Result<(), String>;
+    /// Writes a file (its directory is created), owned by the user steps run as.
+    fn write_file(&mut self, path: &Path, data: &[u8]) -> Result<(), String>;
     fn exists(&mut self, path: &Path) -> bool;
     fn is_dir(&mut self, path: &Path) -> bool;
     fn read_file(&mut self, path: &Path) -> Result<Vec<u8>, String>;
@@ -86,4 +93,28 @@ pub trait JobEnv {
     ) -> Result<usize, String>;
     /// Stops whatever the job left running and releases its resources.
     fn finish(&mut self);
+}
+
+/// Sends docker jobs to the Docker executor when there is one, and everything else (or every
+/// job, without one) to the machine executor.
+pub struct ByKind<'a> {
+    pub machine: &'a dyn Executor,
+    pub docker: Option<&'a dyn Executor>,
+}
+
+impl Executor for ByKind<'_> {
+    fn name(&self) -> &'static str {
+        if self.docker.is_some() {
+            "docker"
+        } else {
+            "machine"
+        }
+    }
+
+    fn start(&self, setup: &NodeSetup<'_>) -> Result<Box<dyn JobEnv>, String> {
+        match (&setup.spec.executor, self.docker) {
+            (crate::spec::ExecutorKind::Docker { .. }, Some(docker)) => docker.start(setup),
+            _ => self.machine.start(setup),
+        }
+    }
 }

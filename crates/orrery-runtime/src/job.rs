@@ -153,18 +153,21 @@ pub(crate) fn run_node(shared: &Shared<'_>, job: usize, node: u32) -> Status {
         task_dir: task.display().to_string(),
         bash_env: task.join("bash_env").display().to_string(),
     };
+    let mut env = env;
     let mut base = env.base_env();
-    if let Some(helpers) = &shared.options.helper_dir {
+    let helpers = shared
+        .options
+        .helper_dir
+        .as_ref()
+        .and_then(|dir| env.helpers(dir, &shared.options.timings_file));
+    if let Some((bin, timings)) = helpers {
         let path = base
             .iter()
             .find(|(k, _)| k == "PATH")
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
-        base.push(("PATH".into(), format!("{}:{path}", helpers.display())));
-        base.push((
-            "ORRERY_TIMINGS".into(),
-            shared.options.timings_file.display().to_string(),
-        ));
+        base.push(("PATH".into(), format!("{}:{path}", bin.display())));
+        base.push(("ORRERY_TIMINGS".into(), timings.display().to_string()));
     }
     let secrets = &shared.options.secrets;
     let contexts: Vec<(String, String)> = planned
@@ -179,7 +182,12 @@ pub(crate) fn run_node(shared: &Shared<'_>, job: usize, node: u32) -> Status {
         &builtins(&shared.options.info, &info),
         &spec.environment,
     ]);
-    let _ = fs::File::create(task.join("bash_env"));
+    let bash_env = task.join("bash_env");
+    if !env.exists(&bash_env) {
+        if let Err(e) = env.write_file(&bash_env, b"") {
+            log.line(&format!("cannot create BASH_ENV: {e}"));
+        }
+    }
     let mut n = Node {
         shared,
         job,

@@ -4,12 +4,14 @@
 //! jobs, branch or tag) in, the jobs to run in graph order with their requirements out, and
 //! diagnostics. [`schedule::run_plan`] runs a plan's jobs as their requirements allow, up to a
 //! number at once. [`run::execute`] ties a plan to an [`Executor`] and writes the per-run folder.
-//! The machine executor ([`machine::MachineExecutor`]) runs steps on the host; a Docker executor
-//! implements the same [`executor::JobEnv`] calls.
+//! The machine executor ([`machine::MachineExecutor`]) runs steps on the host, the Docker
+//! executor ([`docker::DockerExecutor`]) in containers; both implement [`executor::JobEnv`], and
+//! [`executor::ByKind`] sends each job to the one its executor names.
 
 pub mod archive;
 pub mod cache;
 pub mod checkout;
+pub mod docker;
 pub mod duration;
 pub mod env;
 pub mod executor;

@@ -247,6 +247,13 @@ impl JobEnv for MachineEnv {
         fs::create_dir_all(path).map_err(|e| format!("cannot create {}: {e}", path.display()))
     }
 
+    fn write_file(&mut self, path: &Path, data: &[u8]) -> Result<(), String> {
+        if let Some(parent) = path.parent() {
+            self.make_dir(parent)?;
+        }
+        fs::write(path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
     fn exists(&mut self, path: &Path) -> bool {
         fs::symlink_metadata(path).is_ok()
     }

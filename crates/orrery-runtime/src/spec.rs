@@ -14,9 +14,9 @@ pub const DEFAULT_NO_OUTPUT_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExecutorKind {
-    /// `docker:`; the first image is the primary container.
+    /// `docker:`; the first image is the primary container, the others are services.
     Docker {
-        images: Vec<String>,
+        images: Vec<DockerImage>,
     },
     Machine,
     Macos,
@@ -33,6 +33,22 @@ impl ExecutorKind {
             ExecutorKind::Missing => "none",
         }
     }
+}
+
+/// One entry of `docker:`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DockerImage {
+    pub image: String,
+    /// `name:`, an extra host name for the container inside the job.
+    pub name: Option<String>,
+    /// Overrides the image's ENTRYPOINT (a string is split on whitespace, as a list it is taken
+    /// as is).
+    pub entrypoint: Option<Vec<String>>,
+    /// Overrides the image's CMD.
+    pub command: Option<Vec<String>>,
+    pub user: Option<String>,
+    /// For the container's own process only, never for steps.
+    pub environment: Vec<(String, String)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,7 +155,7 @@ pub fn job_spec(name: &str, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> J
             .as_seq()
             .unwrap_or_default()
             .iter()
-            .filter_map(|i| i.get("image").and_then(scalar))
+            .filter_map(docker_image)
             .collect();
         ExecutorKind::Docker { images }
     } else if get("machine").is_some() {
@@ -182,6 +198,24 @@ pub fn job_spec(name: &str, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> J
         parallelism,
         steps,
     }
+}
+
+fn docker_image(node: &Node) -> Option<DockerImage> {
+    let words = |key: &str| -> Option<Vec<String>> {
+        let n = node.get(key)?;
+        match &n.value {
+            Value::Seq(items) => Some(items.iter().filter_map(scalar).collect()),
+            _ => scalar(n).map(|s| s.split_whitespace().map(str::to_string).collect()),
+        }
+    };
+    Some(DockerImage {
+        image: node.get("image").and_then(scalar)?,
+        name: node.get("name").and_then(scalar),
+        entrypoint: words("entrypoint"),
+        command: words("command"),
+        user: node.get("user").and_then(scalar),
+        environment: node.get("environment").map(environment).unwrap_or_default(),
+    })
 }
 
 fn bad_value(span: Option<Span>, message: String, label: &str) -> Diagnostic {

@@ -114,3 +114,91 @@ fn a_packed_tree_round_trips_with_its_symlinks() {
     // Unpacking the same tree again replaces, never follows, what is there.
     unpack(&mut &tar[..], dst.path()).unwrap();
 }
+
+/// `sanitize` (archives bound for a container) refuses what `unpack` refuses and passes the
+/// rest with the container user's ownership.
+#[test]
+fn sanitize_refuses_what_unpack_refuses() {
+    use orrery_runtime::archive::sanitize;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            crafted(&[("../escaped.txt", tar::EntryType::Regular, None)]),
+            "leaves the target",
+        ),
+        (
+            crafted(&[("/etc/abs.txt", tar::EntryType::Regular, None)]),
+            "leaves the target",
+        ),
+        (
+            crafted(&[
+                ("evil", tar::EntryType::Symlink, Some("/etc")),
+                ("evil/passwd", tar::EntryType::Regular, None),
+            ]),
+            "symbolic link",
+        ),
+        (
+            crafted(&[
+                ("d/evil", tar::EntryType::Symlink, Some("/etc")),
+                ("d/evil/x/y", tar::EntryType::Regular, None),
+            ]),
+            "symbolic link",
+        ),
+        (
+            crafted(&[("h", tar::EntryType::Link, Some("../../etc/passwd"))]),
+            "link",
+        ),
+        (
+            crafted(&[
+                ("evil", tar::EntryType::Symlink, Some("/etc")),
+                ("h", tar::EntryType::Link, Some("evil")),
+            ]),
+            "symbolic link",
+        ),
+    ];
+    for (tar, why) in cases {
+        let mut out = Vec::new();
+        let err = sanitize(&mut &tar[..], &mut out, None).expect_err("must refuse");
+        assert!(err.contains(why), "{err}");
+        // Nothing past the refused entry reaches the output.
+        let passed: Vec<String> = tar::Archive::new(&out[..])
+            .entries()
+            .map(|es| {
+                es.filter_map(|e| e.ok())
+                    .map(|e| e.path().unwrap().display().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            passed
+                .iter()
+                .all(|p| !p.contains("passwd") && !p.contains("..")),
+            "{passed:?}"
+        );
+    }
+
+    let src = tempfile::tempdir().unwrap();
+    fs::create_dir_all(src.path().join("d/e")).unwrap();
+    fs::write(src.path().join("d/e/f.txt"), "f").unwrap();
+    std::os::unix::fs::symlink("e/f.txt", src.path().join("d/link")).unwrap();
+    let mut tar = Vec::new();
+    pack(src.path(), &[Path::new("d").to_path_buf()], &mut tar).unwrap();
+    let mut out = Vec::new();
+    let written = sanitize(&mut &tar[..], &mut out, Some((3434, 3434))).unwrap();
+    assert_eq!(written.len(), 4, "{written:?}");
+    let mut archive = tar::Archive::new(&out[..]);
+    for e in archive.entries().unwrap() {
+        let e = e.unwrap();
+        assert_eq!(e.header().uid().unwrap(), 3434);
+        assert_eq!(e.header().gid().unwrap(), 3434);
+    }
+    let dst = tempfile::tempdir().unwrap();
+    unpack(&mut &out[..], dst.path()).unwrap();
+    assert_eq!(
+        fs::read_to_string(dst.path().join("d/e/f.txt")).unwrap(),
+        "f"
+    );
+    assert_eq!(
+        fs::read_link(dst.path().join("d/link")).unwrap(),
+        Path::new("e/f.txt")
+    );
+}

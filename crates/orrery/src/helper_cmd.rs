@@ -1,5 +1,6 @@
 //! The `circleci` / `circleci-agent` helper inside jobs (this binary, reached through links
-//! named so): `tests glob`, `tests split`, `tests run` and `step halt`.
+//! named so): `tests glob`, `tests split`, `tests run` and `step halt`; in Docker jobs also the
+//! step wrapper, its killer and the primary container's keep-alive.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,10 +13,14 @@ pub fn dispatch() -> Option<ExitCode> {
     let mut args = std::env::args();
     let program = args.next()?;
     let name = Path::new(&program).file_name()?.to_str()?.to_string();
+    let rest: Vec<String> = args.collect();
+    // Inside a Docker job's container: the step wrapper, its killer, the keep-alive.
+    if let Some(code) = orrery_runtime::docker::inside::dispatch(&name, &rest) {
+        return Some(ExitCode::from(code.clamp(0, 255) as u8));
+    }
     if name != "circleci" && name != "circleci-agent" {
         return None;
     }
-    let rest: Vec<String> = args.collect();
     Some(match main(&rest) {
         Ok(code) => code,
         Err(e) => {

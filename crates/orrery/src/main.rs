@@ -36,7 +36,7 @@ enum Command {
     /// Orbs: the store, the lockfile, packing and publishing.
     #[command(subcommand)]
     Orb(orb_cmd::OrbCommand),
-    /// Run a workflow's jobs locally (machine executor on the host).
+    /// Run a workflow's jobs locally (on the host, or in containers on the local Docker daemon).
     Run(Box<run_cmd::RunArgs>),
 }
 

@@ -1,6 +1,6 @@
 //! `orrery run`: compiles the config as `config process` does, plans the selected workflow and
-//! runs its jobs locally (machine executor on the host), with live prefixed logs, a final table
-//! and a per-run folder.
+//! runs its jobs locally (machine jobs on the host, docker jobs in containers on the local Docker
+//! daemon), with live prefixed logs, a final table and a per-run folder.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -12,7 +12,9 @@ use clap::{Args, ValueEnum};
 use orrery_diagnostics::{codes, has_errors, render_human, Diagnostic};
 use orrery_orb::LockPolicy;
 use orrery_runtime::checkout::CheckoutMode;
+use orrery_runtime::docker::{socket_from, DockerExecutor, DockerOptions, PullPolicy};
 use orrery_runtime::env::{stable_uuid, uuid, RunInfo};
+use orrery_runtime::executor::{ByKind, Executor};
 use orrery_runtime::machine::MachineExecutor;
 use orrery_runtime::run::{execute, Console, RunOptions};
 use orrery_runtime::schedule::{ApprovedNames, Approver, Decision};
@@ -60,9 +62,14 @@ pub struct RunArgs {
     /// What `checkout` copies: the work tree with uncommitted changes, or HEAD only.
     #[arg(long, value_enum, default_value_t = CheckoutArg::Worktree)]
     checkout: CheckoutArg,
-    /// `machine` also runs docker jobs' steps on the host (the Docker executor is not built yet).
+    /// Where docker jobs run: `docker` in containers on the local daemon (`DOCKER_HOST=unix://…`
+    /// or /var/run/docker.sock), `machine` on the host like machine jobs, `auto` in containers
+    /// (failing when no daemon answers). Machine jobs always run on the host.
     #[arg(long, value_enum, default_value_t = ExecutorArg::Auto)]
     executor: ExecutorArg,
+    /// When the Docker executor pulls an image: only when the daemon lacks it, or never.
+    #[arg(long, value_enum, default_value_t = PullArg::Missing)]
+    pull: PullArg,
     /// Keep each job's working directory in the run folder.
     #[arg(long)]
     keep: bool,
@@ -79,7 +86,14 @@ enum CheckoutArg {
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum ExecutorArg {
     Auto,
+    Docker,
     Machine,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum PullArg {
+    Missing,
+    Never,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -95,6 +109,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Exit codes: 0 every job that ran succeeded, 1 a job failed or the config has errors, 2 the
 /// command could not run, 130 interrupted.
 const EXIT_INTERRUPTED: u8 = 130;
+const EXIT_CANNOT_RUN: u8 = config_cmd::EXIT_USAGE;
 
 fn project_root(config: &Path) -> PathBuf {
     let dir = config
@@ -155,21 +170,13 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let (plan, mut plan_diagnostics) = orrery_runtime::plan(config, graph, &selection);
     diagnostics.append(&mut plan_diagnostics);
-    if args.executor == ExecutorArg::Auto {
-        for job in &plan.jobs {
-            if let JobKind::Run(spec) = &job.kind {
-                if matches!(spec.executor, ExecutorKind::Docker { .. }) {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            codes::RUN_EXECUTOR,
-                            format!("job `{}` uses the Docker executor, which `orrery run` cannot drive yet", job.name),
-                        )
-                        .with_help("pass --executor machine to run its steps on the host instead"),
-                    );
-                }
-            }
+    let docker_job = plan.jobs.iter().find_map(|job| match &job.kind {
+        JobKind::Run(spec) if matches!(spec.executor, ExecutorKind::Docker { .. }) => {
+            Some(job.name.clone())
         }
-    }
+        _ => None,
+    });
+    let docker_job = docker_job.filter(|_| args.executor != ExecutorArg::Machine);
     let state = root.join(".orrery");
     let secrets_path = args
         .secrets
@@ -282,9 +289,51 @@ pub fn run(args: RunArgs) -> ExitCode {
         given: ApprovedNames(args.approve.clone()),
         interactive: std::io::stdin().is_terminal(),
     };
-    let executor = MachineExecutor { keep: args.keep };
+    let machine = MachineExecutor { keep: args.keep };
+    let docker = match &docker_job {
+        None => None,
+        Some(job) => {
+            let connected =
+                socket_from(std::env::var("DOCKER_HOST").ok().as_deref()).and_then(|socket| {
+                    DockerExecutor::connect(DockerOptions {
+                        socket,
+                        run_id: run_id.clone(),
+                        work_dir: run_dir.join(".work").join("docker"),
+                        timings_file: options.timings_file.clone(),
+                        pull: match args.pull {
+                            PullArg::Missing => PullPolicy::Missing,
+                            PullArg::Never => PullPolicy::Never,
+                        },
+                    })
+                });
+            match connected {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    let d = Diagnostic::error(
+                        codes::RUN_EXECUTOR,
+                        format!("job `{job}` uses the Docker executor, but {e}"),
+                    )
+                    .with_help("start the Docker daemon, or pass --executor machine to run docker jobs' steps on the host");
+                    eprint!("{}", render_human(&db, &[d]));
+                    return ExitCode::from(EXIT_CANNOT_RUN);
+                }
+            }
+        }
+    };
+    let executor = ByKind {
+        machine: &machine,
+        docker: docker.as_ref().map(|d| d as &dyn Executor),
+    };
     eprintln!("run folder: {}", run_dir.display());
-    let report = match execute(&plan, &options, &executor, &approver, console, &INTERRUPTED) {
+    let report = execute(&plan, &options, &executor, &approver, console, &INTERRUPTED);
+    // Whatever an interrupted node could not remove itself.
+    if let Some(d) = &docker {
+        let left = d.sweep();
+        if left > 0 {
+            eprintln!("removed {left} containers the run left behind");
+        }
+    }
+    let report = match report {
         Ok(r) => r,
         Err(e) => return config_cmd::report_usage(&e),
     };

@@ -1,0 +1,400 @@
+//! The `orrery run` scenarios both executors must pass: the real binary over the workflows of
+//! `tests/run/*.yml` in a throwaway git project, with the machine executor (`run.rs`) and with
+//! the Docker executor against the real daemon (`run_docker.rs`). Docker runs also check that
+//! nothing the run created is left on the daemon.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::text;
+
+/// The image the fixtures name, built locally by `scripts/build-test-images.sh`.
+pub const IMAGE: &str = "orrery-test/busybox:1";
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Exec {
+    Machine,
+    Docker,
+}
+
+impl Exec {
+    fn flag(self) -> &'static str {
+        match self {
+            Exec::Machine => "machine",
+            Exec::Docker => "docker",
+        }
+    }
+}
+
+/// Whether the Docker tests can run: a daemon answers and the test image exists. In CI
+/// (`CI` set) a missing daemon or image fails the test instead of skipping it.
+pub fn docker_ready() -> bool {
+    let image = Command::new("docker")
+        .args(["image", "inspect", "--format", "{{.Id}}", IMAGE])
+        .output();
+    let problem = match image {
+        Err(e) => format!("cannot run the docker CLI: {e}"),
+        Ok(o) if !o.status.success() => text(&o.stderr),
+        Ok(_) => return true,
+    };
+    let message = format!(
+        "Docker is not ready ({}); run scripts/start-dockerd.sh and scripts/build-test-images.sh",
+        problem.trim()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("skipping: {message}");
+    false
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/run")
+        .join(name)
+}
+
+/// A git project holding `config` as `.circleci/config.yml`.
+pub fn project(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join(".circleci")).unwrap();
+    fs::copy(fixture(config), dir.path().join(".circleci/config.yml")).unwrap();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@e",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "init",
+    ]);
+    dir
+}
+
+pub fn command(project: &Path, exec: Exec, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_orrery"));
+    c.current_dir(project)
+        .arg("run")
+        .args(["--color", "never", "--executor", exec.flag()])
+        .args(args)
+        .env("ORRERY_CACHE_DIR", project.join(".orb-cache"));
+    c
+}
+
+/// Runs `orrery run`; after a Docker run, checks that the run left nothing on the daemon.
+pub fn run(project: &Path, exec: Exec, args: &[&str]) -> Output {
+    let out = command(project, exec, args).output().expect("run orrery");
+    if exec == Exec::Docker && project.join(".orrery/runs").is_dir() {
+        assert_nothing_left(&run_dir(project));
+    }
+    out
+}
+
+/// The run folder of the latest run (the newest under `.orrery/runs`).
+pub fn run_dir(project: &Path) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(project.join(".orrery/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs.pop().unwrap()
+}
+
+/// No container, network or volume labelled with the run's id is left on the daemon.
+pub fn assert_nothing_left(run_dir: &Path) {
+    let id = run_dir.file_name().unwrap().to_str().unwrap();
+    let filter = format!("label=orrery.run={id}");
+    for what in [
+        vec!["ps", "-aq"],
+        vec!["network", "ls", "-q"],
+        vec!["volume", "ls", "-q"],
+    ] {
+        let out = Command::new("docker")
+            .args(&what)
+            .args(["--filter", &filter])
+            .output()
+            .expect("docker CLI");
+        assert!(
+            out.status.success(),
+            "docker {what:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            text(&out.stdout).trim(),
+            "",
+            "docker {what:?} left by run {id}"
+        );
+    }
+}
+
+pub fn status_of(stdout: &str, job: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(job))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no row for {job} in:\n{stdout}"))
+        .to_string()
+}
+
+pub fn processes() -> Vec<String> {
+    let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    text(&out.stdout).lines().map(str::to_string).collect()
+}
+
+pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
+    let p = project("fan.yml");
+    let out = run(p.path(), exec, &["--jobs", "3"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    for (job, status) in [
+        ("build", "success"),
+        ("left", "success"),
+        ("right", "success"),
+        ("join", "success"),
+        ("broken", "failed"),
+        ("after-broken", "not_run"),
+        ("rollback", "success"),
+    ] {
+        assert_eq!(status_of(&stdout, job), status, "{job}");
+    }
+    assert!(stdout.contains("[join] join ran"));
+    assert!(stdout.contains("[broken] on_fail ran"));
+    assert!(stdout.contains("[broken] always ran"));
+    assert!(stdout.contains("Exited with code exit status 3"));
+    assert!(!stdout.contains("MUST NOT RUN"), "{stdout}");
+    // join started only after both of its requirements ended.
+    let pos = |s: &str| stdout.find(s).unwrap();
+    assert!(pos("[join] join ran") > pos("[left] left ran"));
+    assert!(pos("[join] join ran") > pos("[right] right ran"));
+    let dir = run_dir(p.path());
+    assert_eq!(
+        fs::read_to_string(dir.join("main/broken/artifacts/evidence/e.txt")).unwrap(),
+        "evidence\n"
+    );
+    assert!(fs::read_to_string(dir.join("main/join/log.txt"))
+        .unwrap()
+        .contains("join ran"));
+    let events = fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let finished: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|e: &serde_json::Value| e["event"] == "job_finished")
+        .collect();
+    assert_eq!(finished.len(), 7);
+    assert!(finished
+        .iter()
+        .any(|e| e["job"] == "after-broken" && e["status"] == "not_run"));
+    // Nothing left of the jobs' working directories.
+    assert!(!dir.join(".work").exists());
+}
+
+pub fn caches_survive_runs_and_keys_are_immutable(exec: Exec) {
+    let p = project("cache.yml");
+    let mark = |m: &str| format!("mark: {m}");
+    fs::write(p.path().join("lock.txt"), "v1").unwrap();
+    let first = run(p.path(), exec, &["--pipeline-parameters", &mark("first")]);
+    let s1 = text(&first.stdout);
+    assert!(first.status.success(), "{s1}{}", text(&first.stderr));
+    assert!(s1.contains("cold cache"), "{s1}");
+    assert!(s1.contains("Stored cache deps-"), "{s1}");
+    // Same key again: restored, and the save does not overwrite it.
+    let second = run(p.path(), exec, &["--pipeline-parameters", &mark("second")]);
+    let s2 = text(&second.stdout);
+    assert!(s2.contains("restored: run-first"), "{s2}");
+    assert!(
+        s2.contains("Skipping cache generation, cache already exists"),
+        "{s2}"
+    );
+    let third = run(p.path(), exec, &["--pipeline-parameters", &mark("third")]);
+    assert!(text(&third.stdout).contains("restored: run-first"));
+    // A new lock file: the exact key misses, the prefix finds the newest cache.
+    fs::write(p.path().join("lock.txt"), "v2").unwrap();
+    let fourth = run(p.path(), exec, &["--pipeline-parameters", &mark("fourth")]);
+    let s4 = text(&fourth.stdout);
+    assert!(s4.contains("restored: run-first"), "{s4}");
+    assert!(s4.contains("Stored cache deps-"), "{s4}");
+    let fifth = run(p.path(), exec, &["--pipeline-parameters", &mark("fifth")]);
+    assert!(text(&fifth.stdout).contains("restored: run-fourth"));
+}
+
+pub fn workspaces_artifacts_tests_parallelism_background_and_halt(exec: Exec) {
+    let p = project("results.yml");
+    let out = run(p.path(), exec, &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("[consume/0] one"), "{stdout}");
+    assert!(stdout.contains("[consume/1] two"), "{stdout}");
+    assert!(
+        stdout.contains("[consume/0] (background) bg tick 1"),
+        "{stdout}"
+    );
+    // Name split: the four files alternate between the two nodes.
+    assert!(
+        stdout.contains("[consume/0] node 0: tests/test_alpha.py tests/test_delta.py"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[consume/1] node 1: tests/test_beta.py tests/test_gamma.py"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("3 tests, 1 failures, 0 errors, 0 skipped"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("halted by `circleci-agent step halt`"));
+    assert!(!stdout.contains("MUST NOT RUN"));
+    let dir = run_dir(p.path());
+    for node in 0..2 {
+        let n = dir.join(format!("main/consume/{node}"));
+        assert!(n.join("test-results/reports/junit.xml").is_file());
+        assert!(n.join("artifacts/mine.txt").is_file());
+        let tests: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(n.join("tests.json")).unwrap()).unwrap();
+        assert_eq!(tests["tests"], 3);
+        assert_eq!(tests["failing"][0], format!("c{node}.broken"));
+    }
+    // The background step was stopped with its job.
+    assert!(!processes().iter().any(|c| c.contains("sleep 300")));
+    // Timings of the successful job were recorded for the next split.
+    let timings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(p.path().join(".orrery/timings.json")).unwrap())
+            .unwrap();
+    assert_eq!(timings["filename"]["tests/test_alpha.py"], 0.5);
+}
+
+pub fn no_output_timeout_kills_the_step_and_its_children(exec: Exec) {
+    let p = project("timeout.yml");
+    let started = Instant::now();
+    let out = run(p.path(), exec, &[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(started.elapsed().as_secs() < 30);
+    assert!(
+        stdout.contains("Too long with no output (exceeded 2s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[quiet] always after timeout"));
+    let left = processes();
+    assert!(
+        !left
+            .iter()
+            .any(|c| c.contains("sleep 417") || c.contains("sleep 418")),
+        "{left:?}"
+    );
+}
+
+pub fn approval_holds_until_approved_and_secrets_are_masked(exec: Exec) {
+    let p = project("approval.yml");
+    let secrets = fixture("secrets.yml");
+    let secrets = secrets.to_str().unwrap();
+    let held = run(p.path(), exec, &["--secrets", secrets]);
+    let s = text(&held.stdout);
+    assert!(held.status.success(), "{s}{}", text(&held.stderr));
+    assert_eq!(status_of(&s, "hold"), "on_hold");
+    assert_eq!(status_of(&s, "deploy"), "not_run");
+    assert!(
+        s.contains("token is ******** and key is ******** and short abc"),
+        "{s}"
+    );
+    let approved = run(p.path(), exec, &["--secrets", secrets, "--approve", "hold"]);
+    let s = text(&approved.stdout);
+    assert_eq!(status_of(&s, "deploy"), "success");
+    assert!(s.contains("deploying with ********"));
+    // Masked in the log files and the event stream as well.
+    let dir = run_dir(p.path());
+    for f in ["main/build/log.txt", "main/deploy/log.txt", "events.jsonl"] {
+        let content = fs::read_to_string(dir.join(f)).unwrap();
+        assert!(!content.contains("secret-"), "{f}: {content}");
+    }
+    // Without the context the jobs that need it are unauthorized.
+    let none = run(p.path(), exec, &["--secrets", "/dev/null"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert_eq!(status_of(&text(&none.stdout), "build"), "unauthorized");
+}
+
+/// Ctrl-C (SIGINT to `orrery run`) in the middle of a long step: the run ends at once with 130,
+/// the job is canceled, no later step runs, and no process (nor, with Docker, container) of it
+/// is left.
+pub fn ctrl_c_stops_the_run_and_leaves_nothing(exec: Exec) {
+    let p = project("interrupt.yml");
+    let mut child = command(p.path(), exec, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start orrery run");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("long started") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        panic!("the step never started: {}", reader.join().unwrap());
+    }
+    // Let the step settle into its sleep.
+    std::thread::sleep(Duration::from_millis(300));
+    let interrupted = Instant::now();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("orrery run did not stop after SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = interrupted.elapsed();
+    let out = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert_eq!(status_of(&out, "long"), "canceled", "{out}");
+    assert!(!out.contains("MUST NOT RUN"), "{out}");
+    let left = processes();
+    assert!(
+        !left
+            .iter()
+            .any(|c| c.contains("sleep 419") || c.contains("sleep 420") || c.contains("sleep 421")),
+        "{left:?}"
+    );
+    if exec == Exec::Docker {
+        assert_nothing_left(&run_dir(p.path()));
+    }
+}
