@@ -81,6 +81,21 @@ fn through_symlink(target: &Path, rel: &Path) -> bool {
     false
 }
 
+/// An entry's name as written and where it lands below the target; `None` for the target
+/// itself. A name that leaves the target is an error.
+fn landing<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<(PathBuf, PathBuf)>, String> {
+    let raw = entry
+        .path()
+        .map_err(|e| format!("unreadable entry name: {e}"))?
+        .into_owned();
+    let rel = contained(&raw).ok_or_else(|| refusal(&raw, "it leaves the target directory"))?;
+    Ok((!rel.as_os_str().is_empty()).then_some((raw, rel)))
+}
+
+fn refusal(raw: &Path, why: &str) -> String {
+    format!("refusing archive entry `{}`: {why}", raw.display())
+}
+
 /// Unpacks a tar stream under `target` (created if missing). Returns the relative paths written.
 /// An entry that would escape `target` stops the unpacking with an error naming it.
 pub fn unpack(reader: &mut dyn Read, target: &Path) -> Result<Vec<PathBuf>, String> {
@@ -92,15 +107,10 @@ pub fn unpack(reader: &mut dyn Read, target: &Path) -> Result<Vec<PathBuf>, Stri
         .map_err(|e| format!("unreadable archive: {e}"))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| format!("unreadable archive entry: {e}"))?;
-        let raw = entry
-            .path()
-            .map_err(|e| format!("unreadable entry name: {e}"))?
-            .into_owned();
-        let refuse = |why: &str| format!("refusing archive entry `{}`: {why}", raw.display());
-        let rel = contained(&raw).ok_or_else(|| refuse("it leaves the target directory"))?;
-        if rel.as_os_str().is_empty() {
+        let Some((raw, rel)) = landing(&entry)? else {
             continue;
-        }
+        };
+        let refuse = |why: &str| refusal(&raw, why);
         if through_symlink(target, &rel) {
             return Err(refuse("it would be written through a symbolic link"));
         }
@@ -211,15 +221,10 @@ pub fn sanitize(
         .map_err(|e| format!("unreadable archive: {e}"))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| format!("unreadable archive entry: {e}"))?;
-        let raw = entry
-            .path()
-            .map_err(|e| format!("unreadable entry name: {e}"))?
-            .into_owned();
-        let refuse = |why: &str| format!("refusing archive entry `{}`: {why}", raw.display());
-        let rel = contained(&raw).ok_or_else(|| refuse("it leaves the target directory"))?;
-        if rel.as_os_str().is_empty() {
+        let Some((raw, rel)) = landing(&entry)? else {
             continue;
-        }
+        };
+        let refuse = |why: &str| refusal(&raw, why);
         if below_link(&links, &rel) {
             return Err(refuse("it would be written through a symbolic link"));
         }
