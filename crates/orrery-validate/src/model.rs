@@ -176,6 +176,24 @@ pub(crate) struct JobEntry<'a> {
     pub(crate) args: Option<&'a Node>,
 }
 
+/// Every `name: status` or `name: [statuses]` item of the workflows' `requires` lists.
+pub(crate) fn required_statuses(root: &Node) -> Vec<&Entry> {
+    let mut out = Vec::new();
+    for entry in job_entries(root) {
+        let Some(requires) = entry
+            .args
+            .and_then(|a| a.get("requires"))
+            .and_then(Node::as_seq)
+        else {
+            continue;
+        };
+        for item in requires {
+            out.extend(item.as_map().map_or(&[][..], |m| m.entries.as_slice()));
+        }
+    }
+    out
+}
+
 pub(crate) fn job_entries(root: &Node) -> Vec<JobEntry<'_>> {
     let mut out = Vec::new();
     for section_key in ["workflows", "job-groups"] {

@@ -5,7 +5,7 @@ use orrery_diagnostics::{codes, Severity};
 use orrery_yaml::{Node, Value};
 
 use super::requires_all_terminal_statuses::TERMINAL;
-use crate::model::job_entries;
+use crate::model::required_statuses;
 use crate::{Context, Rule, Sink};
 
 pub(crate) const RULE: Rule = Rule {
@@ -18,25 +18,14 @@ pub(crate) const RULE: Rule = Rule {
 };
 
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
-    for entry in job_entries(cx.root()) {
-        let Some(requires) = entry
-            .args
-            .and_then(|a| a.get("requires"))
-            .and_then(Node::as_seq)
-        else {
-            continue;
-        };
-        for item in requires {
-            for required in item.as_map().map_or(&[][..], |m| m.entries.as_slice()) {
-                match &required.value.value {
-                    Value::Seq(items) => {
-                        for status in items {
-                            check_status(sink, &required.key, status, true);
-                        }
-                    }
-                    _ => check_status(sink, &required.key, &required.value, false),
+    for required in required_statuses(cx.root()) {
+        match &required.value.value {
+            Value::Seq(items) => {
+                for status in items {
+                    check_status(sink, &required.key, status, true);
                 }
             }
+            _ => check_status(sink, &required.key, &required.value, false),
         }
     }
 }

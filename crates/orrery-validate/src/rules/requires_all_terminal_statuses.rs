@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use orrery_diagnostics::{codes, Fix, Severity};
 use orrery_yaml::Node;
 
-use crate::model::job_entries;
+use crate::model::required_statuses;
 use crate::{Context, Rule, Sink};
 
 pub(crate) const RULE: Rule = Rule {
@@ -21,37 +21,26 @@ pub(crate) const RULE: Rule = Rule {
 pub(crate) const TERMINAL: &[&str] = &["success", "failed", "canceled", "not_run", "unauthorized"];
 
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
-    for entry in job_entries(cx.root()) {
-        let Some(requires) = entry
-            .args
-            .and_then(|a| a.get("requires"))
-            .and_then(Node::as_seq)
-        else {
+    for required in required_statuses(cx.root()) {
+        let Some(statuses) = required.value.as_seq() else {
             continue;
         };
-        for item in requires {
-            for required in item.as_map().map_or(&[][..], |m| m.entries.as_slice()) {
-                let Some(statuses) = required.value.as_seq() else {
-                    continue;
-                };
-                let named: HashSet<&str> = statuses.iter().filter_map(Node::as_str).collect();
-                if statuses.len() != named.len() || !TERMINAL.iter().all(|t| named.contains(t)) {
-                    continue;
-                }
-                let d = sink
-                    .finding(format!(
-                        "the statuses required of `{}` are all the terminal ones; write `terminal`",
-                        required.key
-                    ))
-                    .at(required.value.span, "every terminal status")
-                    .with_help("`terminal` means the job finished in any way")
-                    .with_fix(Fix::replace(
-                        "replace with `terminal`",
-                        required.value.span,
-                        "terminal",
-                    ));
-                sink.push(d);
-            }
+        let named: HashSet<&str> = statuses.iter().filter_map(Node::as_str).collect();
+        if statuses.len() != named.len() || !TERMINAL.iter().all(|t| named.contains(t)) {
+            continue;
         }
+        let d = sink
+            .finding(format!(
+                "the statuses required of `{}` are all the terminal ones; write `terminal`",
+                required.key
+            ))
+            .at(required.value.span, "every terminal status")
+            .with_help("`terminal` means the job finished in any way")
+            .with_fix(Fix::replace(
+                "replace with `terminal`",
+                required.value.span,
+                "terminal",
+            ));
+        sink.push(d);
     }
 }
