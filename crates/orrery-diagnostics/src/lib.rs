@@ -12,7 +12,7 @@ pub use render::{
     HumanOptions, JsonDiagnostic, JsonEdit, JsonFix, JsonRelated, RuleInfo, ToolInfo,
 };
 pub use source::{FileId, LineCol, SourceDb, SourceFile, Span};
-pub use suggest::suggest;
+pub use suggest::{closest, suggest};
 
 use serde::Serialize;
 

@@ -358,7 +358,8 @@ impl<'s> Evaluator<'s> {
                 Additional::Any => {}
                 Additional::Schema(extra) => self.eval(extra, &entry.value, child, out),
                 Additional::Forbid | Additional::Warn => {
-                    if let Some(wanted) = words::closest(key, missing.iter().copied()) {
+                    if let Some(wanted) = orrery_diagnostics::closest(key, missing.iter().copied())
+                    {
                         renamed.push((wanted, key, entry.key_span));
                         continue;
                     }
@@ -558,7 +559,7 @@ impl<'s> Evaluator<'s> {
             _ => words::found(node),
         };
         let help = match &node.value {
-            Value::Str(s) if show_value => words::closest(s, self.allowed_values(id))
+            Value::Str(s) if show_value => orrery_diagnostics::closest(s, self.allowed_values(id))
                 .map(|wanted| format!("did you mean `{wanted}`?")),
             Value::Bool(_) | Value::Int(_) | Value::Float(_)
                 if self.node(id).accepts & types::STRING != 0
@@ -656,7 +657,7 @@ fn unknown_key(schema: &Schema, map: &Map, key: &str, span: Span, ctx: Ctx<'_>) 
         .iter()
         .map(|(name, _)| name.as_str())
         .filter(|name| !map.contains_key(name));
-    let suggestion = words::closest(key, known);
+    let suggestion = orrery_diagnostics::closest(key, known);
     let place = ctx.place();
     let message = match ignored {
         true => format!("unknown key `{key}` in {place}; CircleCI ignores it"),
