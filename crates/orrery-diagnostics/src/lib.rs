@@ -317,6 +317,8 @@ pub mod codes {
     pub const INVALID_IMAGE_DIGEST: &str = "L1715";
     pub const IMAGE_ON_SELF_HOSTED_RUNNER: &str = "L1716";
     pub const RESERVED_PARAMETER_NAME: &str = "L1717";
+    pub const MULTIPLE_EXECUTOR_TYPES: &str = "L1718";
+    pub const MISSING_EXECUTOR: &str = "L1719";
     pub const REQUIRES_ALL_TERMINAL_STATUSES: &str = "L1801";
     pub const INVALID_REQUIRES_STATUS: &str = "L1802";
     pub const ENV_VAR_IN_CONDITION: &str = "L1803";

@@ -33,6 +33,8 @@ mod key_needs_newer_version;
 mod machine_true;
 mod macos_without_xcode;
 mod matrix_name_collision;
+mod missing_executor;
+mod multiple_executor_types;
 mod name_shared_across_kinds;
 mod remote_docker_on_machine;
 mod requires_all_terminal_statuses;
@@ -99,6 +101,8 @@ pub(crate) const ALL: &[Rule] = &[
     invalid_image_digest::RULE,
     image_on_self_hosted_runner::RULE,
     reserved_parameter_name::RULE,
+    multiple_executor_types::RULE,
+    missing_executor::RULE,
     requires_all_terminal_statuses::RULE,
     invalid_requires_status::RULE,
     env_var_in_condition::RULE,
