@@ -62,6 +62,14 @@ for i in $(seq 1 "$n"); do
     echo >>"$work/docker-run.txt"
 done
 
+# 1c. The same N docker runs, CORES at a time: what the daemon itself allows in parallel here
+#     (container creation on vfs is the daemon's own CPU work).
+t0="$(now)"
+seq 1 "$n" | xargs -P "$cores" -I{} docker run --rm --network none "$image" sh -c "CIRCLE_JOB=j{}; $step" >/dev/null
+t1="$(now)"
+docker_parallel="$(secs $((t1 - t0)))"
+docker_serial="$(awk '{ s += $1 } END { printf "%.6f", s }' "$work/docker-run.txt")"
+
 # 1b/2a. orrery run, one job at a time.
 t0="$(now)"
 (cd "$work" && "$orrery" run --jobs 1 --color never >"$work/serial.log")
@@ -75,10 +83,11 @@ t0="$(now)"
 t1="$(now)"
 parallel="$(secs $((t1 - t0)))"
 
-python3 - "$work/docker-run.txt" "$serial_run/events.jsonl" "$serial" "$parallel" "$n" "$cores" <<'PY'
+python3 - "$work/docker-run.txt" "$serial_run/events.jsonl" "$serial" "$parallel" "$n" "$cores" "$docker_serial" "$docker_parallel" <<'PY'
 import json, statistics, sys
-docker_file, events, serial, parallel, n, cores = sys.argv[1:]
+docker_file, events, serial, parallel, n, cores, docker_serial, docker_parallel = sys.argv[1:]
 serial, parallel, n, cores = float(serial), float(parallel), int(n), int(cores)
+docker_serial, docker_parallel = float(docker_serial), float(docker_parallel)
 docker = [float(l) for l in open(docker_file) if l.strip()]
 nodes = [json.loads(l)["duration_ms"] / 1000 for l in open(events)
          if '"node_finished"' in l and json.loads(l)["event"] == "node_finished"]
@@ -92,4 +101,5 @@ print(f"orrery run --jobs 1 wall time:             {serial:.2f} s  ({serial / n:
 print(f"                                           teardown overlaps the next job, so this is the fair ratio)")
 print(f"orrery run --jobs {cores} wall time:             {parallel:.2f} s")
 print(f"parallel/serial:                           {parallel / serial:.2f}  (ideal 1/{cores} = {1 / cores:.2f})")
+print(f"docker run, {cores} at once / one at a time:     {docker_parallel / docker_serial:.2f}  (what this daemon allows)")
 PY
