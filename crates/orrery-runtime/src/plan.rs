@@ -173,10 +173,20 @@ pub fn plan(config: &Node, graph: &JobGraph, selection: &Selection) -> (Plan, Ve
     };
     for name in standalone {
         if !has_job(&name) {
-            diagnostics.push(Diagnostic::error(
-                codes::RUN_SELECTION,
-                format!("there is no job `{name}` to run"),
-            ));
+            let known: Vec<&str> = jobs_map
+                .map(|m| m.entries.iter().map(|e| e.key.as_str()).collect())
+                .unwrap_or_default();
+            let help = match orrery_diagnostics::suggest(&name, &known) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("the jobs are: {}", known.join(", ")),
+            };
+            diagnostics.push(
+                Diagnostic::error(
+                    codes::RUN_SELECTION,
+                    format!("there is no job `{name}` to run"),
+                )
+                .with_help(help),
+            );
             continue;
         }
         candidates.push((

@@ -41,6 +41,23 @@ fn ctrl_c_stops_the_run_and_leaves_nothing() {
 }
 
 #[test]
+fn an_unknown_job_is_refused_with_the_near_name() {
+    let p = project("fan.yml");
+    let out = run(p.path(), Exec::Machine, &["--job", "jion"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error[E0801]: there is no job `jion` to run"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `join`?"), "{stderr}");
+    assert!(
+        !p.path().join(".orrery/runs").exists(),
+        "a run folder for nothing"
+    );
+}
+
+#[test]
 fn dry_run_prints_the_plan() {
     let p = project("fan.yml");
     let out = run(p.path(), Exec::Machine, &["--dry-run"]);
