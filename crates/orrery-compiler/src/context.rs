@@ -1,5 +1,6 @@
 //! Compilation state shared by every stage: the diagnostics sink, the call path, the scopes.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use orrery_diagnostics::{Diagnostic, SourceDb, Span};
@@ -7,7 +8,8 @@ use orrery_yaml::Limits;
 
 use crate::{orbs::OrbSource, scope::Scope, CompileOptions};
 
-/// Marks that a diagnostic has been recorded and the current element cannot be compiled.
+/// Marks that a diagnostic has been recorded (here or, for an opaque orb, at its import) and the
+/// current element cannot be compiled. Callers keep checking the element's siblings.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Reported;
 
@@ -19,6 +21,9 @@ pub(crate) struct Ctx<'a> {
     pub orb_source: &'a dyn OrbSource,
     pub limits: Limits,
     pub diagnostics: Vec<Diagnostic>,
+    /// Where each fault already reported sits in `diagnostics`, so one fault reached along
+    /// several paths (a job used by two workflows, a command used by two jobs) is reported once.
+    reported: HashMap<Fault, usize>,
     /// Call path, outermost first: the official frame text and the use site.
     frames: Vec<(String, Span)>,
     /// Scopes that steps written elsewhere must be expanded in (see `steps::wrap_scoped`).
@@ -40,6 +45,7 @@ impl<'a> Ctx<'a> {
             orb_source,
             limits,
             diagnostics: Vec::new(),
+            reported: HashMap::new(),
             frames: Vec::new(),
             step_scopes: Vec::new(),
             pipeline_params: Rc::from(Vec::new()),
@@ -71,11 +77,41 @@ impl<'a> Ctx<'a> {
                 });
             }
         }
-        self.diagnostics.push(diagnostic);
+        self.push(diagnostic);
         Reported
     }
 
     pub fn warn(&mut self, diagnostic: Diagnostic) {
+        self.push(diagnostic);
+    }
+
+    /// Records `diagnostic` unless the same fault (code, message, primary span) is already
+    /// recorded; then only the new call path's use sites are added to the first report as
+    /// related places, and its context stays the first path's (the official first error).
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        let fault = Fault {
+            code: diagnostic.code,
+            message: diagnostic.message.clone(),
+            primary: diagnostic.primary.as_ref().map(|l| l.span),
+        };
+        if let Some(&index) = self.reported.get(&fault) {
+            let first = &mut self.diagnostics[index];
+            for label in diagnostic.secondary {
+                if !first.secondary.iter().any(|l| l.span == label.span) {
+                    first.secondary.push(label);
+                }
+            }
+            return;
+        }
+        self.reported.insert(fault, self.diagnostics.len());
         self.diagnostics.push(diagnostic);
     }
+}
+
+/// What makes two reports the same fault.
+#[derive(PartialEq, Eq, Hash)]
+struct Fault {
+    code: &'static str,
+    message: String,
+    primary: Option<Span>,
 }

@@ -6,9 +6,9 @@ use std::rc::Rc;
 use orrery_diagnostics::{codes, Diagnostic};
 use orrery_yaml::{Entry, Map, Node, Value};
 
-use crate::context::{Ctx, R};
+use crate::context::{Ctx, Reported, R};
 use crate::params;
-use crate::scope::{self, Kind, Scope};
+use crate::scope::{self, Kind, Lookup, Scope};
 use crate::subst;
 
 pub(crate) const EXECUTOR_TYPES: &[&str] = &["docker", "machine", "macos", "windows"];
@@ -54,8 +54,14 @@ pub(crate) fn resolve(
             ))
         }
     };
-    let found = scope::find(scope, Kind::Executor, name)
-        .or_else(|| scope::find(root, Kind::Executor, name));
+    let found = match (
+        scope::lookup(scope, Kind::Executor, name),
+        scope::lookup(root, Kind::Executor, name),
+    ) {
+        (Lookup::Found(found), _) | (_, Lookup::Found(found)) => Some(found),
+        (Lookup::Opaque, _) | (_, Lookup::Opaque) => return Err(Reported),
+        (Lookup::Missing, Lookup::Missing) => None,
+    };
     let Some(found) = found else {
         let known: Vec<&str> = scope.executors.keys().collect();
         let help = orrery_diagnostics::suggest(name, &known).map_or_else(

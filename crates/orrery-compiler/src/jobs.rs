@@ -46,29 +46,44 @@ pub(crate) fn compile(
     )?;
     let env = call.env();
 
-    let mut body = Map::new();
+    // A fault in one part of the job (a key's template, the executor, a step) is reported and
+    // the other parts are still compiled, so each is checked; the job then fails as a whole.
     let mut failed = None;
+    let mut body = Map::new();
     for entry in &definition.entries {
         if matches!(entry.key.as_str(), "parameters" | "description") {
             continue;
         }
-        match subst::subst(ctx, &entry.value, &env) {
-            Ok(value) => body.entries.push(Entry {
+        let (value, result) = if entry.key == "steps" {
+            subst::subst_items(ctx, &entry.value, &env)
+        } else {
+            match subst::subst(ctx, &entry.value, &env) {
+                Ok(value) => (Some(value), Ok(())),
+                Err(e) => (None, Err(e)),
+            }
+        };
+        if let Err(e) = result {
+            failed = Some(e);
+        }
+        if let Some(value) = value {
+            body.entries.push(Entry {
                 key: entry.key.clone(),
                 key_span: entry.key_span,
                 value,
-            }),
-            Err(e) => failed = Some(e),
+            });
         }
-    }
-    if let Some(e) = failed {
-        return Err(e);
     }
 
     let mut job = match body.get("executor").cloned() {
         Some(executor) if !executor.is_null() => {
-            let executor_body = executors::resolve(ctx, &executor, &found.scope, root)?;
-            executors::merge(executor_body, body)
+            match executors::resolve(ctx, &executor, &found.scope, root) {
+                Ok(executor_body) => executors::merge(executor_body, body),
+                Err(e) => {
+                    failed = Some(e);
+                    body.remove("executor");
+                    body
+                }
+            }
         }
         _ => {
             body.remove("executor");
@@ -96,10 +111,12 @@ pub(crate) fn compile(
                 Value::Seq(items) => all.extend(items),
                 Value::Null => {}
                 _ => {
-                    return Err(ctx.report(
-                        Diagnostic::error(codes::SHAPE, "`steps` must be a list")
-                            .at(part.span, format!("this is a {}", part.type_name())),
-                    ));
+                    failed = Some(
+                        ctx.report(
+                            Diagnostic::error(codes::SHAPE, "`steps` must be a list")
+                                .at(part.span, format!("this is a {}", part.type_name())),
+                        ),
+                    );
                 }
             }
         }
@@ -108,8 +125,13 @@ pub(crate) fn compile(
             stack: Vec::new(),
             out: &mut out,
         };
-        steps::expand(ctx, &all, &found.scope, &mut expander)?;
+        if let Err(e) = steps::expand(ctx, &all, &found.scope, &mut expander) {
+            failed = Some(e);
+        }
         job.insert("steps", span, Node::new(Value::Seq(out), span));
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     if let Some(env) = job.get_mut("environment") {
         *env = executors::environment_as_list(env);

@@ -1,6 +1,6 @@
 //! Orb imports: registry references through [`OrbSource`], inline orbs, nested orbs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use orrery_diagnostics::{codes, Diagnostic, Span};
@@ -104,6 +104,8 @@ pub(crate) struct Imports {
 #[derive(Default)]
 pub(crate) struct OrbCache {
     loaded: HashMap<String, Rc<Scope>>,
+    /// Exact versions whose source was already found faulty (and reported) once.
+    faulty: HashSet<String>,
 }
 
 const MAX_ORB_DEPTH: usize = 8;
@@ -142,7 +144,6 @@ pub(crate) fn import(
             .at(orbs.span, "here"),
         ));
     }
-    let mut failed = false;
     for entry in &map.entries {
         let alias = entry.key.as_str();
         let alias_path = path.map_or_else(|| alias.to_string(), |p| format!("{p}/{alias}"));
@@ -159,16 +160,12 @@ pub(crate) fn import(
                     .at(entry.value.span, format!("this is a {}", entry.value.type_name())),
             )),
         };
-        match result {
-            Ok(scope) => imports.orbs.push((alias.to_string(), scope)),
-            Err(Reported) => failed = true,
-        }
+        // An orb that cannot be imported was reported once, at its import; its alias stays,
+        // opaque, so `alias/…` references are neither compiled nor reported again.
+        let scope = result.unwrap_or_else(|Reported| Rc::new(Scope::opaque(&alias_path)));
+        imports.orbs.push((alias.to_string(), scope));
     }
-    if failed {
-        Err(Reported)
-    } else {
-        Ok(imports)
-    }
+    Ok(imports)
 }
 
 fn import_registry(
@@ -220,6 +217,9 @@ fn import_registry(
     if let Some(scope) = cache.loaded.get(&exact) {
         return Ok((Rc::clone(scope), exact));
     }
+    if cache.faulty.contains(&exact) {
+        return Err(Reported);
+    }
     let file = ctx.db.add(fetched.origin.clone(), fetched.text.clone());
     let parsed = orrery_yaml::parse(file, &fetched.text, ctx.limits);
     let mut failed = false;
@@ -233,9 +233,11 @@ fn import_registry(
         ctx.diagnostics.push(d);
     }
     let Some(root) = parsed.root.filter(|_| !failed) else {
+        cache.faulty.insert(exact);
         return Err(Reported);
     };
     let Some(body) = root.as_map() else {
+        cache.faulty.insert(exact.clone());
         return Err(ctx.report(
             Diagnostic::error(codes::YAML_NOT_A_MAP, format!("orb `{exact}` is not a map"))
                 .at(root.span, "orb source")
@@ -245,7 +247,10 @@ fn import_registry(
     ctx.push_frame(format!("Error importing orb: '{exact}'"), span);
     let scope = scope_from_orb(ctx, cache, body, alias_path, depth + 1);
     ctx.pop_frame();
-    let scope = scope?;
+    let Ok(scope) = scope else {
+        cache.faulty.insert(exact);
+        return Err(Reported);
+    };
     cache.loaded.insert(exact.clone(), Rc::clone(&scope));
     Ok((scope, exact))
 }
@@ -258,13 +263,18 @@ pub(crate) fn scope_from_orb(
     alias_path: &str,
     depth: usize,
 ) -> R<Rc<Scope>> {
-    let imports = import(ctx, cache, body.get("orbs"), Some(alias_path), depth)?;
+    let imports = import(ctx, cache, body.get("orbs"), Some(alias_path), depth);
+    // Each section is checked even when an earlier one is faulty.
+    let commands = element_map(ctx, body, "commands");
+    let executors = element_map(ctx, body, "executors");
+    let jobs = element_map(ctx, body, "jobs");
     Ok(Rc::new(Scope {
         orb_path: Some(alias_path.to_string()),
-        commands: element_map(ctx, body, "commands")?,
-        executors: element_map(ctx, body, "executors")?,
-        jobs: element_map(ctx, body, "jobs")?,
-        orbs: imports.orbs,
+        commands: commands?,
+        executors: executors?,
+        jobs: jobs?,
+        orbs: imports?.orbs,
+        opaque: false,
     }))
 }
 

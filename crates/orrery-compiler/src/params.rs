@@ -117,17 +117,19 @@ pub(crate) fn declarations(
             .at(node.span, format!("this is a {}", node.type_name())),
         ));
     };
+    // Every declaration is checked; one faulty declaration makes the element's parameters unusable.
     let mut decls = Vec::with_capacity(map.len());
+    let mut failed = None;
     for entry in &map.entries {
-        decls.push(declaration(
-            ctx,
-            &entry.key,
-            entry.key_span,
-            &entry.value,
-            pipeline,
-        )?);
+        match declaration(ctx, &entry.key, entry.key_span, &entry.value, pipeline) {
+            Ok(decl) => decls.push(decl),
+            Err(e) => failed = Some(e),
+        }
     }
-    Ok(decls)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(decls),
+    }
 }
 
 fn declaration(
@@ -216,8 +218,11 @@ fn declaration(
     Ok(decl)
 }
 
-/// Binds invocation arguments to declarations: explicit values, then defaults. Reports missing,
-/// unexpected and ill-typed arguments in the official wording.
+/// Binds invocation arguments to declarations: explicit values, then defaults. Reports
+/// unexpected, missing and ill-typed arguments, each, in the official wording and in that order
+/// (the official compiler's first error comes first). Unexpected arguments are left out and the
+/// binding stands; a missing or ill-typed one fails it, since the element's body would be
+/// checked against a value it does not have.
 pub(crate) fn bind(ctx: &mut Ctx<'_>, decls: &[ParamDecl], args: &Map, use_site: Span) -> R<Bound> {
     let unexpected: Vec<&str> = args
         .keys()
@@ -231,33 +236,34 @@ pub(crate) fn bind(ctx: &mut Ctx<'_>, decls: &[ParamDecl], args: &Map, use_site:
             None if known.is_empty() => "this element declares no parameters".to_string(),
             None => format!("declared parameters: {}", known.join(", ")),
         };
-        return Err(ctx.report(
+        ctx.report(
             Diagnostic::error(
                 codes::UNEXPECTED_ARGUMENT,
                 format!("Unexpected argument(s): {}", unexpected.join(", ")),
             )
             .at(at, "not a declared parameter")
             .with_help(help),
-        ));
+        );
     }
     let missing: Vec<&str> = decls
         .iter()
         .filter(|d| d.default.is_none() && args.get(&d.name).is_none_or(Node::is_null))
         .map(|d| d.name.as_str())
         .collect();
+    let mut failed = false;
     if !missing.is_empty() {
-        return Err(ctx.report(
+        ctx.report(
             Diagnostic::error(
                 codes::MISSING_ARGUMENT,
                 format!("Missing required argument(s): {}", missing.join(", ")),
             )
             .at(use_site, "called here")
             .with_help("pass a value for each parameter that has no default"),
-        ));
+        );
+        failed = true;
     }
     let mut bound = Vec::with_capacity(decls.len());
-    let mut failed = false;
-    for decl in decls {
+    for decl in decls.iter().filter(|d| !missing.contains(&d.name.as_str())) {
         let (value, explicit) = match args.get(&decl.name).filter(|v| !v.is_null()) {
             Some(v) => (v.clone(), true),
             None => (

@@ -12,6 +12,9 @@ pub(crate) struct Scope {
     pub executors: Map,
     pub jobs: Map,
     pub orbs: Vec<(String, Rc<Scope>)>,
+    /// An orb that could not be imported: its import was reported once, and every name looked up
+    /// through it is [`Lookup::Opaque`] rather than unknown.
+    pub opaque: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +22,15 @@ pub(crate) enum Kind {
     Command,
     Executor,
     Job,
+}
+
+/// The outcome of looking a name up.
+pub(crate) enum Lookup {
+    Found(Found),
+    /// The name goes through an orb that could not be imported; nothing is known about it and
+    /// nothing more is reported.
+    Opaque,
+    Missing,
 }
 
 /// A definition found by name, with the scope its body must be compiled in.
@@ -47,6 +59,15 @@ impl Found {
 }
 
 impl Scope {
+    /// The scope of an orb that could not be imported (`alias_path` as for any orb).
+    pub fn opaque(alias_path: &str) -> Self {
+        Scope {
+            orb_path: Some(alias_path.to_string()),
+            opaque: true,
+            ..Scope::default()
+        }
+    }
+
     pub fn is_orb(&self) -> bool {
         self.orb_path.is_some()
     }
@@ -71,24 +92,39 @@ impl Scope {
 /// Resolves `name` (`foo` or `alias/foo`) in `scope`. A definition that is a string aliases
 /// another element (`commands: {mine: orb/theirs}`) and is followed.
 pub(crate) fn find(scope: &Rc<Scope>, kind: Kind, name: &str) -> Option<Found> {
-    find_depth(scope, kind, name, 0)
+    match lookup(scope, kind, name) {
+        Lookup::Found(found) => Some(found),
+        Lookup::Opaque | Lookup::Missing => None,
+    }
 }
 
-fn find_depth(scope: &Rc<Scope>, kind: Kind, name: &str, depth: usize) -> Option<Found> {
+/// Like [`find`], but tells a name behind an orb that could not be imported from a missing one.
+pub(crate) fn lookup(scope: &Rc<Scope>, kind: Kind, name: &str) -> Lookup {
+    lookup_depth(scope, kind, name, 0)
+}
+
+fn lookup_depth(scope: &Rc<Scope>, kind: Kind, name: &str, depth: usize) -> Lookup {
+    if scope.opaque {
+        return Lookup::Opaque;
+    }
     if depth > 16 {
-        return None;
+        return Lookup::Missing;
     }
     if let Some((alias, rest)) = name.split_once('/') {
-        let orb = scope.orb(alias)?;
-        return find_depth(orb, kind, rest, depth + 1);
+        return match scope.orb(alias) {
+            Some(orb) => lookup_depth(orb, kind, rest, depth + 1),
+            None => Lookup::Missing,
+        };
     }
-    let definition = scope.elements(kind).get(name)?;
+    let Some(definition) = scope.elements(kind).get(name) else {
+        return Lookup::Missing;
+    };
     if let Some(target) = definition.as_str() {
         if target != name {
-            return find_depth(scope, kind, target, depth + 1);
+            return lookup_depth(scope, kind, target, depth + 1);
         }
     }
-    Some(Found {
+    Lookup::Found(Found {
         scope: Rc::clone(scope),
         kind,
         name: name.to_string(),

@@ -5,9 +5,9 @@ use std::rc::Rc;
 use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Entry, Map, Node, Value};
 
-use crate::context::{Ctx, R};
+use crate::context::{Ctx, Reported, R};
 use crate::params::{self, ParamType};
-use crate::scope::{self, Kind, Scope};
+use crate::scope::{self, Kind, Lookup, Scope};
 use crate::{logic, subst};
 
 pub(crate) const BUILT_IN: &[&str] = &[
@@ -298,7 +298,12 @@ fn invoke_command(
     expander: &mut Expander<'_>,
 ) -> R<()> {
     let use_site = key_span(step);
-    let Some(found) = scope::find(scope, Kind::Command, name) else {
+    let found = match scope::lookup(scope, Kind::Command, name) {
+        Lookup::Found(found) => Some(found),
+        Lookup::Opaque => return Err(Reported),
+        Lookup::Missing => None,
+    };
+    let Some(found) = found else {
         let message = match name.split_once('/') {
             Some((alias, _)) if scope.orb(alias).is_none() => format!("Cannot find a definition for command named {name}: no orb is imported as `{alias}`"),
             _ => format!("Cannot find a definition for command named {name}"),
@@ -369,10 +374,13 @@ fn invoke_command(
                 ));
             }
         };
-        let steps = subst::subst(ctx, &steps, &env)?;
+        let (steps, substituted) = subst::subst_items(ctx, &steps, &env);
+        let Some(steps) = steps else {
+            return substituted;
+        };
         expander.stack.push(identity.clone());
         let r = match &steps.value {
-            Value::Seq(items) => expand(ctx, items, &found.scope, expander),
+            Value::Seq(items) => expand(ctx, items, &found.scope, expander).and(substituted),
             Value::Null => Ok(()),
             _ => Err(ctx.report(
                 Diagnostic::error(

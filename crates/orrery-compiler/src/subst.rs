@@ -14,6 +14,26 @@ pub(crate) fn subst(ctx: &mut Ctx<'_>, node: &Node, env: &Env<'_>) -> R<Node> {
     Ok(owned)
 }
 
+/// Substitutes a list item by item, leaving out the items that fail (each reported), so a fault
+/// in one step does not hide the others; `Err` when any failed. Other nodes are substituted whole.
+pub(crate) fn subst_items(ctx: &mut Ctx<'_>, node: &Node, env: &Env<'_>) -> (Option<Node>, R<()>) {
+    let Value::Seq(items) = &node.value else {
+        return match subst(ctx, node, env) {
+            Ok(n) => (Some(n), Ok(())),
+            Err(e) => (None, Err(e)),
+        };
+    };
+    let mut result = Ok(());
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match subst(ctx, item, env) {
+            Ok(n) => out.push(n),
+            Err(e) => result = Err(e),
+        }
+    }
+    (Some(Node::new(Value::Seq(out), node.span)), result)
+}
+
 /// Substitutes in place: only strings holding `<<` are touched, nothing else is copied.
 pub(crate) fn subst_in_place(ctx: &mut Ctx<'_>, node: &mut Node, env: &Env<'_>) -> R<()> {
     match &mut node.value {

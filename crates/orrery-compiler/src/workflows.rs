@@ -14,7 +14,7 @@ use crate::graph::{GraphJob, JobGraph, Requirement, WorkflowGraph};
 use crate::jobs::{self, Invocation};
 use crate::orbs::{self, OrbCache};
 use crate::params;
-use crate::scope::{self, Kind, Scope};
+use crate::scope::{self, Kind, Lookup, Scope};
 use crate::{logic, subst, version2};
 
 pub(crate) struct Output {
@@ -123,6 +123,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         executors: orbs::element_map(ctx, map, "executors")?,
         jobs: orbs::element_map(ctx, map, "jobs")?,
         orbs: imports.orbs,
+        opaque: false,
     });
 
     let implicit;
@@ -551,6 +552,9 @@ fn plan_instance(
             None => None,
         };
         let Some(found) = overriding.or_else(|| scope::find(root, Kind::Job, job_name)) else {
+            if matches!(scope::lookup(root, Kind::Job, job_name), Lookup::Opaque) {
+                return Err(Reported);
+            }
             let known: Vec<&str> = root.jobs.keys().collect();
             let help = match orrery_diagnostics::suggest(job_name, &known) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -612,7 +616,11 @@ fn override_job(ctx: &mut Ctx<'_>, target: &Node, root: &Rc<Scope>) -> R<Option<
             ));
         }
     }
-    Ok(scope::find(root, Kind::Job, name))
+    match scope::lookup(root, Kind::Job, name) {
+        Lookup::Found(found) => Ok(Some(found)),
+        Lookup::Opaque => Err(Reported),
+        Lookup::Missing => Ok(None),
+    }
 }
 
 struct Instance {
