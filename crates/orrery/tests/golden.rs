@@ -1,5 +1,6 @@
 //! The official compiler's outputs (shared/conformance/golden): cases from 2019 on must be
-//! reproduced byte for byte, preview-era (2018) cases as data.
+//! reproduced byte for byte, preview-era (2018) cases as data; a refused case must be refused
+//! with the official error first.
 
 mod common;
 
@@ -95,14 +96,27 @@ fn golden_cases_match_the_official_compiler() {
             orbs.path().to_str().unwrap(),
             input.to_str().unwrap(),
         ]);
-        if case.join("expected-error.txt").exists() {
-            if out.status.code() == Some(1) && out.stdout.is_empty() {
-                refused += 1;
-            } else {
+        if let Ok(official) = fs::read_to_string(case.join("expected-error.txt")) {
+            if out.status.code() != Some(1) || !out.stdout.is_empty() {
                 failures.push(format!(
                     "{name}: accepted a config the official compiler refuses"
                 ));
+                continue;
             }
+            // The compiler goes on to report every fault, but its first error is the
+            // official one, in the official words.
+            let stderr = text(&out.stderr);
+            let first = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("error[").and_then(|l| l.split_once("]: ")))
+                .map_or("", |(_, message)| message);
+            if first.is_empty() || !official.contains(first) {
+                failures.push(format!(
+                    "{name}: the first error is not the official one\n--- official\n{official}\n--- first\n{first}"
+                ));
+                continue;
+            }
+            refused += 1;
             continue;
         }
         let Ok(expected) = fs::read_to_string(case.join("expected.yml")) else {
