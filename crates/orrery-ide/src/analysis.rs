@@ -5,6 +5,8 @@ use orrery_compiler::Compiled;
 use orrery_diagnostics::{Diagnostic, FileId, SourceDb};
 use orrery_yaml::Parsed;
 
+use crate::model::Model;
+
 /// An orb reference of the document and what the store resolved it to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrbUse {
@@ -40,6 +42,7 @@ pub struct Analysis {
     compiled: Compiled,
     diagnostics: Vec<Diagnostic>,
     orbs: Vec<OrbUse>,
+    model: Model,
 }
 
 impl Analysis {
@@ -52,6 +55,7 @@ impl Analysis {
             diagnostics,
             orbs,
         } = parts;
+        let model = Model::build(&db, file, parsed.root.as_ref(), &parsed.anchors, &orbs);
         Analysis {
             db,
             file,
@@ -59,6 +63,7 @@ impl Analysis {
             compiled,
             diagnostics,
             orbs,
+            model,
         }
     }
 
@@ -90,5 +95,23 @@ impl Analysis {
 
     pub fn orbs(&self) -> &[OrbUse] {
         &self.orbs
+    }
+
+    /// Every definition and reference of the document.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// What `orrery config process` prints for the document, when it compiles.
+    pub fn compiled_yaml(&self) -> Option<String> {
+        let config = self.compiled.config.as_ref()?;
+        let mut out = String::new();
+        for (written, resolved) in &self.compiled.orb_headers {
+            out.push_str(&orrery_emit::orb_header(written, resolved));
+        }
+        out.push_str(&orrery_emit::emit_yaml(config));
+        out.push_str(&orrery_emit::trailer(self.text()));
+        out.push('\n');
+        Some(out)
     }
 }

@@ -6,10 +6,20 @@
 //! [`Span`]s. Nothing here knows the Language Server Protocol (positions in UTF-16, URIs,
 //! JSON-RPC): `orrery-lsp` translates. Nothing here does I/O or fails.
 
+mod actions;
 mod analysis;
 mod codes;
+mod hover;
+mod model;
+mod navigate;
+mod outline;
 
+pub use actions::{Action, ActionKind};
 pub use analysis::{Analysis, AnalysisParts, OrbUse};
 pub use codes::{code_tags, CodeTag};
+pub use hover::HoverInfo;
+pub use model::{Definition, Kind, Model, ParamInfo, Reference};
+pub use navigate::TextEdit;
+pub use outline::Symbol;
 
 pub use orrery_diagnostics::{Diagnostic, FileId, Severity, SourceDb, Span};

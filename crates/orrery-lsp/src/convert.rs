@@ -154,3 +154,39 @@ pub fn severity(severity: Severity) -> DiagnosticSeverity {
         Severity::Note => DiagnosticSeverity::INFORMATION,
     }
 }
+
+#[allow(deprecated)] // `DocumentSymbol.deprecated` must still be given
+pub fn symbol(symbol: &orrery_ide::Symbol, lines: &LineMap) -> lsp::DocumentSymbol {
+    use orrery_ide::Kind;
+    let kind = match symbol.kind {
+        None => lsp::SymbolKind::NAMESPACE,
+        Some(Kind::Job) => lsp::SymbolKind::CLASS,
+        Some(Kind::Command) => lsp::SymbolKind::FUNCTION,
+        Some(Kind::Executor) => lsp::SymbolKind::STRUCT,
+        Some(Kind::Parameter) => lsp::SymbolKind::FIELD,
+        Some(Kind::PipelineParameter) => lsp::SymbolKind::VARIABLE,
+        Some(Kind::Orb) => lsp::SymbolKind::MODULE,
+        Some(Kind::Workflow) => lsp::SymbolKind::EVENT,
+        Some(Kind::Anchor) => lsp::SymbolKind::CONSTANT,
+    };
+    lsp::DocumentSymbol {
+        name: symbol.name.clone(),
+        detail: symbol.kind.map(|k| k.word().to_string()),
+        kind,
+        tags: None,
+        deprecated: None,
+        range: lines.range(symbol.span.start, symbol.span.end),
+        selection_range: lines.range(symbol.selection.start, symbol.selection.end),
+        children: (!symbol.children.is_empty()).then(|| {
+            symbol
+                .children
+                .iter()
+                .map(|c| symbol_of(c, lines))
+                .collect()
+        }),
+    }
+}
+
+fn symbol_of(symbol: &orrery_ide::Symbol, lines: &LineMap) -> lsp::DocumentSymbol {
+    self::symbol(symbol, lines)
+}

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use orrery_ide::Analysis;
 use tokio::sync::watch;
-use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
+use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent, Uri};
 
 use crate::position::{Encoding, LineMap};
 
@@ -21,6 +21,14 @@ pub struct Snapshot {
     pub generation: u64,
     pub analysis: Analysis,
     pub lines: LineMap,
+}
+
+impl Snapshot {
+    /// The byte offset of `position` in the checked text, on a character boundary.
+    pub fn offset(&self, position: Position) -> u32 {
+        let text = self.analysis.text();
+        snap(text, self.lines.offset(position)) as u32
+    }
 }
 
 struct Document {

@@ -18,7 +18,7 @@ where
     I: AsyncRead + Unpin,
     O: AsyncWrite,
 {
-    let (service, socket) = LspService::new(|client| Backend {
+    let (service, socket) = LspService::build(|client| Backend {
         client,
         shared: Arc::new(Shared {
             workspace,
@@ -27,13 +27,30 @@ where
             docs_base: OnceLock::new(),
             watch_files: OnceLock::new(),
         }),
-    });
+    })
+    .custom_method("orrery/compiledConfig", Backend::compiled_config)
+    .finish();
     Server::new(input, output, socket).serve(service).await;
 }
 
 struct Backend {
     client: Client,
     shared: Arc<Shared>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompiledConfigParams {
+    text_document: TextDocumentIdentifier,
+}
+
+/// The answer to `orrery/compiledConfig`.
+#[derive(serde::Serialize)]
+struct CompiledConfig {
+    /// The compiled config; `null` when the document has errors.
+    yaml: Option<String>,
+    /// How many errors keep it from compiling.
+    errors: usize,
 }
 
 /// What the handlers and the background checks share.
@@ -80,6 +97,39 @@ impl Backend {
                     .await;
             }
         });
+    }
+
+    /// The check of the document at `uri` and the byte offset of `position` in it.
+    async fn at(&self, uri: &Uri, position: Position) -> Result<Option<(Arc<Snapshot>, u32)>> {
+        let Some(snapshot) = self.snapshot(uri).await? else {
+            return Ok(None);
+        };
+        let offset = snapshot.offset(position);
+        Ok(Some((snapshot, offset)))
+    }
+
+    fn locator<'a>(&self, snapshot: &'a Snapshot, uri: &'a Uri) -> Locator<'a> {
+        Locator {
+            snapshot,
+            uri,
+            encoding: self.shared.encoding(),
+        }
+    }
+
+    /// `orrery/compiledConfig`: the compiled YAML of a document, as `config process` prints
+    /// it, or why there is none.
+    async fn compiled_config(&self, params: CompiledConfigParams) -> Result<CompiledConfig> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Err(Error::invalid_params("the document is not open"));
+        };
+        let yaml = snapshot.analysis.compiled_yaml();
+        let errors = snapshot
+            .analysis
+            .diagnostics()
+            .iter()
+            .filter(|d| d.is_error())
+            .count();
+        Ok(CompiledConfig { yaml, errors })
     }
 
     async fn snapshot(&self, uri: &Uri) -> Result<Option<Arc<Snapshot>>> {
@@ -180,6 +230,23 @@ impl LanguageServer for Backend {
                         ..TextDocumentSyncOptions::default()
                     },
                 )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                document_highlight_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                })),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..CodeActionOptions::default()
+                    },
+                )),
                 diagnostic_provider: Some(DiagnosticServerCapabilities::Options(
                     DiagnosticOptions {
                         identifier: Some(convert::SOURCE.into()),
@@ -278,5 +345,232 @@ impl LanguageServer for Backend {
                 },
             }),
         ))
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let at = params.text_document_position_params;
+        let Some((snapshot, offset)) = self.at(&at.text_document.uri, at.position).await? else {
+            return Ok(None);
+        };
+        Ok(snapshot.analysis.hover(offset).map(|info| Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: info.markdown,
+            }),
+            range: Some(snapshot.lines.range(info.span.start, info.span.end)),
+        }))
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let at = params.text_document_position_params;
+        let uri = at.text_document.uri;
+        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
+            return Ok(None);
+        };
+        let locator = self.locator(&snapshot, &uri);
+        let locations: Vec<Location> = snapshot
+            .analysis
+            .definition(offset)
+            .into_iter()
+            .filter_map(|span| locator.location(span))
+            .collect();
+        Ok((!locations.is_empty()).then_some(GotoDefinitionResponse::Array(locations)))
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
+            return Ok(None);
+        };
+        let locator = self.locator(&snapshot, &uri);
+        let locations: Vec<Location> = snapshot
+            .analysis
+            .references(offset, params.context.include_declaration)
+            .into_iter()
+            .filter_map(|span| locator.location(span))
+            .collect();
+        Ok(Some(locations))
+    }
+
+    async fn document_highlight(
+        &self,
+        params: DocumentHighlightParams,
+    ) -> Result<Option<Vec<DocumentHighlight>>> {
+        let at = params.text_document_position_params;
+        let Some((snapshot, offset)) = self.at(&at.text_document.uri, at.position).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            snapshot
+                .analysis
+                .highlights(offset)
+                .into_iter()
+                .map(|(span, write)| DocumentHighlight {
+                    range: snapshot.lines.range(span.start, span.end),
+                    kind: Some(if write {
+                        DocumentHighlightKind::WRITE
+                    } else {
+                        DocumentHighlightKind::READ
+                    }),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let Some((snapshot, offset)) = self.at(&params.text_document.uri, params.position).await?
+        else {
+            return Ok(None);
+        };
+        match snapshot.analysis.prepare_rename(offset) {
+            Ok(span) => Ok(Some(PrepareRenameResponse::Range(
+                snapshot.lines.range(span.start, span.end),
+            ))),
+            Err(reason) => Err(Error::invalid_params(reason)),
+        }
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
+            return Ok(None);
+        };
+        let edits = snapshot
+            .analysis
+            .rename(offset, &params.new_name)
+            .map_err(Error::invalid_params)?;
+        Ok(Some(workspace_edit(&self.locator(&snapshot, &uri), &edits)))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let symbols = snapshot
+            .analysis
+            .symbols()
+            .iter()
+            .map(|s| convert::symbol(s, &snapshot.lines))
+            .collect();
+        Ok(Some(DocumentSymbolResponse::Nested(symbols)))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let mut ranges: Vec<FoldingRange> = Vec::new();
+        for span in snapshot.analysis.folding_ranges() {
+            let range = snapshot.lines.range(span.start, span.end);
+            // The fold ends on the last line with text (a span may end at the next line's
+            // start).
+            let end_line = if range.end.character == 0 && range.end.line > range.start.line {
+                range.end.line - 1
+            } else {
+                range.end.line
+            };
+            if end_line > range.start.line
+                && !ranges
+                    .iter()
+                    .any(|r| r.start_line == range.start.line && r.end_line == end_line)
+            {
+                ranges.push(FoldingRange {
+                    start_line: range.start.line,
+                    end_line,
+                    ..FoldingRange::default()
+                });
+            }
+        }
+        Ok(Some(ranges))
+    }
+
+    async fn selection_range(
+        &self,
+        params: SelectionRangeParams,
+    ) -> Result<Option<Vec<SelectionRange>>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let ranges = params
+            .positions
+            .into_iter()
+            .map(|position| {
+                let offset = snapshot.offset(position);
+                let spans = snapshot.analysis.selection_ranges(offset);
+                let mut selection: Option<SelectionRange> = None;
+                for span in spans.iter().rev() {
+                    selection = Some(SelectionRange {
+                        range: snapshot.lines.range(span.start, span.end),
+                        parent: selection.map(Box::new),
+                    });
+                }
+                selection.unwrap_or(SelectionRange {
+                    range: Range::new(position, position),
+                    parent: None,
+                })
+            })
+            .collect();
+        Ok(Some(ranges))
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = params.text_document.uri;
+        let Some(snapshot) = self.snapshot(&uri).await? else {
+            return Ok(None);
+        };
+        let start = snapshot.offset(params.range.start);
+        let end = snapshot.offset(params.range.end);
+        let locator = self.locator(&snapshot, &uri);
+        let actions = snapshot
+            .analysis
+            .actions(start, end)
+            .into_iter()
+            .map(|action| {
+                let diagnostic = snapshot
+                    .analysis
+                    .diagnostics()
+                    .get(action.diagnostic)
+                    .map(|d| convert::diagnostic(d, &locator, self.shared.docs_base()));
+                CodeActionOrCommand::CodeAction(CodeAction {
+                    title: action.title,
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    diagnostics: diagnostic.map(|d| vec![d]),
+                    edit: Some(workspace_edit(&locator, &action.edits)),
+                    is_preferred: action.preferred.then_some(true),
+                    ..CodeAction::default()
+                })
+            })
+            .collect();
+        Ok(Some(actions))
+    }
+}
+
+/// Edits as a workspace edit, grouped by file.
+fn workspace_edit(locator: &Locator<'_>, edits: &[orrery_ide::TextEdit]) -> WorkspaceEdit {
+    let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> =
+        std::collections::HashMap::new();
+    for edit in edits {
+        let Some(location) = locator.location(edit.span) else {
+            continue;
+        };
+        changes.entry(location.uri).or_default().push(TextEdit {
+            range: location.range,
+            new_text: edit.text.clone(),
+        });
+    }
+    WorkspaceEdit {
+        changes: Some(changes),
+        ..WorkspaceEdit::default()
     }
 }
