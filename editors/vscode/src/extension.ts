@@ -77,7 +77,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   if (command === undefined) {
     return;
   }
-  const launch = serverLaunch(command, workspaceFolder());
+  const launch = serverLaunch(command, currentServerSettings(), workspaceFolder());
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
@@ -218,7 +218,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (event.affectsConfiguration('orrery.path')) {
+      if (event.affectsConfiguration('orrery.path') || event.affectsConfiguration('orrery.orbPaths')) {
         void restartClient(context);
       } else if (event.affectsConfiguration('orrery') && client !== undefined) {
         void client.sendNotification(DidChangeConfigurationNotification.type, {

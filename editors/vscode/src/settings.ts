@@ -87,9 +87,17 @@ export function serverSettings(settings: OrrerySettings, workspaceFolder?: strin
   };
 }
 
-/** `orrery lsp` over stdio, started in the workspace folder. */
-export function serverLaunch(binary: string, workspaceFolder?: string): Launch {
-  return { command: binary, args: ['lsp'], cwd: workspaceFolder };
+/**
+ * `orrery lsp` over stdio, started in the workspace folder. Orb paths go on the command line
+ * (`--orb-path`, as for every other command); the server never goes online by itself, so
+ * `online` only reaches it as an initialization option.
+ */
+export function serverLaunch(binary: string, server: ServerSettings, workspaceFolder?: string): Launch {
+  return {
+    command: binary,
+    args: ['lsp', ...server.orbPaths.flatMap((dir) => ['--orb-path', dir])],
+    cwd: workspaceFolder,
+  };
 }
 
 /** Flags that make a CLI command see the same orbs as the server. */

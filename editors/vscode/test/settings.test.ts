@@ -34,9 +34,9 @@ test('settings become the server options every editor sends', () => {
     online: true,
     rules: { 'unused-job': 'off', L1102: 'error' },
   });
-  assert.deepEqual(serverLaunch('/opt/orrery', '/work/project'), {
+  assert.deepEqual(serverLaunch('/opt/orrery', serverSettings(settings, '/work/project'), '/work/project'), {
     command: '/opt/orrery',
-    args: ['lsp'],
+    args: ['lsp', '--orb-path', '/work/project/vendor/orbs', '--orb-path', '/srv/orbs'],
     cwd: '/work/project',
   });
 });
