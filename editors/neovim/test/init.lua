@@ -15,6 +15,7 @@ local TIMEOUT = tonumber(os.getenv('ORRERY_EDITOR_TIMEOUT_MS') or '20000')
 local session = vim.fn.json_decode(table.concat(vim.fn.readfile(editors .. '/test/session.json'), '\n'))
 local project = editors .. '/test/' .. session.project
 local failures = 0
+local passes = 0
 
 local function say(line)
   io.stdout:write(line .. '\n')
@@ -22,6 +23,7 @@ end
 
 local function check(ok, what, detail)
   if ok then
+    passes = passes + 1
     say('ok   ' .. what)
   else
     failures = failures + 1
@@ -31,7 +33,7 @@ local function check(ok, what, detail)
 end
 
 local function finish()
-  say(('neovim: %d failed'):format(failures))
+  say(('neovim: %d passed, %d failed'):format(passes, failures))
   vim.cmd(failures == 0 and 'qall!' or 'cquit! 1')
 end
 
