@@ -41,6 +41,12 @@ fn ctrl_c_stops_the_run_and_leaves_nothing() {
 }
 
 #[test]
+fn sigterm_and_sighup_clean_up_as_ctrl_c_does() {
+    run_cases::signal_stops_the_run_and_leaves_nothing(Exec::Machine, "TERM", 143);
+    run_cases::signal_stops_the_run_and_leaves_nothing(Exec::Machine, "HUP", 129);
+}
+
+#[test]
 fn an_unknown_job_is_refused_with_the_near_name() {
     let p = project("fan.yml");
     let out = run(p.path(), Exec::Machine, &["--job", "jion"]);
