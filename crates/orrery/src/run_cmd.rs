@@ -16,7 +16,7 @@ use orrery_runtime::docker::{socket_from, DockerExecutor, DockerOptions, PullPol
 use orrery_runtime::env::{stable_uuid, uuid, RunInfo};
 use orrery_runtime::executor::{ByKind, Executor};
 use orrery_runtime::machine::MachineExecutor;
-use orrery_runtime::run::{execute, Console, RunOptions};
+use orrery_runtime::run::{execute, reserve_build_numbers, Console, RunOptions};
 use orrery_runtime::schedule::{ApprovedNames, Approver, Decision};
 use orrery_runtime::secrets::Secrets;
 use orrery_runtime::spec::ExecutorKind;
@@ -236,12 +236,17 @@ pub fn run(args: RunArgs) -> ExitCode {
             None
         }
     };
-    let build_num_file = state.join("build-num");
-    let first_build_num = std::fs::read_to_string(&build_num_file)
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        + 1;
+    // One number per job node this run may start.
+    let nodes: u64 = plan
+        .jobs
+        .iter()
+        .filter(|j| matches!(j.kind, JobKind::Run(_)))
+        .map(|j| u64::from(j.nodes()))
+        .sum();
+    let first_build_num = match reserve_build_numbers(&state.join("build-num"), nodes.max(1)) {
+        Ok(n) => n,
+        Err(e) => return config_cmd::report_usage(&e),
+    };
     let project = checkout.remote_url.as_deref().and_then(git::project_url);
     let reponame = project
         .as_ref()
@@ -350,10 +355,6 @@ pub fn run(args: RunArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return config_cmd::report_usage(&e),
     };
-    let _ = std::fs::write(
-        &build_num_file,
-        (report.last_build_num.saturating_sub(1)).to_string(),
-    );
 
     // A closed terminal (SIGHUP) must not turn the clean-up into a panic.
     let mut out = std::io::stdout().lock();
