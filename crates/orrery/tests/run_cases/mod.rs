@@ -388,7 +388,8 @@ pub fn signal_stops_the_run_and_leaves_nothing(exec: Exec, signal: &str, code: i
         }
         all
     });
-    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+    // Generous: the daemon is shared and may be slow to start containers.
+    if rx.recv_timeout(Duration::from_secs(180)).is_err() {
         let _ = child.kill();
         panic!("the step never started: {}", reader.join().unwrap());
     }
