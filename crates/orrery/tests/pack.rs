@@ -164,7 +164,9 @@ fn pack_unpack_pack(what: &str, dir: &Path, extra: &[&Path], work: &Path) -> Nod
 
 #[test]
 fn every_corpus_orb_packs_unpacks_and_packs_again() {
-    let versions = orb_versions();
+    let Some(versions) = orb_versions() else {
+        return;
+    };
     assert_eq!(versions.len(), 140, "the corpus has 140 orb versions");
     let (mut packed, mut single_file, mut refused) = (0, 0, 0);
     for (i, version) in versions.iter().enumerate() {

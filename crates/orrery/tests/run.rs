@@ -163,3 +163,27 @@ fn checkout_copies_uncommitted_work_or_head_only() {
     assert!(head.status.success(), "{s}");
     assert!(!s.contains("[look] lock.txt"), "{s}");
 }
+
+/// The process check the scenarios rely on finds an orphan of this test's tree (a background
+/// process whose shell has exited), and only processes of this tree.
+#[test]
+fn the_process_check_sees_orphans_of_this_test() {
+    run_cases::adopt_orphans();
+    let marker = format!("sleep {}.5", 9000 + std::process::id() % 1000);
+    let shell = std::process::Command::new("sh")
+        .args(["-c", &format!("{marker} >/dev/null 2>&1 &")])
+        .status()
+        .unwrap();
+    assert!(shell.success());
+    let seen = run_cases::process_tree();
+    let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+    if let Some(pid) = orphan {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    assert!(orphan.is_some(), "{marker} not found among {seen:?}");
+    assert!(
+        !seen.iter().any(|(pid, _)| *pid == 1),
+        "init is not in this test's tree: {seen:?}"
+    );
+}

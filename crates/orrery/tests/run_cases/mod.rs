@@ -41,14 +41,10 @@ pub fn docker_ready() -> bool {
         Ok(o) if !o.status.success() => text(&o.stderr),
         Ok(_) => return true,
     };
-    let message = format!(
-        "Docker is not ready ({}); run scripts/start-dockerd.sh and scripts/build-test-images.sh",
-        problem.trim()
+    orrery_testkit::missing(
+        &format!("a Docker daemon with {IMAGE} ({})", problem.trim()),
+        "scripts/setup starts them: scripts/start-dockerd.sh, scripts/build-test-images.sh",
     );
-    if std::env::var_os("CI").is_some() {
-        panic!("{message}");
-    }
-    eprintln!("skipping: {message}");
     false
 }
 
@@ -90,6 +86,7 @@ pub fn project(config: &str) -> tempfile::TempDir {
 }
 
 pub fn command(project: &Path, exec: Exec, args: &[&str]) -> Command {
+    adopt_orphans();
     let mut c = Command::new(env!("CARGO_BIN_EXE_orrery"));
     c.current_dir(project)
         .arg("run")
@@ -154,9 +151,67 @@ pub fn status_of(stdout: &str, job: &str) -> String {
         .to_string()
 }
 
+/// Makes this test process the reaper of orphans in its tree: a process a run fails to stop
+/// then stays below this process (where [`processes`] finds it) instead of moving to init.
+pub fn adopt_orphans() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
+    });
+}
+
+/// The command lines of this test process's living descendants.
 pub fn processes() -> Vec<String> {
-    let out = Command::new("ps").args(["-eo", "args"]).output().unwrap();
-    text(&out.stdout).lines().map(str::to_string).collect()
+    process_tree()
+        .into_iter()
+        .map(|(_, cmdline)| cmdline)
+        .collect()
+}
+
+/// This test process's living descendants (its own process tree, never the rest of the
+/// machine's processes) as `(pid, command line)`, from `/proc`.
+pub fn process_tree() -> Vec<(u32, String)> {
+    let mut parent_of = std::collections::HashMap::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // `pid (comm) state ppid …`: comm may hold spaces, so read after its closing `)`.
+        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next();
+        let ppid = fields.next().and_then(|p| p.parse::<u32>().ok());
+        if let (Some(state), Some(ppid)) = (state, ppid) {
+            if state != "Z" {
+                parent_of.insert(pid, ppid);
+            }
+        }
+    }
+    let me = std::process::id();
+    let in_tree = |mut pid: u32| {
+        for _ in 0..parent_of.len() {
+            match parent_of.get(&pid) {
+                Some(&parent) if parent == me => return true,
+                Some(&parent) if parent > 1 => pid = parent,
+                _ => return false,
+            }
+        }
+        false
+    };
+    parent_of
+        .keys()
+        .filter(|&&pid| in_tree(pid))
+        .filter_map(|&pid| {
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            Some((pid, cmdline.trim().to_string()))
+        })
+        .collect()
 }
 
 pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
