@@ -12,12 +12,13 @@ use orrery_diagnostics::{
     HumanOptions, RuleInfo, Severity, SourceDb, ToolInfo,
 };
 use orrery_orb::LockPolicy;
-use orrery_validate::{Input, Settings, SETTINGS_FILE};
+use orrery_validate::{Input, NoHost, Settings, SETTINGS_FILE};
 
 use crate::config_cmd::{
     compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
 };
 use crate::project_host::ProjectHost;
+use crate::shellcheck::Shellcheck;
 
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -65,6 +66,10 @@ pub struct LintArgs {
     /// Run the compiler's checks only, no lint rules.
     #[arg(long)]
     no_lint: bool,
+    /// Do not run shellcheck over `run` commands (rule L1501); the settings file can also
+    /// turn it off with `shellcheck = "off"` under `[rules]`.
+    #[arg(long)]
+    no_shellcheck: bool,
 }
 
 #[derive(Args)]
@@ -134,65 +139,138 @@ impl Checked {
     }
 }
 
-/// Checks configs one after another, sharing one source database (so one report can point
-/// into all of them) and reporting each settings file's problems once.
+/// Checks configs, sharing one source database (so one report can point into all of them),
+/// one shellcheck (so all their scripts are linted together) and reporting each settings
+/// file's problems once.
 struct Checker<'a> {
     compile: &'a CompileArgs,
     lint: &'a LintArgs,
     db: SourceDb,
     settings_seen: HashSet<PathBuf>,
+    shellcheck: Shellcheck,
+}
+
+/// A compiled config waiting for the lint rules.
+struct Compiled {
+    file: PathBuf,
+    config: FileId,
+    source: String,
+    parsed: orrery_yaml::Parsed,
+    compiled: orrery_compiler::Compiled,
+    /// The compiler's diagnostics.
+    reported: Vec<Diagnostic>,
+    /// The settings, with the settings file's problems to report; `None` with `--no-lint`.
+    settings: Option<(Settings, Vec<Diagnostic>)>,
+}
+
+impl Compiled {
+    /// What the rules read, when the config parsed.
+    fn input<'c>(&'c self, host: &'c dyn orrery_validate::Host) -> Option<Input<'c>> {
+        let parsed = &self.parsed;
+        let root = parsed.root.as_ref()?;
+        // The compiler has already reported why the text does not parse.
+        if orrery_diagnostics::has_errors(&parsed.diagnostics) {
+            return None;
+        }
+        Some(Input {
+            file: self.config,
+            text: &self.source,
+            root,
+            anchors: &parsed.anchors,
+            compiled: Some(&self.compiled),
+            host,
+        })
+    }
 }
 
 impl<'a> Checker<'a> {
     fn new(compile: &'a CompileArgs, lint: &'a LintArgs) -> Self {
+        let shellcheck = if lint.no_shellcheck || lint.no_lint {
+            Shellcheck::off()
+        } else {
+            Shellcheck::find()
+        };
         Checker {
             compile,
             lint,
             db: SourceDb::new(),
             settings_seen: HashSet::new(),
+            shellcheck,
         }
     }
 
     /// Compiles and lints `source` as the config at `file`. `Err` when it cannot run at all.
     fn check(&mut self, file: &Path, source: String) -> Result<Checked, String> {
+        let compiled = self.compile(file, source)?;
+        Ok(self.lint(compiled))
+    }
+
+    /// Checks every file: all compiled first, then every script of every config linted at
+    /// once, then the rules. `Err` when one cannot be read or checked at all.
+    fn check_all(&mut self, files: &[PathBuf]) -> Result<Vec<Checked>, String> {
+        let mut compiled = Vec::with_capacity(files.len());
+        for file in files {
+            let source = read_config(file)?;
+            compiled.push(self.compile(file, source)?);
+        }
+        let scripts: Vec<(String, String)> = compiled
+            .iter()
+            .filter_map(|c| {
+                let (settings, _) = c.settings.as_ref()?;
+                Some(orrery_validate::shell_scripts(&c.input(&NoHost)?, settings))
+            })
+            .flatten()
+            .collect();
+        let scripts: Vec<(&str, &str)> = scripts
+            .iter()
+            .map(|(text, shell)| (text.as_str(), shell.as_str()))
+            .collect();
+        self.shellcheck.prepare(&scripts);
+        Ok(compiled.into_iter().map(|c| self.lint(c)).collect())
+    }
+
+    fn compile(&mut self, file: &Path, source: String) -> Result<Compiled, String> {
         let db = std::mem::take(&mut self.db);
         let session = compile_source(db, file, source, self.compile, LockPolicy::Enforce)?;
         self.db = session.db;
         let mut compiled = session.compiled;
         let reported = std::mem::take(&mut compiled.diagnostics);
-        if self.lint.no_lint {
-            return Ok(Checked {
-                name: file.display().to_string(),
-                config: session.config,
-                diagnostics: reported,
-            });
-        }
-        let (settings, mut problems) = self.settings(file)?;
-        let parsed = &session.parsed;
-        let mut diagnostics = match &parsed.root {
-            Some(root) if !orrery_diagnostics::has_errors(&parsed.diagnostics) => {
-                orrery_validate::check(
-                    &Input {
-                        file: session.config,
-                        text: &session.source,
-                        root,
-                        anchors: &parsed.anchors,
-                        compiled: Some(&compiled),
-                        host: &ProjectHost::for_config(file),
-                    },
-                    reported,
-                    &settings,
-                )
-            }
-            // The compiler has already reported why the text does not parse.
-            _ => reported,
+        let settings = if self.lint.no_lint {
+            None
+        } else {
+            Some(self.settings(file)?)
         };
-        problems.append(&mut diagnostics);
-        Ok(Checked {
-            name: file.display().to_string(),
+        Ok(Compiled {
+            file: file.to_path_buf(),
             config: session.config,
-            diagnostics: problems,
+            source: session.source,
+            parsed: session.parsed,
+            compiled,
+            reported,
+            settings,
         })
+    }
+
+    fn lint(&self, mut compiled: Compiled) -> Checked {
+        let reported = std::mem::take(&mut compiled.reported);
+        let host = ProjectHost::for_config(&compiled.file, &self.shellcheck);
+        let diagnostics = match compiled.settings.take() {
+            None => reported,
+            Some((settings, mut problems)) => {
+                match compiled.input(&host) {
+                    Some(input) => {
+                        problems.extend(orrery_validate::check(&input, reported, &settings));
+                    }
+                    None => problems.extend(reported),
+                }
+                problems
+            }
+        };
+        Checked {
+            name: compiled.file.display().to_string(),
+            config: compiled.config,
+            diagnostics,
+        }
     }
 
     /// The settings that apply to `config`, with the settings file's problems the first time
@@ -244,14 +322,10 @@ fn find_settings(config: &Path) -> Option<PathBuf> {
 
 pub fn validate(args: ValidateArgs) -> ExitCode {
     let mut checker = Checker::new(&args.compile, &args.lint);
-    let mut checked = Vec::new();
-    for file in &args.files {
-        let result = read_config(file).and_then(|source| checker.check(file, source));
-        match result {
-            Ok(c) => checked.push(c),
-            Err(message) => return report_usage(&message),
-        }
-    }
+    let checked = match checker.check_all(&args.files) {
+        Ok(checked) => checked,
+        Err(message) => return report_usage(&message),
+    };
     let db = &checker.db;
     let all: Vec<Diagnostic> = checked
         .iter()
