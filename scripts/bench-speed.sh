@@ -7,7 +7,7 @@
 #
 #   scripts/bench-speed.sh [RUNS]              RUNS per measurement (default 10)
 #   ORRERY=/path/to/orrery scripts/bench-speed.sh   measure another build (e.g. main's)
-#   SIZES="1000 5000 10000" ... SECTIONS="startup ajv scaling shellcheck" ...
+#   SIZES="1000 5000 10000" SECTIONS="startup ajv scaling shellcheck" WARMUP=2 (runs before timing)
 #
 # Needs hyperfine and jq (installed here when missing), node with `npm ci --prefix bench/ajv`
 # and check-jsonschema (for the SchemaStore schema ajv uses), shellcheck for its section.
@@ -36,7 +36,7 @@ printf '[rules]\nshellcheck = "off"\n' >"$work/no-shellcheck.toml"
 median() {
     local name=$1
     shift
-    hyperfine -N -i --warmup 2 --runs "$runs" --export-json "$work/$name.json" "$@" >/dev/null 2>&1
+    hyperfine -N -i --warmup "${WARMUP:-2}" --runs "$runs" --export-json "$work/$name.json" "$@" >/dev/null 2>&1
     jq -r '.results[0].median' "$work/$name.json"
 }
 ms() { awk -v s="$1" 'BEGIN { printf "%.2f ms", s * 1000 }'; }
