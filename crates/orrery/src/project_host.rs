@@ -12,24 +12,25 @@ use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use orrery_validate::{Host, ShellFinding, ShellScript};
 
 use crate::shellcheck::Shellcheck;
 
-pub(crate) struct ProjectHost<'a> {
+pub(crate) struct ProjectHost {
     /// The project root; `None` when the config is not in a `.circleci` directory, so where
     /// the project's files are is a guess the checksum rule must not act on.
     root: Option<PathBuf>,
     /// Files git knows (with every directory holding them), relative to `root` with `/`
     /// separators; `None` outside a git work tree. Listed on first use.
     git_files: OnceCell<Option<HashSet<String>>>,
-    shellcheck: &'a Shellcheck,
+    shellcheck: Arc<Shellcheck>,
 }
 
-impl<'a> ProjectHost<'a> {
-    /// The host for the project that holds `config`.
-    pub(crate) fn for_config(config: &Path, shellcheck: &'a Shellcheck) -> ProjectHost<'a> {
+impl ProjectHost {
+    /// The host for the project that holds `config`, with the installed shellcheck.
+    pub(crate) fn for_config(config: &Path) -> ProjectHost {
         let in_circleci = config
             .parent()
             .and_then(Path::file_name)
@@ -37,17 +38,23 @@ impl<'a> ProjectHost<'a> {
         ProjectHost {
             root: in_circleci.then(|| project_root(config)),
             git_files: OnceCell::new(),
-            shellcheck,
+            shellcheck: Shellcheck::installed(),
         }
     }
 
     #[cfg(test)]
-    pub(crate) fn new(root: PathBuf, shellcheck: &'a Shellcheck) -> ProjectHost<'a> {
+    pub(crate) fn new(root: PathBuf) -> ProjectHost {
         ProjectHost {
             root: Some(root),
             git_files: OnceCell::new(),
-            shellcheck,
+            shellcheck: Shellcheck::installed(),
         }
+    }
+
+    /// The same host with another shellcheck (an invocation's, or one turned off).
+    pub(crate) fn with_shellcheck(mut self, shellcheck: Arc<Shellcheck>) -> ProjectHost {
+        self.shellcheck = shellcheck;
+        self
     }
 
     fn git_files(&self, root: &Path) -> Option<&HashSet<String>> {
@@ -124,7 +131,7 @@ fn normalise(path: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-impl Host for ProjectHost<'_> {
+impl Host for ProjectHost {
     fn path_exists(&self, path: &str) -> Option<bool> {
         let root = self.root.as_ref()?;
         let path = normalise(path)?;
@@ -176,8 +183,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("web")).unwrap();
         std::fs::write(dir.path().join("web/package.json"), "{}").unwrap();
-        let off = Shellcheck::off();
-        let host = ProjectHost::new(dir.path().to_path_buf(), &off);
+        let host = ProjectHost::new(dir.path().to_path_buf());
         assert_eq!(host.path_exists("web/package.json"), Some(true));
         assert_eq!(host.path_exists("./web//package.json"), Some(true));
         assert_eq!(host.path_exists("web"), Some(true));
@@ -208,8 +214,7 @@ mod tests {
         std::fs::write(root.join("go.sum"), "").unwrap();
         git(&["add", "go.sum"]);
         std::fs::write(root.join("untracked.lock"), "").unwrap();
-        let off = Shellcheck::off();
-        let host = ProjectHost::for_config(&root.join(".circleci/config.yml"), &off);
+        let host = ProjectHost::for_config(&root.join(".circleci/config.yml"));
         assert_eq!(host.path_exists("go.sum"), Some(true));
         assert_eq!(host.path_exists("untracked.lock"), Some(true));
         assert_eq!(host.path_exists(".circleci"), Some(true));
@@ -219,14 +224,15 @@ mod tests {
 
     #[test]
     fn shellcheck_runs_when_installed_and_must_on_ci() {
-        let shellcheck = Shellcheck::find();
-        let host = ProjectHost::new(PathBuf::from("."), &shellcheck);
+        let host = ProjectHost::new(PathBuf::from("."));
         let found = host.shellcheck("cd build\necho $1\n", "/bin/bash -eo pipefail");
-        if found.is_none() && std::env::var_os("CI").is_none() {
-            println!("shellcheck is not installed: skipped (on CI it must run)");
+        let Some(found) = found else {
+            orrery_testkit::missing(
+                "shellcheck",
+                "scripts/setup installs it: apt-get install shellcheck",
+            );
             return;
-        }
-        let found = found.expect("CI is set but shellcheck did not run: .ci/run must install it");
+        };
         let codes: Vec<(&str, u32, u32)> = found
             .iter()
             .map(|f| (f.code.as_str(), f.line, f.column))

@@ -8,10 +8,10 @@
 //! a hash of the resolved program's path, size and modification time, which change whenever
 //! another version is installed, and which cost no process to learn.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use orrery_validate::ShellFinding;
 use sha2::{Digest, Sha256};
@@ -25,19 +25,22 @@ pub(crate) struct Shellcheck {
     /// This build's cache directory, `None` without a user cache.
     cache: Option<PathBuf>,
     /// Findings known in this process, from the cache or a run.
-    known: RefCell<HashMap<Key, Vec<ShellFinding>>>,
+    known: Mutex<HashMap<Key, Vec<ShellFinding>>>,
 }
 
 impl Shellcheck {
-    /// shellcheck from `PATH`, with its cache.
-    pub(crate) fn find() -> Shellcheck {
-        let program = find_program("shellcheck");
-        let cache = program.as_deref().and_then(cache_dir);
-        Shellcheck {
-            program,
-            cache,
-            known: RefCell::new(HashMap::new()),
-        }
+    /// The shellcheck on `PATH`, with its cache: looked up once per process and shared.
+    pub(crate) fn installed() -> Arc<Shellcheck> {
+        static INSTALLED: OnceLock<Arc<Shellcheck>> = OnceLock::new();
+        Arc::clone(INSTALLED.get_or_init(|| {
+            let program = find_program("shellcheck");
+            let cache = program.as_deref().and_then(cache_dir);
+            Arc::new(Shellcheck {
+                program,
+                cache,
+                known: Mutex::new(HashMap::new()),
+            })
+        }))
     }
 
     /// No shell linter: the rule stays silent.
@@ -45,8 +48,12 @@ impl Shellcheck {
         Shellcheck {
             program: None,
             cache: None,
-            known: RefCell::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<ShellFinding>>> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Lints every script (`(text, shell)`) not known yet, from the cache or in as few
@@ -58,7 +65,7 @@ impl Shellcheck {
         let mut missing: Vec<(Key, &str, &'static str)> = Vec::new();
         let mut queued = HashSet::new();
         {
-            let mut known = self.known.borrow_mut();
+            let mut known = self.known();
             for (text, shell) in scripts {
                 let dialect = dialect_of(shell);
                 let key = key(text, dialect);
@@ -79,7 +86,7 @@ impl Shellcheck {
         let Some(linted) = run_all(program, &missing) else {
             return;
         };
-        let mut known = self.known.borrow_mut();
+        let mut known = self.known();
         for ((key, ..), findings) in missing.iter().zip(linted) {
             self.store(key, &findings);
             known.insert(*key, findings);
@@ -91,7 +98,7 @@ impl Shellcheck {
     pub(crate) fn lint(&self, scripts: &[(&str, &str)]) -> Option<Vec<Vec<ShellFinding>>> {
         self.program.as_ref()?;
         self.prepare(scripts);
-        let known = self.known.borrow();
+        let known = self.known();
         scripts
             .iter()
             .map(|(text, shell)| known.get(&key(text, dialect_of(shell))).cloned())
@@ -338,7 +345,7 @@ mod tests {
         let fresh = || Shellcheck {
             program: Some(program.clone()),
             cache: Some(cache.path().to_path_buf()),
-            known: RefCell::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
         };
         // Enough scripts for several processes per dialect, each linted as its own shell.
         let mut scripts = vec![

@@ -1,18 +1,20 @@
 //! `orrery config validate|fix|rules|explain`: the compiler's checks plus the lint rules, with
 //! the project's `.orrery.toml` and suppression comments applied, in every output format.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
+use orrery_compiler::Compiled;
 use orrery_diagnostics::{
     render_github, render_human_with, render_json, render_junit, render_sarif, Diagnostic, FileId,
     HumanOptions, RuleInfo, Severity, SourceDb, ToolInfo,
 };
-use orrery_orb::LockPolicy;
-use orrery_validate::{Input, NoHost, Settings, SETTINGS_FILE};
+use orrery_orb::{LockPolicy, Resolution};
+use orrery_validate::{Host, Input, NoHost, Settings, SETTINGS_FILE};
 
 use crate::config_cmd::{
     compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
@@ -72,6 +74,17 @@ pub struct LintArgs {
     no_shellcheck: bool,
 }
 
+impl LintArgs {
+    /// Lint with every rule, with this settings file or the nearest `.orrery.toml`.
+    pub(crate) fn with_settings(settings: Option<PathBuf>) -> LintArgs {
+        LintArgs {
+            settings,
+            no_lint: false,
+            no_shellcheck: false,
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct RulesArgs {
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
@@ -126,11 +139,17 @@ impl ColorChoice {
 }
 
 /// One checked config.
-struct Checked {
+pub(crate) struct Checked {
     name: String,
     /// The config's file in the checker's database.
-    config: FileId,
-    diagnostics: Vec<Diagnostic>,
+    pub(crate) config: FileId,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// The parse the compiler and the rules read.
+    pub(crate) parsed: orrery_yaml::Parsed,
+    /// The compiler's output (its diagnostics moved to `diagnostics`).
+    pub(crate) compiled: Compiled,
+    /// What each registry orb reference resolved to.
+    pub(crate) resolutions: BTreeMap<String, Resolution>,
 }
 
 impl Checked {
@@ -139,33 +158,37 @@ impl Checked {
     }
 }
 
-/// Checks configs, sharing one source database (so one report can point into all of them),
-/// one shellcheck (so all their scripts are linted together) and reporting each settings
+/// Checks configs, sharing one source database (so one report can point into all of them)
+/// and one shellcheck (so all their scripts are linted together), and reporting each settings
 /// file's problems once.
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     compile: &'a CompileArgs,
     lint: &'a LintArgs,
     db: SourceDb,
     settings_seen: HashSet<PathBuf>,
-    shellcheck: Shellcheck,
+    /// The project host to use instead of a fresh one per config (the language server keeps
+    /// one per project).
+    host: Option<&'a dyn Host>,
+    shellcheck: Arc<Shellcheck>,
 }
 
 /// A compiled config waiting for the lint rules.
-struct Compiled {
+struct Pending {
     file: PathBuf,
     config: FileId,
     source: String,
     parsed: orrery_yaml::Parsed,
-    compiled: orrery_compiler::Compiled,
+    compiled: Compiled,
     /// The compiler's diagnostics.
     reported: Vec<Diagnostic>,
+    resolutions: BTreeMap<String, Resolution>,
     /// The settings, with the settings file's problems to report; `None` with `--no-lint`.
     settings: Option<(Settings, Vec<Diagnostic>)>,
 }
 
-impl Compiled {
+impl Pending {
     /// What the rules read, when the config parsed.
-    fn input<'c>(&'c self, host: &'c dyn orrery_validate::Host) -> Option<Input<'c>> {
+    fn input<'c>(&'c self, host: &'c dyn Host) -> Option<Input<'c>> {
         let parsed = &self.parsed;
         let root = parsed.root.as_ref()?;
         // The compiler has already reported why the text does not parse.
@@ -184,40 +207,50 @@ impl Compiled {
 }
 
 impl<'a> Checker<'a> {
-    fn new(compile: &'a CompileArgs, lint: &'a LintArgs) -> Self {
+    pub(crate) fn new(compile: &'a CompileArgs, lint: &'a LintArgs) -> Self {
         let shellcheck = if lint.no_shellcheck || lint.no_lint {
-            Shellcheck::off()
+            Arc::new(Shellcheck::off())
         } else {
-            Shellcheck::find()
+            Shellcheck::installed()
         };
         Checker {
             compile,
             lint,
             db: SourceDb::new(),
             settings_seen: HashSet::new(),
+            host: None,
             shellcheck,
         }
     }
 
+    pub(crate) fn with_host(mut self, host: &'a dyn Host) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    pub(crate) fn into_db(self) -> SourceDb {
+        self.db
+    }
+
     /// Compiles and lints `source` as the config at `file`. `Err` when it cannot run at all.
-    fn check(&mut self, file: &Path, source: String) -> Result<Checked, String> {
-        let compiled = self.compile(file, source)?;
-        Ok(self.lint(compiled))
+    pub(crate) fn check(&mut self, file: &Path, source: String) -> Result<Checked, String> {
+        let pending = self.compile(file, source)?;
+        Ok(self.lint(pending))
     }
 
     /// Checks every file: all compiled first, then every script of every config linted at
     /// once, then the rules. `Err` when one cannot be read or checked at all.
     fn check_all(&mut self, files: &[PathBuf]) -> Result<Vec<Checked>, String> {
-        let mut compiled = Vec::with_capacity(files.len());
+        let mut pending = Vec::with_capacity(files.len());
         for file in files {
             let source = read_config(file)?;
-            compiled.push(self.compile(file, source)?);
+            pending.push(self.compile(file, source)?);
         }
-        let scripts: Vec<(String, String)> = compiled
+        let scripts: Vec<(String, String)> = pending
             .iter()
-            .filter_map(|c| {
-                let (settings, _) = c.settings.as_ref()?;
-                Some(orrery_validate::shell_scripts(&c.input(&NoHost)?, settings))
+            .filter_map(|p| {
+                let (settings, _) = p.settings.as_ref()?;
+                Some(orrery_validate::shell_scripts(&p.input(&NoHost)?, settings))
             })
             .flatten()
             .collect();
@@ -226,10 +259,10 @@ impl<'a> Checker<'a> {
             .map(|(text, shell)| (text.as_str(), shell.as_str()))
             .collect();
         self.shellcheck.prepare(&scripts);
-        Ok(compiled.into_iter().map(|c| self.lint(c)).collect())
+        Ok(pending.into_iter().map(|p| self.lint(p)).collect())
     }
 
-    fn compile(&mut self, file: &Path, source: String) -> Result<Compiled, String> {
+    fn compile(&mut self, file: &Path, source: String) -> Result<Pending, String> {
         let db = std::mem::take(&mut self.db);
         let session = compile_source(db, file, source, self.compile, LockPolicy::Enforce)?;
         self.db = session.db;
@@ -240,24 +273,33 @@ impl<'a> Checker<'a> {
         } else {
             Some(self.settings(file)?)
         };
-        Ok(Compiled {
+        Ok(Pending {
             file: file.to_path_buf(),
             config: session.config,
             source: session.source,
             parsed: session.parsed,
             compiled,
             reported,
+            resolutions: session.store.resolutions(),
             settings,
         })
     }
 
-    fn lint(&self, mut compiled: Compiled) -> Checked {
-        let reported = std::mem::take(&mut compiled.reported);
-        let host = ProjectHost::for_config(&compiled.file, &self.shellcheck);
-        let diagnostics = match compiled.settings.take() {
+    fn lint(&self, mut pending: Pending) -> Checked {
+        let reported = std::mem::take(&mut pending.reported);
+        let diagnostics = match pending.settings.take() {
             None => reported,
             Some((settings, mut problems)) => {
-                match compiled.input(&host) {
+                let project_host;
+                let host: &dyn Host = match self.host {
+                    Some(host) => host,
+                    None => {
+                        project_host = ProjectHost::for_config(&pending.file)
+                            .with_shellcheck(Arc::clone(&self.shellcheck));
+                        &project_host
+                    }
+                };
+                match pending.input(host) {
                     Some(input) => {
                         problems.extend(orrery_validate::check(&input, reported, &settings));
                     }
@@ -267,9 +309,12 @@ impl<'a> Checker<'a> {
             }
         };
         Checked {
-            name: compiled.file.display().to_string(),
-            config: compiled.config,
+            name: pending.file.display().to_string(),
+            config: pending.config,
             diagnostics,
+            parsed: pending.parsed,
+            compiled: pending.compiled,
+            resolutions: pending.resolutions,
         }
     }
 
