@@ -40,7 +40,10 @@ fn validate(files: &[PathBuf], cwd: &Path) -> BTreeMap<String, Vec<Finding>> {
             // Findings in other files (orb sources, settings) are shown at the top of the
             // document by the server; compare them by code and message only.
             let (line, column) = if out.contains_key(&file) {
-                (d["line"].as_u64().unwrap_or(1), d["column"].as_u64().unwrap_or(1))
+                (
+                    d["line"].as_u64().unwrap_or(1),
+                    d["column"].as_u64().unwrap_or(1),
+                )
             } else {
                 (0, 0)
             };
@@ -84,9 +87,9 @@ fn findings(text: &str, diagnostics: &Value) -> Vec<Finding> {
         .iter()
         .filter(|d| {
             // Findings from other files sit at the top with the place in related information.
-            d["relatedInformation"]
-                .as_array()
-                .is_none_or(|r| r.is_empty() || d["range"]["start"] != json!({"line": 0, "character": 0}))
+            d["relatedInformation"].as_array().is_none_or(|r| {
+                r.is_empty() || d["range"]["start"] != json!({"line": 0, "character": 0})
+            })
         })
         .map(|d| {
             let line = d["range"]["start"]["line"].as_u64().unwrap_or(0);
@@ -149,7 +152,10 @@ fn opening_each_corpus_config_gives_what_validate_reports() {
                 file.display()
             ));
         }
-        server.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}));
+        server.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        );
     }
     server.stop();
     // The corpus has hundreds of findings; far fewer means the comparison lost them.
@@ -235,7 +241,8 @@ fn random_edits_never_crash_or_hang_the_server() {
         let mut version = 1;
         for _ in 0..edits_per_config {
             let (start, end, new_text) = random_edit(&mut rng, &text);
-            let range = json!({"start": position(&text, start, false), "end": position(&text, end, false)});
+            let range =
+                json!({"start": position(&text, start, false), "end": position(&text, end, false)});
             text.replace_range(start..end, &new_text);
             version += 1;
             server.notify(
@@ -257,14 +264,25 @@ fn random_edits_never_crash_or_hang_the_server() {
             "textDocument/documentHighlight",
         ] {
             let answer = server.request(method, here.clone());
-            assert!(answer.get("error").is_none(), "{method} on {}: {answer}", file.display());
+            assert!(
+                answer.get("error").is_none(),
+                "{method} on {}: {answer}",
+                file.display()
+            );
         }
         let symbols = server.request(
             "textDocument/documentSymbol",
             json!({"textDocument": {"uri": uri}}),
         );
-        assert!(symbols.get("error").is_none(), "{}: {symbols}", file.display());
-        server.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}));
+        assert!(
+            symbols.get("error").is_none(),
+            "{}: {symbols}",
+            file.display()
+        );
+        server.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        );
     }
     server.stop();
 }
