@@ -142,6 +142,8 @@ Then check it as WHAT."
     (orrery-test--goto step)
     (delete-region (point) (+ (point) (length (plist-get step :find))))
     (insert (plist-get step :replace))
+    ;; eglot sends changes when Emacs goes idle, which batch Emacs never does: send them now.
+    (eglot--signal-textDocument/didChange)
     (orrery-test--expect-diagnostics
      (plist-get step :diagnostics)
      (format "diagnostics after replacing %s with %s" (plist-get step :find) (plist-get step :replace)))))
