@@ -236,9 +236,19 @@ The view follows the buffer as you type."
       (compilation-start (mapconcat #'shell-quote-argument (cons (orrery--executable) args) " ")
                          t (lambda (_) name)))))
 
+(defun orrery-job-names ()
+  "The jobs of this buffer's config, from the server's document symbols."
+  (when-let ((server (eglot-current-server)))
+    (let ((symbols (jsonrpc-request server :textDocument/documentSymbol
+                                    (list :textDocument (eglot--TextDocumentIdentifier)))))
+      (cl-loop for symbol across symbols
+               when (equal (plist-get symbol :name) "jobs")
+               append (cl-loop for job across (or (plist-get symbol :children) [])
+                               collect (plist-get job :name))))))
+
 (defun orrery-run-job (job)
   "Run JOB locally with `orrery run --job'."
-  (interactive "sJob to run locally: ")
+  (interactive (list (completing-read "Job to run locally: " (orrery-job-names))))
   (pcase-let ((`(,_ ,config) (orrery--project-config)))
     (orrery--run (format "*orrery run %s*" job)
                  (append (list "run" "--config" config "--job" job) (orrery--store-flags)))))
