@@ -137,11 +137,20 @@ Then check it as WHAT."
                             (format "completion at line %d offers %s" (plist-get step :line) label)
                             (format "offered: %s" (string-join labels " ")))))))
 
+(defun orrery-test--jobs-step ()
+  (let ((names (orrery-job-names))
+        (wanted (plist-get (plist-get orrery-test--session :jobs) :names)))
+    (orrery-test--check (equal names wanted)
+                        (format "orrery-run-job completes the jobs %s" (string-join wanted " "))
+                        (format "got: %s" names))))
+
 (defun orrery-test--fix-step ()
   (let ((step (plist-get orrery-test--session :fix)))
     (orrery-test--goto step)
     (delete-region (point) (+ (point) (length (plist-get step :find))))
     (insert (plist-get step :replace))
+    ;; eglot sends changes when Emacs goes idle, which batch Emacs never does: send them now.
+    (eglot--signal-textDocument/didChange)
     (orrery-test--expect-diagnostics
      (plist-get step :diagnostics)
      (format "diagnostics after replacing %s with %s" (plist-get step :find) (plist-get step :replace)))))
@@ -186,7 +195,7 @@ Then check it as WHAT."
 (defun orrery-test--run ()
   (let ((binary (getenv "ORRERY_BIN")))
     (when (and binary (not (string-empty-p binary)))
-      (setq orrery-executable binary)))
+      (setq orrery-executable (expand-file-name binary command-line-default-directory))))
   (find-file (expand-file-name (plist-get orrery-test--session :open) orrery-test--project))
   (orrery-test--check (and (eq major-mode 'circleci-yaml-mode) (derived-mode-p 'yaml-mode))
                       "auto-mode-alist: the config opens in circleci-yaml-mode, derived from yaml-mode"
