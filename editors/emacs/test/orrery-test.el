@@ -195,7 +195,7 @@ Then check it as WHAT."
 (defun orrery-test--run ()
   (let ((binary (getenv "ORRERY_BIN")))
     (when (and binary (not (string-empty-p binary)))
-      (setq orrery-executable binary)))
+      (setq orrery-executable (expand-file-name binary command-line-default-directory))))
   (find-file (expand-file-name (plist-get orrery-test--session :open) orrery-test--project))
   (orrery-test--check (and (eq major-mode 'circleci-yaml-mode) (derived-mode-p 'yaml-mode))
                       "auto-mode-alist: the config opens in circleci-yaml-mode, derived from yaml-mode"
