@@ -117,6 +117,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         jobs: orbs::element_map(ctx, map, "jobs")?,
         orbs: imports.orbs,
         opaque: false,
+        index: Default::default(),
     });
 
     let implicit;

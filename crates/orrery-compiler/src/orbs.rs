@@ -275,6 +275,7 @@ pub(crate) fn scope_from_orb(
         jobs: jobs?,
         orbs: imports?.orbs,
         opaque: false,
+        index: Default::default(),
     }))
 }
 

@@ -1,5 +1,7 @@
 //! Element scopes: the main config and each orb own their commands, executors, jobs and orbs.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use orrery_yaml::{Map, Node};
@@ -15,6 +17,9 @@ pub(crate) struct Scope {
     /// An orb that could not be imported: its import was reported once, and every name looked up
     /// through it is [`Lookup::Opaque`] rather than unknown.
     pub opaque: bool,
+    /// Positions by name in `commands`, `executors` and `jobs`, built on the first lookup in
+    /// a large map (a config of thousands of jobs looks one up per workflow entry).
+    pub index: [OnceCell<HashMap<String, usize>>; 3],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,10 +56,7 @@ impl Found {
                 end: 0,
             },
         };
-        self.scope
-            .elements(self.kind)
-            .get(&self.name)
-            .unwrap_or(&NULL)
+        self.scope.lookup(self.kind, &self.name).unwrap_or(&NULL)
     }
 }
 
@@ -85,7 +87,23 @@ impl Scope {
     }
 
     pub fn has_local(&self, kind: Kind, name: &str) -> bool {
-        self.elements(kind).contains_key(name)
+        self.lookup(kind, name).is_some()
+    }
+
+    /// The element `name` of this kind defined here (the first, as `Map::get` finds it).
+    fn lookup(&self, kind: Kind, name: &str) -> Option<&Node> {
+        let map = self.elements(kind);
+        if map.len() <= 16 {
+            return map.get(name);
+        }
+        let index = self.index[kind as usize].get_or_init(|| {
+            let mut index = HashMap::with_capacity(map.len());
+            for (i, entry) in map.entries.iter().enumerate() {
+                index.entry(entry.key.clone()).or_insert(i);
+            }
+            index
+        });
+        index.get(name).map(|&i| &map.entries[i].value)
     }
 }
 
@@ -116,7 +134,7 @@ fn lookup_depth(scope: &Rc<Scope>, kind: Kind, name: &str, depth: usize) -> Look
             None => Lookup::Missing,
         };
     }
-    let Some(definition) = scope.elements(kind).get(name) else {
+    let Some(definition) = scope.lookup(kind, name) else {
         return Lookup::Missing;
     };
     if let Some(target) = definition.as_str() {

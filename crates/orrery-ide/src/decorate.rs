@@ -156,8 +156,8 @@ impl Analysis {
         out
     }
 
-    /// How many jobs each `matrix` expands to, and the version a floating orb reference
-    /// resolves to.
+    /// How many jobs each `matrix` expands to, the version a floating orb reference
+    /// resolves to, and the defaults of parameters an invocation does not pass.
     pub fn hints(&self) -> Vec<Hint> {
         let mut out = Vec::new();
         let Some(root) = self.parsed().root.as_ref() else {
@@ -178,6 +178,26 @@ impl Analysis {
                         label: format!("→ {}", used.version),
                     });
                 }
+            }
+        }
+        for (kind, name, span, args) in invocations(root) {
+            let Some(def) = self.model().find(kind, name) else {
+                continue;
+            };
+            let defaults: Vec<String> = self
+                .model()
+                .params_of(def)
+                .filter(|p| !args.is_some_and(|a| passes(a, &p.name)))
+                .filter_map(|p| {
+                    let default = p.param.as_ref()?.default.as_ref()?;
+                    Some(format!("{}: {default}", p.name))
+                })
+                .collect();
+            if !defaults.is_empty() && span.file == self.file() {
+                out.push(Hint {
+                    offset: span.end,
+                    label: format!("({})", defaults.join(", ")),
+                });
             }
         }
         let workflows = root.get("workflows").and_then(Node::as_map);
@@ -201,6 +221,55 @@ impl Analysis {
         }
         out.sort_by_key(|h| h.offset);
         out
+    }
+}
+
+/// The invocations of a config — steps of jobs and commands, workflow job entries — with the
+/// invoked name's span and the arguments passed.
+fn invocations(root: &Node) -> Vec<(Kind, &str, Span, Option<&orrery_yaml::Map>)> {
+    let mut out = Vec::new();
+    for section in ["jobs", "commands"] {
+        let elements = root.get(section).and_then(Node::as_map);
+        for element in elements.iter().flat_map(|m| &m.entries) {
+            let steps = element.value.get("steps").and_then(Node::as_seq);
+            for step in steps.unwrap_or_default() {
+                if let Some((name, span, args)) = invocation(step) {
+                    out.push((Kind::Command, name, span, args));
+                }
+            }
+        }
+    }
+    let workflows = root.get("workflows").and_then(Node::as_map);
+    for workflow in workflows.iter().flat_map(|w| &w.entries) {
+        let jobs = workflow.value.get("jobs").and_then(Node::as_seq);
+        for job in jobs.unwrap_or_default() {
+            if let Some((name, span, args)) = invocation(job) {
+                out.push((Kind::Job, name, span, args));
+            }
+        }
+    }
+    out
+}
+
+/// Whether arguments `args` pass `name`, directly or through a matrix.
+fn passes(args: &orrery_yaml::Map, name: &str) -> bool {
+    args.contains_key(name)
+        || args
+            .get("matrix")
+            .and_then(|m| m.get("parameters"))
+            .and_then(Node::as_map)
+            .is_some_and(|p| p.contains_key(name))
+}
+
+/// An invocation's name, its span and its arguments: `- name` or `- name: {args}`.
+fn invocation(item: &Node) -> Option<(&str, Span, Option<&orrery_yaml::Map>)> {
+    match &item.value {
+        Value::Str(name) => Some((name.as_str(), item.span, None)),
+        Value::Map(map) if map.len() == 1 => {
+            let entry = &map.entries[0];
+            Some((entry.key.as_str(), entry.key_span, entry.value.as_map()))
+        }
+        _ => None,
     }
 }
 
