@@ -1,6 +1,7 @@
 //! The `orrery` command line. Wiring only: reading files, flags and git, printing results.
 
 mod config_cmd;
+mod docs_cmd;
 mod git;
 mod helper_cmd;
 mod orb_cmd;
@@ -23,7 +24,7 @@ use clap::{Parser, Subcommand};
     version,
     about = "Offline toolchain for CircleCI configuration"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +39,10 @@ enum Command {
     Orb(orb_cmd::OrbCommand),
     /// Run a workflow's jobs locally (on the host, or in containers on the local Docker daemon).
     Run(Box<run_cmd::RunArgs>),
+    /// Print a shell completion script (bash, zsh, fish), generated from these commands.
+    Completions(docs_cmd::CompletionsArgs),
+    /// Print the man page, or write one per command with `--dir DIR`.
+    Man(docs_cmd::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +55,7 @@ fn main() -> ExitCode {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
+        Command::Completions(args) => docs_cmd::completions(args),
+        Command::Man(args) => docs_cmd::man(args),
     }
 }
