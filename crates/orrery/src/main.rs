@@ -4,6 +4,7 @@ mod config_cmd;
 mod docs_cmd;
 mod git;
 mod helper_cmd;
+mod lsp_cmd;
 mod orb_cmd;
 mod orb_file;
 mod pack_cmd;
@@ -39,6 +40,8 @@ enum Command {
     Orb(orb_cmd::OrbCommand),
     /// Run a workflow's jobs locally (on the host, or in containers on the local Docker daemon).
     Run(Box<run_cmd::RunArgs>),
+    /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
+    Lsp(lsp_cmd::LspArgs),
     /// Print a shell completion script (bash, zsh, fish), generated from these commands.
     Completions(docs_cmd::CompletionsArgs),
     /// Print the man page, or write one per command with `--dir DIR`.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
+        Command::Lsp(args) => lsp_cmd::run(args),
         Command::Completions(args) => docs_cmd::completions(args),
         Command::Man(args) => docs_cmd::man(args),
     }
