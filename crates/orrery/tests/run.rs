@@ -187,3 +187,35 @@ fn the_process_check_sees_orphans_of_this_test() {
         "init is not in this test's tree: {seen:?}"
     );
 }
+
+/// On a terminal `orrery run` shows `N/M jobs done` below the logs; piped (as here) never.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let p = project("fan.yml");
+    let piped = run(p.path(), Exec::Machine, &["--jobs", "3"]);
+    let all = format!("{}{}", text(&piped.stdout), text(&piped.stderr));
+    assert!(!all.contains("jobs done") && !all.contains('\r'), "{all}");
+    if !orrery_testkit::outside::on_path("script") {
+        orrery_testkit::missing(
+            "script",
+            "scripts/setup installs it: apt-get install bsdutils",
+        );
+        return;
+    }
+    // `script` gives the run a pseudo-terminal and copies what it shows to our pipe.
+    let command = run_cases::command(p.path(), Exec::Machine, &["--jobs", "3"]);
+    let line: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let shown = std::process::Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .current_dir(p.path())
+        .env("TERM", "xterm")
+        .env("ORRERY_CACHE_DIR", p.path().join(".orb-cache"))
+        .output()
+        .expect("script");
+    let screen = text(&shown.stdout);
+    assert!(screen.contains("jobs done"), "{screen}");
+    assert!(screen.contains("[join] join ran"), "{screen}");
+}
