@@ -9,6 +9,8 @@
 mod actions;
 mod analysis;
 mod codes;
+mod complete;
+mod decorate;
 mod hover;
 mod model;
 mod navigate;
@@ -17,6 +19,8 @@ mod outline;
 pub use actions::{Action, ActionKind};
 pub use analysis::{Analysis, AnalysisParts, OrbUse};
 pub use codes::{code_tags, CodeTag};
+pub use complete::{CompletionItem, CompletionKind};
+pub use decorate::{Hint, Link, Token, TokenKind};
 pub use hover::HoverInfo;
 pub use model::{Definition, Kind, Model, ParamInfo, Reference};
 pub use navigate::TextEdit;
