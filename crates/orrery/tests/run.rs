@@ -175,8 +175,16 @@ fn the_process_check_sees_orphans_of_this_test() {
         .status()
         .unwrap();
     assert!(shell.success());
-    let seen = run_cases::process_tree();
-    let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+    // The forked child may not have become `sleep` yet when its shell returns: look a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (seen, orphan) = loop {
+        let seen = run_cases::process_tree();
+        let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+        if orphan.is_some() || std::time::Instant::now() > deadline {
+            break (seen, orphan);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if let Some(pid) = orphan {
         let pid = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
