@@ -1,6 +1,7 @@
 //! The `orrery` command line. Wiring only: reading files, flags and git, printing results.
 
 mod config_cmd;
+mod export_cmd;
 mod git;
 mod helper_cmd;
 mod orb_cmd;
@@ -38,6 +39,9 @@ enum Command {
     Orb(orb_cmd::OrbCommand),
     /// Run a workflow's jobs locally (on the host, or in containers on the local Docker daemon).
     Run(Box<run_cmd::RunArgs>),
+    /// Write the planned run for another engine: an Argo Workflow, Kubernetes Jobs, Nomad
+    /// jobs, or plan.json for external drivers.
+    Export(Box<export_cmd::ExportArgs>),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +54,6 @@ fn main() -> ExitCode {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
+        Command::Export(args) => export_cmd::run(*args),
     }
 }
