@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the cargo-fuzz targets and runs each for SECONDS (default 60).
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     TARGET: yaml, template, compile (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     TARGET: yaml, template, compile, pack (default: all)
 #
 # cargo-fuzz uses nightly-only compiler flags (-Zsanitizer=address, ...); RUSTC_BOOTSTRAP=1
 # lets the pinned stable toolchain accept them. Install the driver with `cargo install cargo-fuzz`.
@@ -14,7 +14,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(yaml template compile)
+    targets=(yaml template compile pack)
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

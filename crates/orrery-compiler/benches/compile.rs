@@ -12,7 +12,7 @@
 //! `scripts/bench-ratio.sh` runs this and prints the compile/parse ratio of the medians.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use orrery_compiler::{compile, CompileOptions, NoOrbs};
@@ -23,7 +23,7 @@ use orrery_yaml::Limits;
 const CONFIGS: usize = 5;
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+    orrery_testkit::outside::shared_location().join("corpus")
 }
 
 struct Config {

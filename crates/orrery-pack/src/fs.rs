@@ -4,7 +4,9 @@
 //! Reading takes only what packing needs: the YAML files the packer walks (dot-files and
 //! dot-folders skipped) and, for an orb, every file an include directive names inside the
 //! include root (the orb root unless [`read_orb_dir_within`] is given another). Whether those
-//! files exist is for the packer to report, with a place.
+//! files exist is for the packer to report, with a place. Symbolic links are never followed to
+//! a directory nor out of the root; each such link is recorded in the tree for the packer to
+//! refuse (E0707), and nothing behind it is read.
 
 use std::fmt;
 use std::fs;
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::include::included_paths;
 use crate::pack_orb::{PackOptions, ORB_DIRECTORIES};
-use crate::tree::{is_hidden, is_yaml_name, join_path, normalize_in_root, SourceTree};
+use crate::tree::{is_hidden, is_yaml_name, join_path, normalize_in_root, RefusedLink, SourceTree};
 
 /// A file or directory that could not be read or written.
 #[derive(Debug)]
@@ -45,7 +47,13 @@ fn at(path: &Path) -> impl FnOnce(io::Error) -> FsError + '_ {
 /// may only name files inside it.
 pub fn read_orb_dir(dir: &Path) -> Result<SourceTree, FsError> {
     let mut tree = SourceTree::with_base(dir.display().to_string());
-    read_yaml_files(dir, dir, "", Some(&ORB_DIRECTORIES), &mut tree)?;
+    let walk = Walk {
+        root: dir,
+        real_root: &dir.canonicalize().map_err(at(dir))?,
+        prefix: "",
+        allowed: Some(&ORB_DIRECTORIES),
+    };
+    walk.read(dir, &mut tree)?;
     read_included_files(dir, &PackOptions::default(), &mut tree)?;
     Ok(tree)
 }
@@ -75,13 +83,13 @@ pub fn read_orb_dir_within(
     };
     let options = PackOptions::with_orb_dir(slashed(inside));
     let mut tree = SourceTree::with_base(include_root.display().to_string());
-    read_yaml_files(
-        dir,
-        dir,
-        &options.orb_dir,
-        Some(&ORB_DIRECTORIES),
-        &mut tree,
-    )?;
+    let walk = Walk {
+        root: dir,
+        real_root: &real_root,
+        prefix: &options.orb_dir,
+        allowed: Some(&ORB_DIRECTORIES),
+    };
+    walk.read(dir, &mut tree)?;
     read_included_files(include_root, &options, &mut tree)?;
     Ok((tree, options))
 }
@@ -89,7 +97,13 @@ pub fn read_orb_dir_within(
 /// Reads a config source directory for [`crate::pack_config`].
 pub fn read_config_dir(dir: &Path) -> Result<SourceTree, FsError> {
     let mut tree = SourceTree::with_base(dir.display().to_string());
-    read_yaml_files(dir, dir, "", None, &mut tree)?;
+    let walk = Walk {
+        root: dir,
+        real_root: &dir.canonicalize().map_err(at(dir))?,
+        prefix: "",
+        allowed: None,
+    };
+    walk.read(dir, &mut tree)?;
     Ok(tree)
 }
 
@@ -113,40 +127,101 @@ pub fn write_tree(dir: &Path, tree: &SourceTree) -> Result<(), FsError> {
     Ok(())
 }
 
-/// Adds the YAML files under `dir` as `prefix/` and their path relative to `root`, descending
-/// only into `allowed` directories when given.
-fn read_yaml_files(
-    root: &Path,
-    dir: &Path,
-    prefix: &str,
-    allowed: Option<&[&str]>,
-    tree: &mut SourceTree,
-) -> Result<(), FsError> {
-    let mut entries: Vec<(String, PathBuf, fs::FileType)> = fs::read_dir(dir)
-        .map_err(at(dir))?
-        .map(|entry| {
-            let entry = entry.map_err(at(dir))?;
-            let file_type = entry.file_type().map_err(at(&entry.path()))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            Ok((name, entry.path(), file_type))
-        })
-        .collect::<Result<_, FsError>>()?;
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, path, file_type) in entries {
-        if is_hidden(&name) {
-            continue;
-        }
-        if file_type.is_dir() {
-            if allowed.is_none_or(|allowed| allowed.contains(&name.as_str())) {
-                read_yaml_files(root, &path, prefix, allowed, tree)?;
+/// The walk over a source directory for its YAML files.
+struct Walk<'a> {
+    /// The directory walked; tree paths are relative to it, after `prefix`.
+    root: &'a Path,
+    /// The canonical directory no file may be read from outside of (the root, or the include
+    /// root above it).
+    real_root: &'a Path,
+    prefix: &'a str,
+    /// The only directories descended into, when given.
+    allowed: Option<&'a [&'a str]>,
+}
+
+impl Walk<'_> {
+    /// Adds the YAML files under `dir`. A symbolic link is never followed to a directory (which
+    /// also keeps link loops out) nor out of the real root: such links are recorded in the
+    /// tree as refused, unread.
+    fn read(&self, dir: &Path, tree: &mut SourceTree) -> Result<(), FsError> {
+        let mut entries: Vec<(String, PathBuf, fs::FileType)> = fs::read_dir(dir)
+            .map_err(at(dir))?
+            .map(|entry| {
+                let entry = entry.map_err(at(dir))?;
+                let file_type = entry.file_type().map_err(at(&entry.path()))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                Ok((name, entry.path(), file_type))
+            })
+            .collect::<Result<_, FsError>>()?;
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, path, file_type) in entries {
+            if is_hidden(&name) {
+                continue;
             }
-        } else if is_yaml_name(&name) && path.is_file() {
-            // Symlinked directories are not followed (nor are they by the official walk), so a
-            // link loop cannot trap the reader; symlinked files are read.
-            tree.add(join_path(prefix, &relative(root, &path)), read_text(&path)?);
+            let descended = self
+                .allowed
+                .is_none_or(|allowed| allowed.contains(&name.as_str()));
+            if file_type.is_symlink() {
+                self.read_link(&name, &path, descended, tree)?;
+            } else if file_type.is_dir() {
+                if descended {
+                    self.read(&path, tree)?;
+                }
+            } else if is_yaml_name(&name) && file_type.is_file() {
+                tree.add(self.tree_path(&path), read_text(&path)?);
+            }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// A link the walk meets: a YAML file inside the real root is read; one to a directory the
+    /// walk would enter, or to a file outside, is refused. Links to anything else (dangling,
+    /// devices, pipes) are skipped like such files are.
+    fn read_link(
+        &self,
+        name: &str,
+        path: &Path,
+        descended: bool,
+        tree: &mut SourceTree,
+    ) -> Result<(), FsError> {
+        let Ok(target) = fs::metadata(path) else {
+            return Ok(());
+        };
+        let refuse = |tree: &mut SourceTree, directory: bool| {
+            tree.refused_links.push(RefusedLink {
+                path: self.tree_path(path),
+                target: link_target(path),
+                directory,
+                included: false,
+            });
+        };
+        if target.is_dir() {
+            if descended || is_yaml_name(name) {
+                refuse(tree, true);
+            }
+        } else if target.is_file() && is_yaml_name(name) {
+            let inside = path
+                .canonicalize()
+                .is_ok_and(|real| real.starts_with(self.real_root));
+            if inside {
+                tree.add(self.tree_path(path), read_text(path)?);
+            } else {
+                refuse(tree, false);
+            }
+        }
+        Ok(())
+    }
+
+    fn tree_path(&self, path: &Path) -> String {
+        join_path(self.prefix, &relative(self.root, path))
+    }
+}
+
+/// Where the link at `path` points, as written.
+fn link_target(path: &Path) -> String {
+    fs::read_link(path)
+        .map(|t| t.display().to_string())
+        .unwrap_or_default()
 }
 
 /// Adds the files that include directives name, when they are regular files inside `root`, the
@@ -170,11 +245,19 @@ fn read_included_files(
         }
         let full = root.join(&path);
         // A symlink may not lead out of the include root either.
-        let inside = full
-            .canonicalize()
-            .is_ok_and(|real| real.starts_with(&real_root) && real.is_file());
-        if inside {
-            tree.add(path, read_text(&full)?);
+        match full.canonicalize() {
+            Ok(real) if real.starts_with(&real_root) => {
+                if real.is_file() {
+                    tree.add(path, read_text(&full)?);
+                }
+            }
+            Ok(real) => tree.refused_links.push(RefusedLink {
+                path,
+                target: real.display().to_string(),
+                directory: real.is_dir(),
+                included: true,
+            }),
+            Err(_) => {}
         }
     }
     Ok(())

@@ -123,6 +123,11 @@ impl Inliner<'_> {
             self.diagnostics.push(self.outside_root(path, span));
             return None;
         };
+        if let Some(link) = self.tree.refused_link(&resolved) {
+            self.diagnostics
+                .push(self.refused_link(path, &link.target, span));
+            return None;
+        }
         let Some(text) = self.tree.get(&resolved) else {
             self.diagnostics.push(
                 Diagnostic::error(
@@ -140,6 +145,23 @@ impl Inliner<'_> {
             return None;
         };
         Some(text.replace("<<", "\\<<"))
+    }
+
+    /// An include whose path leads out of the root through a symbolic link.
+    fn refused_link(&self, path: &str, target: &str, span: Span) -> Diagnostic {
+        let root = if self.options.has_include_root() {
+            "the include root"
+        } else {
+            "the orb directory"
+        };
+        Diagnostic::error(
+            codes::INCLUDE_OUTSIDE_ROOT,
+            format!("include path `{path}` is a symbolic link to `{target}`, outside {root}"),
+        )
+        .at(span, "included here")
+        .with_help(
+            "an included file must be inside the root, link or not; nothing outside it is read",
+        )
     }
 
     fn outside_root(&self, path: &str, span: Span) -> Diagnostic {

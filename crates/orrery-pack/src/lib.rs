@@ -35,7 +35,7 @@ pub use pack_config::pack_config;
 pub use pack_orb::{
     pack_orb, pack_orb_with, PackOptions, ORB_DIRECTORIES, ORB_KEYS, ORB_ROOT_FILE,
 };
-pub use tree::{SourceTree, TreeFile};
+pub use tree::{RefusedLink, SourceTree, TreeFile};
 pub use unpack::{unpack_orb, unpack_orb_map, UnpackOptions, Unpacked};
 pub use value::data_eq;
 

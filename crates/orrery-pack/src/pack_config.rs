@@ -12,7 +12,7 @@ use crate::Packed;
 /// Packs a config source tree. `value` is `None` when any error was found.
 pub fn pack_config(tree: &SourceTree) -> Packed {
     let mut sources = SourceDb::new();
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = crate::pack_orb::refused_links(tree, "the config directory");
     let merged = merge_tree(tree, "", Walk::All, &mut sources, &mut diagnostics);
     let mut root = Node::new(Value::Map(merged), Default::default());
     sort_keys(&mut root);

@@ -86,7 +86,12 @@ pub fn pack_orb(tree: &SourceTree) -> Packed {
 /// which it is anyway since root files merge at the top, with a warning (W0710).
 pub fn pack_orb_with(tree: &SourceTree, options: &PackOptions) -> Packed {
     let mut sources = SourceDb::new();
-    let mut diagnostics = Vec::new();
+    let root = if options.has_include_root() {
+        "the include root"
+    } else {
+        "the orb directory"
+    };
+    let mut diagnostics = refused_links(tree, root);
     let single_file = if tree.get(&options.in_orb_dir(ORB_ROOT_FILE)).is_some() {
         None
     } else if let Some(path) = single_file_orb(tree, &options.orb_dir) {
@@ -109,6 +114,40 @@ pub fn pack_orb_with(tree: &SourceTree, options: &PackOptions) -> Packed {
     let mut orb = in_orb_order(merged, &mut diagnostics);
     inline_includes(&mut orb, tree, options, &mut diagnostics);
     Packed::finish(sources, Some(orb), diagnostics)
+}
+
+/// An error (E0707) for each link the reader met walking the tree and did not follow; links
+/// named by includes are reported where the include is. `root` says what they may not leave.
+pub(crate) fn refused_links(tree: &SourceTree, root: &str) -> Vec<Diagnostic> {
+    tree.refused_links
+        .iter()
+        .filter(|link| !link.included)
+        .map(|link| {
+            let name = tree.display_name(&link.path);
+            if link.directory {
+                Diagnostic::error(
+                    codes::INCLUDE_OUTSIDE_ROOT,
+                    format!(
+                        "`{name}` is a symbolic link to a directory (`{}`), which is not followed",
+                        link.target
+                    ),
+                )
+                .with_help("replace the link with a real directory holding the files")
+            } else {
+                Diagnostic::error(
+                    codes::INCLUDE_OUTSIDE_ROOT,
+                    format!(
+                        "`{name}` is a symbolic link to `{}`, outside {root}; it was not read",
+                        link.target
+                    ),
+                )
+                .with_help(
+                    "copy the file into the directory, or link to a file inside it; no file \
+                     outside the orb root is read unless you pack with `--include-root ROOT`",
+                )
+            }
+        })
+        .collect()
 }
 
 fn no_orb_root(tree: &SourceTree, options: &PackOptions) -> Diagnostic {

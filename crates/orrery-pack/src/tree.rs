@@ -18,6 +18,22 @@ pub struct SourceTree {
     /// empty.
     pub base: String,
     pub files: Vec<TreeFile>,
+    /// Symbolic links the reader refused to follow; packing reports each (E0707).
+    pub refused_links: Vec<RefusedLink>,
+}
+
+/// A symbolic link in a source directory that was not followed: one to a directory (never
+/// followed), or one leading out of the root the reader was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedLink {
+    /// The link's path in the tree.
+    pub path: String,
+    /// Where it points, as written in the link.
+    pub target: String,
+    /// It leads to a directory.
+    pub directory: bool,
+    /// It was named by an include directive rather than met walking the directories.
+    pub included: bool,
 }
 
 impl SourceTree {
@@ -29,7 +45,7 @@ impl SourceTree {
     pub fn with_base(base: impl Into<String>) -> Self {
         SourceTree {
             base: base.into(),
-            files: Vec::new(),
+            ..SourceTree::default()
         }
     }
 
@@ -48,6 +64,11 @@ impl SourceTree {
             .iter()
             .find(|f| f.path == path)
             .map(|f| f.text.as_str())
+    }
+
+    /// The refused link at `path`, if the reader refused one there.
+    pub fn refused_link(&self, path: &str) -> Option<&RefusedLink> {
+        self.refused_links.iter().find(|l| l.path == path)
     }
 
     /// How `path` is named in diagnostics.

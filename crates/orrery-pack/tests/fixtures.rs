@@ -306,10 +306,22 @@ fn symlinked_directories_are_not_followed() {
     fs::write(dir.join("@orb.yml"), "version: 2.1\n").unwrap();
     fs::write(dir.join("commands/greet.yml"), "steps: []\n").unwrap();
     std::os::unix::fs::symlink(&dir, dir.join("commands/commands")).unwrap();
+    // The loop is never entered, and the link is refused by name rather than dropped.
     let packed = pack_orb(&read_orb_dir(&dir).unwrap());
+    assert!(packed.value.is_none());
+    let messages: Vec<String> = packed
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect();
     assert_eq!(
-        packed.to_yaml().unwrap(),
-        "version: 2.1\ncommands:\n  greet:\n    steps: []\n"
+        messages,
+        [format!(
+            "{} `{}/commands/commands` is a symbolic link to a directory (`{}`), which is not followed",
+            codes::INCLUDE_OUTSIDE_ROOT,
+            dir.display(),
+            dir.display()
+        )]
     );
     let _ = fs::remove_dir_all(&dir);
 }
@@ -369,9 +381,9 @@ fn include_root_symlinks_may_not_lead_out() {
     assert_eq!(
         messages,
         [format!(
-            "{} could not open {}/scripts/out.sh for inclusion",
-            codes::INCLUDE_MISSING,
-            dir.join("root").display()
+            "{} include path `../scripts/out.sh` is a symbolic link to `{}`, outside the include root",
+            codes::INCLUDE_OUTSIDE_ROOT,
+            dir.join("outside.sh").canonicalize().unwrap().display()
         )]
     );
     assert!(!tree.files.iter().any(|f| f.text.contains("outside")));

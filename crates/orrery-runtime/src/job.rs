@@ -348,7 +348,7 @@ impl Node<'_, '_> {
         self.log.line(&format!("#!{}", argv.join(" ")));
         if run.background {
             let log = self.log.clone();
-            let mut lines = LineSplitter::default();
+            let mut lines = LineSplitter::new(log.masker.clone());
             let out = Box::new(move |chunk: &[u8]| {
                 lines.push(chunk, |l| log.line(&format!("(background) {l}")));
             });
@@ -357,8 +357,8 @@ impl Node<'_, '_> {
                 Err(e) => StepResult::Failed(e),
             };
         }
-        let mut lines = LineSplitter::default();
         let log = self.log.clone();
+        let mut lines = LineSplitter::new(log.masker.clone());
         let outcome = self.env.exec(
             &request,
             &mut |chunk| lines.push(chunk, |l| log.line(l)),

@@ -168,6 +168,34 @@ impl NodeRunner for Runner<'_, '_> {
     }
 }
 
+/// Reserves `count` consecutive build numbers in the project's counter file (which holds the
+/// last number given out) and returns the first. The file is read and rewritten under an
+/// exclusive lock, so runs started at once never share a number.
+pub fn reserve_build_numbers(counter: &Path, count: u64) -> Result<u64, String> {
+    use std::io::{Read, Seek};
+    let err = |e: std::io::Error| format!("build number counter {}: {e}", counter.display());
+    if let Some(parent) = counter.parent() {
+        fs::create_dir_all(parent).map_err(err)?;
+    }
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(counter)
+        .map_err(err)?;
+    file.lock().map_err(err)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(err)?;
+    let last = text.trim().parse::<u64>().unwrap_or(0);
+    file.rewind().map_err(err)?;
+    file.set_len(0).map_err(err)?;
+    write!(file, "{}", last + count).map_err(err)?;
+    file.sync_data().map_err(err)?;
+    // Closing the file releases the lock.
+    Ok(last + 1)
+}
+
 /// Runs `plan` with `executor`; everything the run writes goes under `options.run_dir`.
 pub fn execute(
     plan: &Plan,
@@ -285,7 +313,7 @@ fn record_timings(shared: &Shared<'_>, job: usize) {
         if let Some(parent) = path.parent() {
             let _ = fs::create_dir_all(parent);
         }
-        let tmp = path.with_extension("tmp");
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
         if fs::write(&tmp, t.to_json().to_string()).is_ok() {
             let _ = fs::rename(&tmp, path);
         }

@@ -15,6 +15,7 @@ use orrery_yaml::Limits;
 
 fn corpus() -> Vec<String> {
     orrery_testkit::corpus::configs()
+        .expect("the benchmark reads the shared corpus")
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect()

@@ -10,8 +10,8 @@ use orrery_diagnostics::{has_errors, Diagnostic, SourceDb};
 use orrery_testkit::corpus::{label, orb_versions, source_dir};
 use orrery_yaml::Limits;
 
-/// Every corpus config, sorted.
-pub fn corpus_configs() -> Vec<PathBuf> {
+/// Every corpus config, sorted; `None` (reported) without the shared data.
+pub fn corpus_configs() -> Option<Vec<PathBuf>> {
     orrery_testkit::corpus::configs()
 }
 
@@ -59,9 +59,11 @@ pub struct PackedOrb {
     pub text: Result<String, String>,
 }
 
-/// Every corpus orb version packed with `orrery-pack`, as `orb pack` would.
-pub fn packed_orbs() -> Vec<PackedOrb> {
-    orb_versions()
+/// Every corpus orb version packed with `orrery-pack`, as `orb pack` would; `None` (reported)
+/// without the shared data.
+pub fn packed_orbs() -> Option<Vec<PackedOrb>> {
+    let versions = orb_versions()?;
+    let packed = versions
         .into_iter()
         .map(|dir| {
             let text = orrery_pack::fs::read_orb_dir(&source_dir(&dir))
@@ -78,7 +80,8 @@ pub fn packed_orbs() -> Vec<PackedOrb> {
                 text,
             }
         })
-        .collect()
+        .collect();
+    Some(packed)
 }
 
 /// The packed corpus orbs as a registry: exact versions, partial versions (`1`, `1.2`) and

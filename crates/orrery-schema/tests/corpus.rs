@@ -25,9 +25,10 @@ fn shape(message: &str) -> String {
 
 #[test]
 fn configs_the_compiler_accepts_get_no_schema_error() {
-    let files = corpus_configs();
+    let (Some(files), Some(orbs)) = (corpus_configs(), packed_orbs()) else {
+        return;
+    };
     assert!(files.len() >= 100, "only {} corpus configs", files.len());
-    let orbs = packed_orbs();
     let source = CorpusOrbs::new(&orbs);
     let (mut accepted, mut rejected_both, mut rejected_compiler_only, mut unparsed) =
         (0, 0, Vec::new(), 0);
@@ -90,7 +91,9 @@ fn configs_the_compiler_accepts_get_no_schema_error() {
 
 #[test]
 fn corpus_orbs_fit_the_orb_schema() {
-    let orbs = packed_orbs();
+    let Some(orbs) = packed_orbs() else {
+        return;
+    };
     assert!(orbs.len() >= 140, "only {} orb versions", orbs.len());
     let (mut checked_count, mut unpackable, mut warned) = (0, Vec::new(), 0);
     let mut failures = Vec::new();

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use crate::subdirs;
 
-/// Every corpus config, sorted.
-pub fn configs() -> Vec<PathBuf> {
-    let dir = crate::shared().join("corpus/configs");
+/// Every corpus config, sorted; `None` (reported) without the shared data.
+pub fn configs() -> Option<Vec<PathBuf>> {
+    let dir = crate::shared()?.join("corpus/configs");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .filter_map(Result::ok)
@@ -15,24 +15,25 @@ pub fn configs() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
         .collect();
     files.sort();
-    files
+    Some(files)
 }
 
-/// `corpus/orbs` in the shared material.
+/// `corpus/orbs` in the shared material (which may be missing: see [`crate::shared`]).
 pub fn orbs_dir() -> PathBuf {
-    crate::shared().join("corpus/orbs")
+    crate::outside::shared_location().join("corpus/orbs")
 }
 
 /// Every stored `NAMESPACE/NAME/VERSION` directory (`VERSION` may be `HEAD`, a repository
-/// checkout), sorted.
-pub fn orb_versions() -> Vec<PathBuf> {
+/// checkout), sorted; `None` (reported) without the shared data.
+pub fn orb_versions() -> Option<Vec<PathBuf>> {
+    let orbs = crate::shared()?.join("corpus/orbs");
     let mut versions = Vec::new();
-    for namespace in subdirs(&orbs_dir()) {
+    for namespace in subdirs(&orbs) {
         for name in subdirs(&namespace) {
             versions.extend(subdirs(&name));
         }
     }
-    versions
+    Some(versions)
 }
 
 /// `NAMESPACE/NAME/VERSION` of a version directory, for messages.

@@ -1,17 +1,16 @@
 //! Test support shared by the workspace's suites (a dev-dependency only):
 //! [`annotations`] checks diagnostics against caret annotations written in fixture files, and
-//! [`corpus`] walks the shared reference corpus.
+//! [`corpus`] walks the shared reference corpus, and [`outside`] finds the outside parts tests
+//! need (the shared data, tools, daemons) or reports them missing.
 
 pub mod annotations;
 pub mod corpus;
+pub mod outside;
+
+pub use outside::{missing, shared};
 
 use std::fs;
 use std::path::{Path, PathBuf};
-
-/// The shared reference material, `../shared` beside the workspace.
-pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
 
 /// The directories directly in `dir`, sorted. Panics with the path when it cannot be read: test
 /// input must be there.

@@ -67,6 +67,18 @@ pub fn shellcheck_required() -> bool {
     RealShellcheck::installed() || std::env::var_os("CI").is_some()
 }
 
+/// Whether the real shellcheck is installed; when not, reported as missing (a failure under CI).
+pub fn shellcheck_or_skip() -> bool {
+    if RealShellcheck::installed() {
+        return true;
+    }
+    orrery_testkit::missing(
+        "shellcheck",
+        "scripts/setup installs it: apt-get install shellcheck",
+    );
+    false
+}
+
 impl FakeHost {
     /// The files the doc examples and fixtures may name: a small Node and Go project.
     pub fn project() -> FakeHost {

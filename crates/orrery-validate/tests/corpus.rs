@@ -16,7 +16,9 @@ use orrery_validate::Settings;
 
 #[test]
 fn corpus_configs_get_no_error_level_finding() {
-    let files = orrery_testkit::corpus::configs();
+    let Some(files) = orrery_testkit::corpus::configs() else {
+        return;
+    };
     assert!(files.len() >= 50, "only {} corpus configs", files.len());
     let mut checked = 0;
     let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
@@ -76,7 +78,10 @@ fn show_corpus_findings() {
     let Ok(show) = std::env::var("ORRERY_SHOW") else {
         return;
     };
-    let dir = shared().join("corpus/configs");
+    let Some(shared) = shared() else {
+        return;
+    };
+    let dir = shared.join("corpus/configs");
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap()
         .filter_map(Result::ok)

@@ -4,6 +4,7 @@ mod config_cmd;
 mod export_cmd;
 mod git;
 mod helper_cmd;
+mod lsp_cmd;
 mod orb_cmd;
 mod orb_file;
 mod pack_cmd;
@@ -42,6 +43,8 @@ enum Command {
     /// Write the planned run for another engine: an Argo Workflow, Kubernetes Jobs, Nomad
     /// jobs, or plan.json for external drivers.
     Export(Box<export_cmd::ExportArgs>),
+    /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
+    Lsp(lsp_cmd::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,5 +58,6 @@ fn main() -> ExitCode {
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
         Command::Export(args) => export_cmd::run(*args),
+        Command::Lsp(args) => lsp_cmd::run(args),
     }
 }

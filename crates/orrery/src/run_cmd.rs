@@ -5,7 +5,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
@@ -16,7 +16,7 @@ use orrery_runtime::docker::{socket_from, DockerExecutor, DockerOptions, PullPol
 use orrery_runtime::env::{stable_uuid, uuid, RunInfo};
 use orrery_runtime::executor::{ByKind, Executor};
 use orrery_runtime::machine::MachineExecutor;
-use orrery_runtime::run::{execute, Console, RunOptions};
+use orrery_runtime::run::{execute, reserve_build_numbers, Console, RunOptions};
 use orrery_runtime::schedule::{ApprovedNames, Approver, Decision};
 use orrery_runtime::secrets::Secrets;
 use orrery_runtime::spec::ExecutorKind;
@@ -103,12 +103,14 @@ enum ColorArg {
     Never,
 }
 
-/// Set by Ctrl-C; running steps are killed and nothing new starts.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
 /// Exit codes: 0 every job that ran succeeded, 1 a job failed or the config has errors, 2 the
-/// command could not run, 130 interrupted.
-const EXIT_INTERRUPTED: u8 = 130;
+/// command could not run, 128 + the signal's number when stopped by SIGINT (130), SIGHUP (129)
+/// or SIGTERM (143).
+const STOPPING_SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+];
 const EXIT_CANNOT_RUN: u8 = config_cmd::EXIT_USAGE;
 
 pub(crate) fn project_root(config: &Path) -> PathBuf {
@@ -207,7 +209,15 @@ pub fn run(args: RunArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
 
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    // Any of the stopping signals: running steps are killed, nothing new starts, and the
+    // run cleans up as after Ctrl-C.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let signal = Arc::new(AtomicUsize::new(0));
+    for s in STOPPING_SIGNALS {
+        // The number first: whoever sees the flag finds it set.
+        let _ = signal_hook::flag::register_usize(s, signal.clone(), s as usize);
+        let _ = signal_hook::flag::register(s, interrupted.clone());
+    }
     // Milliseconds first, so run folders sort in the order they were made.
     let run_id = format!(
         "{:013}-{}",
@@ -226,12 +236,17 @@ pub fn run(args: RunArgs) -> ExitCode {
             None
         }
     };
-    let build_num_file = state.join("build-num");
-    let first_build_num = std::fs::read_to_string(&build_num_file)
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        + 1;
+    // One number per job node this run may start.
+    let nodes: u64 = plan
+        .jobs
+        .iter()
+        .filter(|j| matches!(j.kind, JobKind::Run(_)))
+        .map(|j| u64::from(j.nodes()))
+        .sum();
+    let first_build_num = match reserve_build_numbers(&state.join("build-num"), nodes.max(1)) {
+        Ok(n) => n,
+        Err(e) => return config_cmd::report_usage(&e),
+    };
     let project = checkout.remote_url.as_deref().and_then(git::project_url);
     let reponame = project
         .as_ref()
@@ -325,25 +340,26 @@ pub fn run(args: RunArgs) -> ExitCode {
         docker: docker.as_ref().map(|d| d as &dyn Executor),
     };
     eprintln!("run folder: {}", run_dir.display());
-    let report = execute(&plan, &options, &executor, &approver, console, &INTERRUPTED);
+    let report = execute(&plan, &options, &executor, &approver, console, &interrupted);
     // Whatever an interrupted node could not remove itself.
     if let Some(d) = &docker {
         let left = d.sweep();
         if left > 0 {
-            eprintln!("removed {left} containers the run left behind");
+            let _ = writeln!(
+                std::io::stderr(),
+                "removed {left} containers the run left behind"
+            );
         }
     }
     let report = match report {
         Ok(r) => r,
         Err(e) => return config_cmd::report_usage(&e),
     };
-    let _ = std::fs::write(
-        &build_num_file,
-        (report.last_build_num.saturating_sub(1)).to_string(),
-    );
 
-    println!();
-    println!("{:<40} {:<13} {:>10}", "JOB", "STATUS", "DURATION");
+    // A closed terminal (SIGHUP) must not turn the clean-up into a panic.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{:<40} {:<13} {:>10}", "JOB", "STATUS", "DURATION");
     for (j, r) in report.results.iter().enumerate() {
         let job = &plan.jobs[j];
         let name = if plan.workflows.len() > 1 {
@@ -358,7 +374,8 @@ pub fn run(args: RunArgs) -> ExitCode {
             status.to_string()
         };
         let pad = 13 + status.len() - r.status.as_str().len();
-        println!(
+        let _ = writeln!(
+            out,
             "{:<40} {:<pad$} {:>9.2}s",
             name,
             status,
@@ -366,7 +383,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         );
         for node in 0..job.nodes() {
             if let Some(t) = report.nodes.get(&(j, node)).and_then(|n| n.tests.as_ref()) {
-                println!("    tests: {}", t.line());
+                let _ = writeln!(out, "    tests: {}", t.line());
             }
         }
     }
@@ -378,11 +395,23 @@ pub fn run(args: RunArgs) -> ExitCode {
         .map(|(j, _)| j.name.as_str())
         .collect();
     if !held.is_empty() {
-        println!("on hold: {} (approve with --approve NAME)", held.join(", "));
+        let _ = writeln!(
+            out,
+            "on hold: {} (approve with --approve NAME)",
+            held.join(", ")
+        );
     }
-    println!("logs, artifacts and test results: {}", run_dir.display());
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return ExitCode::from(EXIT_INTERRUPTED);
+    let _ = writeln!(
+        out,
+        "logs, artifacts and test results: {}",
+        run_dir.display()
+    );
+    if interrupted.load(Ordering::SeqCst) {
+        let number = match signal.load(Ordering::SeqCst) {
+            0 => signal_hook::consts::SIGINT,
+            n => n as i32,
+        };
+        return ExitCode::from(128 + number as u8);
     }
     let failed = report.results.iter().any(|r| {
         matches!(

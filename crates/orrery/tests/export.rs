@@ -21,12 +21,10 @@ fn tool(name: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !runs {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is not installed; .ci/run installs it with \
-             `python3 -m pip install --break-system-packages {name}`"
+        orrery_testkit::missing(
+            name,
+            &format!("scripts/setup installs it: python3 -m pip install --break-system-packages {name}"),
         );
-        eprintln!("skipped: {name} is missing");
     }
     runs
 }

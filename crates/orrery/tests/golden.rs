@@ -64,7 +64,10 @@ fn stage_orbs(case: &Path, into: &Path) {
 
 #[test]
 fn golden_cases_match_the_official_compiler() {
-    let root = shared().join("conformance/golden");
+    let Some(shared) = shared() else {
+        return;
+    };
+    let root = shared.join("conformance/golden");
     let mut cases: Vec<_> = fs::read_dir(&root)
         .expect("golden cases")
         .flatten()

@@ -13,8 +13,11 @@ const PACKED_AND_PROCESSED: &[&str] = &["maniankara__vault", "hashicorp__nomad"]
 
 #[test]
 fn pack_then_process_gives_the_official_compiled_config() {
+    let Some(shared) = shared() else {
+        return;
+    };
     for project in PACKED_AND_PROCESSED {
-        let circleci = shared()
+        let circleci = shared
             .join("corpus/packed-sources")
             .join(project)
             .join(".circleci");

@@ -6,6 +6,7 @@ mod common;
 mod run_cases;
 
 use std::fs;
+use std::process::Stdio;
 
 use common::text;
 use run_cases::{project, run, Exec};
@@ -38,6 +39,75 @@ fn approval_holds_until_approved_and_secrets_are_masked() {
 #[test]
 fn ctrl_c_stops_the_run_and_leaves_nothing() {
     run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Exec::Machine);
+}
+
+#[test]
+fn sigterm_and_sighup_clean_up_as_ctrl_c_does() {
+    run_cases::signal_stops_the_run_and_leaves_nothing(Exec::Machine, "TERM", 143);
+    run_cases::signal_stops_the_run_and_leaves_nothing(Exec::Machine, "HUP", 129);
+}
+
+/// Four runs started at once in one project: each takes its own build number (the counter is
+/// read and written under a file lock) and exactly one of them stores the cache key they all
+/// save, which a later run restores.
+#[test]
+fn concurrent_runs_take_distinct_build_numbers_and_the_first_cache_wins() {
+    let p = project("cache.yml");
+    fs::write(p.path().join("lock.txt"), "v1").unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            run_cases::command(
+                p.path(),
+                Exec::Machine,
+                &["--pipeline-parameters", &format!("mark: c{i}")],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start orrery run")
+        })
+        .collect();
+    let outs: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            let stdout = text(&out.stdout);
+            assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+            stdout
+        })
+        .collect();
+    let mut numbers: Vec<u64> = outs
+        .iter()
+        .map(|o| {
+            let line = o
+                .lines()
+                .find(|l| l.starts_with("[cache] build number "))
+                .unwrap();
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, [1, 2, 3, 4], "{outs:#?}");
+    let winners: Vec<usize> = (0..4)
+        .filter(|&i| outs[i].contains("Stored cache deps-"))
+        .collect();
+    assert_eq!(winners.len(), 1, "{outs:#?}");
+    let losers = outs
+        .iter()
+        .filter(|o| o.contains("Skipping cache generation, cache already exists"))
+        .count();
+    assert_eq!(losers, 3, "{outs:#?}");
+    let later = run(
+        p.path(),
+        Exec::Machine,
+        &["--pipeline-parameters", "mark: later"],
+    );
+    let later = text(&later.stdout);
+    assert!(
+        later.contains(&format!("restored: run-c{}", winners[0])),
+        "{later}"
+    );
+    assert!(later.contains("build number 5"), "{later}");
 }
 
 #[test]
@@ -92,4 +162,28 @@ fn checkout_copies_uncommitted_work_or_head_only() {
     let s = text(&head.stdout);
     assert!(head.status.success(), "{s}");
     assert!(!s.contains("[look] lock.txt"), "{s}");
+}
+
+/// The process check the scenarios rely on finds an orphan of this test's tree (a background
+/// process whose shell has exited), and only processes of this tree.
+#[test]
+fn the_process_check_sees_orphans_of_this_test() {
+    run_cases::adopt_orphans();
+    let marker = format!("sleep {}.5", 9000 + std::process::id() % 1000);
+    let shell = std::process::Command::new("sh")
+        .args(["-c", &format!("{marker} >/dev/null 2>&1 &")])
+        .status()
+        .unwrap();
+    assert!(shell.success());
+    let seen = run_cases::process_tree();
+    let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+    if let Some(pid) = orphan {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    assert!(orphan.is_some(), "{marker} not found among {seen:?}");
+    assert!(
+        !seen.iter().any(|(pid, _)| *pid == 1),
+        "init is not in this test's tree: {seen:?}"
+    );
 }

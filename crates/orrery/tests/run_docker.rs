@@ -56,6 +56,14 @@ fn ctrl_c_stops_the_run_and_leaves_nothing() {
 }
 
 #[test]
+fn sigterm_and_sighup_clean_up_as_ctrl_c_does() {
+    if docker_ready() {
+        run_cases::signal_stops_the_run_and_leaves_nothing(Exec::Docker, "TERM", 143);
+        run_cases::signal_stops_the_run_and_leaves_nothing(Exec::Docker, "HUP", 129);
+    }
+}
+
+#[test]
 fn services_answer_on_localhost_and_by_name() {
     if !docker_ready() {
         return;
