@@ -23,7 +23,9 @@ fn tool(name: &str) -> bool {
     if !runs {
         orrery_testkit::missing(
             name,
-            &format!("scripts/setup installs it: python3 -m pip install --break-system-packages {name}"),
+            &format!(
+                "scripts/setup installs it: python3 -m pip install --break-system-packages {name}"
+            ),
         );
     }
     runs
