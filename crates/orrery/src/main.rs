@@ -13,6 +13,7 @@ mod publish_cmd;
 mod remote;
 mod run_cmd;
 mod store;
+mod swarm_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ enum Command {
     /// Write the planned run for another engine: an Argo Workflow, Kubernetes Jobs, Nomad
     /// jobs, or plan.json for external drivers.
     Export(Box<export_cmd::ExportArgs>),
+    /// Housekeeping on a Docker Swarm that runs use.
+    #[command(subcommand)]
+    Swarm(swarm_cmd::SwarmCommand),
     /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
     Lsp(lsp_cmd::LspArgs),
 }
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
         Command::Export(args) => export_cmd::run(*args),
+        Command::Swarm(c) => swarm_cmd::run(c),
         Command::Lsp(args) => lsp_cmd::run(args),
     }
 }
