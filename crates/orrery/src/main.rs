@@ -12,6 +12,7 @@ mod project_host;
 mod publish_cmd;
 mod remote;
 mod run_cmd;
+mod shellcheck;
 mod store;
 mod swarm_cmd;
 mod validate_cmd;
