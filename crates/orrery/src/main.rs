@@ -2,6 +2,7 @@
 
 mod config_cmd;
 mod docs_cmd;
+mod export_cmd;
 mod git;
 mod helper_cmd;
 mod lsp_cmd;
@@ -14,6 +15,7 @@ mod remote;
 mod run_cmd;
 mod shellcheck;
 mod store;
+mod swarm_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -41,6 +43,12 @@ enum Command {
     Orb(orb_cmd::OrbCommand),
     /// Run a workflow's jobs locally (on the host, or in containers on the local Docker daemon).
     Run(Box<run_cmd::RunArgs>),
+    /// Write the planned run for another engine: an Argo Workflow, Kubernetes Jobs, Nomad
+    /// jobs, or plan.json for external drivers.
+    Export(Box<export_cmd::ExportArgs>),
+    /// Housekeeping on a Docker Swarm that runs use.
+    #[command(subcommand)]
+    Swarm(swarm_cmd::SwarmCommand),
     /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
     Lsp(lsp_cmd::LspArgs),
     /// Print a shell completion script (bash, zsh, fish), generated from these commands.
@@ -59,6 +67,8 @@ fn main() -> ExitCode {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
+        Command::Export(args) => export_cmd::run(*args),
+        Command::Swarm(c) => swarm_cmd::run(c),
         Command::Lsp(args) => lsp_cmd::run(args),
         Command::Completions(args) => docs_cmd::completions(args),
         Command::Man(args) => docs_cmd::man(args),
