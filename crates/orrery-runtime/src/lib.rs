@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod cgroup;
 pub mod checkout;
 pub mod docker;
 pub mod duration;

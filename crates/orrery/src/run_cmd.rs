@@ -304,7 +304,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         given: ApprovedNames(args.approve.clone()),
         interactive: std::io::stdin().is_terminal(),
     };
-    let machine = MachineExecutor { keep: args.keep };
+    let machine = MachineExecutor {
+        keep: args.keep,
+        run_id: run_id.clone(),
+    };
     let docker = match &docker_job {
         None => None,
         Some(job) => {
@@ -342,6 +345,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     eprintln!("run folder: {}", run_dir.display());
     let report = execute(&plan, &options, &executor, &approver, console, &interrupted);
     // Whatever an interrupted node could not remove itself.
+    orrery_runtime::cgroup::remove_run(&run_id);
     if let Some(d) = &docker {
         let left = d.sweep();
         if left > 0 {

@@ -111,6 +111,11 @@ fn concurrent_runs_take_distinct_build_numbers_and_the_first_cache_wins() {
 }
 
 #[test]
+fn daemons_end_with_their_job() {
+    run_cases::daemons_end_with_their_job(Exec::Machine);
+}
+
+#[test]
 fn an_unknown_job_is_refused_with_the_near_name() {
     let p = project("fan.yml");
     let out = run(p.path(), Exec::Machine, &["--job", "jion"]);

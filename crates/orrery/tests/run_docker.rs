@@ -64,6 +64,13 @@ fn sigterm_and_sighup_clean_up_as_ctrl_c_does() {
 }
 
 #[test]
+fn daemons_end_with_their_job() {
+    if docker_ready() {
+        run_cases::daemons_end_with_their_job(Exec::Docker);
+    }
+}
+
+#[test]
 fn services_answer_on_localhost_and_by_name() {
     if !docker_ready() {
         return;

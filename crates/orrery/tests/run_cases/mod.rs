@@ -491,3 +491,65 @@ pub fn signal_stops_the_run_and_leaves_nothing(exec: Exec, signal: &str, code: i
         assert_nothing_left(&run_dir(p.path()));
     }
 }
+
+/// A step's daemons (`setsid`, double fork, one holding the step's output) neither hold the
+/// job up nor outlive it.
+pub fn daemons_end_with_their_job(exec: Exec) {
+    if exec == Exec::Machine && !cgroups_ready() {
+        return;
+    }
+    let p = project("daemons.yml");
+    let pids = p.path().join("pids.txt");
+    let mut child = command(p.path(), exec, &[])
+        .env("ORRERY_TEST_PIDS", &pids)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start orrery run");
+    // The daemons sleep for minutes: a run still going after this waits on them.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run waited on the daemons its step left");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("[daemons] daemons started"), "{stdout}");
+    assert!(stdout.contains("[daemons] second step ran"), "{stdout}");
+    if exec == Exec::Machine {
+        let started = recorded_pids(&pids);
+        assert_eq!(started.len(), 2, "both daemons record their pid");
+        let left: Vec<u32> = started.into_iter().filter(|&pid| alive(pid)).collect();
+        assert!(left.is_empty(), "daemons outlived the job: {left:?}");
+        let run = run_dir(p.path());
+        let group = Path::new(FREEZER)
+            .join("orrery")
+            .join(run.file_name().unwrap());
+        assert!(!group.exists(), "{} left", group.display());
+    } else {
+        assert_nothing_left(&run_dir(p.path()));
+    }
+}
+
+/// The cgroup v1 freezer hierarchy the machine executor puts each job node in.
+pub const FREEZER: &str = "/sys/fs/cgroup/freezer";
+
+/// Whether this host lets the machine executor make cgroups (root, cgroup v1 freezer). In CI
+/// (`CI` set) a host without them fails the test instead of skipping it.
+pub fn cgroups_ready() -> bool {
+    let probe = Path::new(FREEZER).join(format!("orrery-probe-{}", std::process::id()));
+    if fs::create_dir(&probe).is_ok() {
+        let _ = fs::remove_dir(&probe);
+        return true;
+    }
+    let message = format!("skipped: a writable cgroup v1 freezer ({FREEZER}) is missing");
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("{message}");
+    false
+}
