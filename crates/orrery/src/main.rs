@@ -3,6 +3,7 @@
 mod config_cmd;
 mod git;
 mod helper_cmd;
+mod lsp_cmd;
 mod orb_cmd;
 mod orb_file;
 mod pack_cmd;
@@ -38,6 +39,8 @@ enum Command {
     Orb(orb_cmd::OrbCommand),
     /// Run a workflow's jobs locally (on the host, or in containers on the local Docker daemon).
     Run(Box<run_cmd::RunArgs>),
+    /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
+    Lsp(lsp_cmd::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,5 +53,6 @@ fn main() -> ExitCode {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
+        Command::Lsp(args) => lsp_cmd::run(args),
     }
 }

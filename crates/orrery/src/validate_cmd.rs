@@ -1,18 +1,19 @@
 //! `orrery config validate|fix|rules|explain`: the compiler's checks plus the lint rules, with
 //! the project's `.orrery.toml` and suppression comments applied, in every output format.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use orrery_compiler::Compiled;
 use orrery_diagnostics::{
     render_github, render_human_with, render_json, render_junit, render_sarif, Diagnostic, FileId,
     HumanOptions, RuleInfo, Severity, SourceDb, ToolInfo,
 };
-use orrery_orb::LockPolicy;
-use orrery_validate::{Input, Settings, SETTINGS_FILE};
+use orrery_orb::{LockPolicy, Resolution};
+use orrery_validate::{Host, Input, Settings, SETTINGS_FILE};
 
 use crate::config_cmd::{
     compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
@@ -65,6 +66,16 @@ pub struct LintArgs {
     /// Run the compiler's checks only, no lint rules.
     #[arg(long)]
     no_lint: bool,
+}
+
+impl LintArgs {
+    /// Lint with every rule, with this settings file or the nearest `.orrery.toml`.
+    pub(crate) fn with_settings(settings: Option<PathBuf>) -> LintArgs {
+        LintArgs {
+            settings,
+            no_lint: false,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -121,11 +132,17 @@ impl ColorChoice {
 }
 
 /// One checked config.
-struct Checked {
+pub(crate) struct Checked {
     name: String,
     /// The config's file in the checker's database.
-    config: FileId,
-    diagnostics: Vec<Diagnostic>,
+    pub(crate) config: FileId,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// The parse the compiler and the rules read.
+    pub(crate) parsed: orrery_yaml::Parsed,
+    /// The compiler's output (its diagnostics moved to `diagnostics`).
+    pub(crate) compiled: Compiled,
+    /// What each registry orb reference resolved to.
+    pub(crate) resolutions: BTreeMap<String, Resolution>,
 }
 
 impl Checked {
@@ -136,39 +153,64 @@ impl Checked {
 
 /// Checks configs one after another, sharing one source database (so one report can point
 /// into all of them) and reporting each settings file's problems once.
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     compile: &'a CompileArgs,
     lint: &'a LintArgs,
     db: SourceDb,
     settings_seen: HashSet<PathBuf>,
+    /// The project host to use instead of a fresh one per config (the language server keeps
+    /// one per project).
+    host: Option<&'a dyn Host>,
 }
 
 impl<'a> Checker<'a> {
-    fn new(compile: &'a CompileArgs, lint: &'a LintArgs) -> Self {
+    pub(crate) fn new(compile: &'a CompileArgs, lint: &'a LintArgs) -> Self {
         Checker {
             compile,
             lint,
             db: SourceDb::new(),
             settings_seen: HashSet::new(),
+            host: None,
         }
     }
 
+    pub(crate) fn with_host(mut self, host: &'a dyn Host) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    pub(crate) fn into_db(self) -> SourceDb {
+        self.db
+    }
+
     /// Compiles and lints `source` as the config at `file`. `Err` when it cannot run at all.
-    fn check(&mut self, file: &Path, source: String) -> Result<Checked, String> {
+    pub(crate) fn check(&mut self, file: &Path, source: String) -> Result<Checked, String> {
         let db = std::mem::take(&mut self.db);
         let session = compile_source(db, file, source, self.compile, LockPolicy::Enforce)?;
         self.db = session.db;
         let mut compiled = session.compiled;
         let reported = std::mem::take(&mut compiled.diagnostics);
+        let resolutions = session.store.resolutions();
         if self.lint.no_lint {
             return Ok(Checked {
                 name: file.display().to_string(),
                 config: session.config,
                 diagnostics: reported,
+                parsed: session.parsed,
+                compiled,
+                resolutions,
             });
         }
         let (settings, mut problems) = self.settings(file)?;
         let parsed = &session.parsed;
+        let project_host;
+        let host: &dyn Host = match self.host {
+            Some(host) => host,
+            None => {
+                project_host = ProjectHost::for_config(file);
+                &project_host
+            }
+        };
         let mut diagnostics = match &parsed.root {
             Some(root) if !orrery_diagnostics::has_errors(&parsed.diagnostics) => {
                 orrery_validate::check(
@@ -178,7 +220,7 @@ impl<'a> Checker<'a> {
                         root,
                         anchors: &parsed.anchors,
                         compiled: Some(&compiled),
-                        host: &ProjectHost::for_config(file),
+                        host,
                     },
                     reported,
                     &settings,
@@ -192,6 +234,9 @@ impl<'a> Checker<'a> {
             name: file.display().to_string(),
             config: session.config,
             diagnostics: problems,
+            parsed: session.parsed,
+            compiled,
+            resolutions,
         })
     }
 

@@ -1,0 +1,117 @@
+//! One checked document: the single parse every feature reads, the compiler's output, the
+//! diagnostics, and where its orbs came from.
+
+use orrery_compiler::Compiled;
+use orrery_diagnostics::{Diagnostic, FileId, SourceDb};
+use orrery_yaml::Parsed;
+
+use crate::model::Model;
+
+/// An orb reference of the document and what the store resolved it to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrbUse {
+    /// As written in `orbs:` (`circleci/node@5`).
+    pub reference: String,
+    /// The exact version it resolved to (`5.2.0`).
+    pub version: String,
+    /// The stored source it was read from (a file path).
+    pub origin: String,
+}
+
+/// What the checker hands over for one document version.
+pub struct AnalysisParts {
+    /// Every file the check read: the document, orb sources, settings, the lockfile.
+    pub db: SourceDb,
+    /// The document in `db`.
+    pub file: FileId,
+    /// The document's parse, which the compiler, the schema and the rules all read.
+    pub parsed: Parsed,
+    /// The compiler's output (its diagnostics are in `diagnostics`).
+    pub compiled: Compiled,
+    /// Everything `orrery config validate` reports for the document, in source order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The registry orbs the compilation resolved.
+    pub orbs: Vec<OrbUse>,
+}
+
+/// One document version, checked; every editor feature reads it.
+pub struct Analysis {
+    db: SourceDb,
+    file: FileId,
+    parsed: Parsed,
+    compiled: Compiled,
+    diagnostics: Vec<Diagnostic>,
+    orbs: Vec<OrbUse>,
+    model: Model,
+}
+
+impl Analysis {
+    pub fn new(parts: AnalysisParts) -> Analysis {
+        let AnalysisParts {
+            db,
+            file,
+            parsed,
+            compiled,
+            diagnostics,
+            orbs,
+        } = parts;
+        let model = Model::build(&db, file, parsed.root.as_ref(), &parsed.anchors, &orbs);
+        Analysis {
+            db,
+            file,
+            parsed,
+            compiled,
+            diagnostics,
+            orbs,
+            model,
+        }
+    }
+
+    /// The document's text.
+    pub fn text(&self) -> &str {
+        self.db.file(self.file).map_or("", |f| f.text.as_str())
+    }
+
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    pub fn db(&self) -> &SourceDb {
+        &self.db
+    }
+
+    pub fn parsed(&self) -> &Parsed {
+        &self.parsed
+    }
+
+    pub fn compiled(&self) -> &Compiled {
+        &self.compiled
+    }
+
+    /// Every finding, as `orrery config validate` reports it.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    pub fn orbs(&self) -> &[OrbUse] {
+        &self.orbs
+    }
+
+    /// Every definition and reference of the document.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// What `orrery config process` prints for the document, when it compiles.
+    pub fn compiled_yaml(&self) -> Option<String> {
+        let config = self.compiled.config.as_ref()?;
+        let mut out = String::new();
+        for (written, resolved) in &self.compiled.orb_headers {
+            out.push_str(&orrery_emit::orb_header(written, resolved));
+        }
+        out.push_str(&orrery_emit::emit_yaml(config));
+        out.push_str(&orrery_emit::trailer(self.text()));
+        out.push('\n');
+        Some(out)
+    }
+}

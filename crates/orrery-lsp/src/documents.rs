@@ -1,0 +1,229 @@
+//! The open documents: their text, version, and the newest finished check.
+//!
+//! Every edit bumps a document's *generation*. A check records the generation it started
+//! from; a check that finishes after a newer edit is thrown away, and one that has not started
+//! yet when a newer edit arrives is never started. Requests wait for the check of the
+//! generation they were asked against, and answer "content modified" when the document moved on
+//! meanwhile (their positions no longer mean anything).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use orrery_ide::Analysis;
+use tokio::sync::watch;
+use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent, Uri};
+
+use crate::position::{Encoding, LineMap};
+
+/// One checked version of a document.
+pub struct Snapshot {
+    pub generation: u64,
+    pub analysis: Analysis,
+    pub lines: LineMap,
+}
+
+impl Snapshot {
+    /// The byte offset of `position` in the checked text, on a character boundary.
+    pub fn offset(&self, position: Position) -> u32 {
+        let text = self.analysis.text();
+        snap(text, self.lines.offset(position)) as u32
+    }
+}
+
+struct Document {
+    path: PathBuf,
+    text: Arc<str>,
+    version: i32,
+    generation: u64,
+    checked: watch::Sender<Option<Arc<Snapshot>>>,
+}
+
+/// What a check needs: the document as it was at `generation`.
+pub struct Pending {
+    pub uri: Uri,
+    pub path: PathBuf,
+    pub text: Arc<str>,
+    pub version: i32,
+    pub generation: u64,
+}
+
+#[derive(Default)]
+pub struct Documents {
+    open: Mutex<HashMap<String, Document>>,
+    next_generation: std::sync::atomic::AtomicU64,
+}
+
+/// Why a request cannot be answered from a snapshot.
+pub enum NotReady {
+    /// The document is not open.
+    Closed,
+    /// The document changed after the request was made.
+    Modified,
+}
+
+impl Documents {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Document>> {
+        // A panic elsewhere cannot leave the map half-written (every update is one insert or
+        // one field assignment), so a poisoned lock is still good.
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn generation(&self) -> u64 {
+        self.next_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
+
+    pub fn open(&self, uri: &Uri, path: PathBuf, text: String, version: i32) -> Pending {
+        let generation = self.generation();
+        let text: Arc<str> = text.into();
+        let mut open = self.lock();
+        let checked = match open.remove(uri.as_str()) {
+            Some(old) => old.checked,
+            None => watch::channel(None).0,
+        };
+        open.insert(
+            uri.as_str().to_string(),
+            Document {
+                path: path.clone(),
+                text: text.clone(),
+                version,
+                generation,
+                checked,
+            },
+        );
+        Pending {
+            uri: uri.clone(),
+            path,
+            text,
+            version,
+            generation,
+        }
+    }
+
+    /// Applies edits (whole-text or ranged, in the client's encoding) in order.
+    pub fn change(
+        &self,
+        uri: &Uri,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+        encoding: Encoding,
+    ) -> Option<Pending> {
+        let generation = self.generation();
+        let mut open = self.lock();
+        let doc = open.get_mut(uri.as_str())?;
+        let mut text = doc.text.to_string();
+        for change in changes {
+            match change.range {
+                None => text = change.text,
+                Some(range) => {
+                    let lines = LineMap::new(&text, encoding);
+                    let start = snap(&text, lines.offset(range.start));
+                    let end = snap(&text, lines.offset(range.end)).max(start);
+                    text.replace_range(start..end, &change.text);
+                }
+            }
+        }
+        doc.text = text.into();
+        doc.version = version;
+        doc.generation = generation;
+        Some(Pending {
+            uri: uri.clone(),
+            path: doc.path.clone(),
+            text: doc.text.clone(),
+            version,
+            generation,
+        })
+    }
+
+    pub fn close(&self, uri: &Uri) {
+        self.lock().remove(uri.as_str());
+    }
+
+    /// Whether `generation` is still the document's newest.
+    pub fn is_current(&self, uri: &Uri, generation: u64) -> bool {
+        self.lock()
+            .get(uri.as_str())
+            .is_some_and(|d| d.generation == generation)
+    }
+
+    /// Records a finished check; `false` (and nothing recorded) when the document moved on.
+    pub fn finish(&self, uri: &Uri, snapshot: Snapshot) -> bool {
+        let open = self.lock();
+        match open.get(uri.as_str()) {
+            Some(doc) if doc.generation == snapshot.generation => {
+                doc.checked.send_replace(Some(Arc::new(snapshot)));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Every open document, for a re-check after project files changed.
+    pub fn all(&self) -> Vec<Pending> {
+        let open = self.lock();
+        let mut all: Vec<Pending> = open
+            .iter()
+            .filter_map(|(uri, doc)| {
+                Some(Pending {
+                    uri: uri.parse().ok()?,
+                    path: doc.path.clone(),
+                    text: doc.text.clone(),
+                    version: doc.version,
+                    generation: doc.generation,
+                })
+            })
+            .collect();
+        all.sort_by(|a, b| a.uri.as_str().cmp(b.uri.as_str()));
+        all
+    }
+
+    /// Gives every open document a new generation (its text unchanged), so checks of the old
+    /// project state are dropped; returns them for checking.
+    pub fn touch_all(&self) -> Vec<Pending> {
+        let uris: Vec<String> = self.lock().keys().cloned().collect();
+        for uri in &uris {
+            let generation = self.generation();
+            if let Some(doc) = self.lock().get_mut(uri) {
+                doc.generation = generation;
+            }
+        }
+        self.all()
+    }
+
+    /// The check of the document as it is now, waiting for it when it is still running.
+    pub async fn current(&self, uri: &Uri) -> Result<Arc<Snapshot>, NotReady> {
+        let (generation, mut checked) = {
+            let open = self.lock();
+            let doc = open.get(uri.as_str()).ok_or(NotReady::Closed)?;
+            (doc.generation, doc.checked.subscribe())
+        };
+        loop {
+            if let Some(snapshot) = checked.borrow_and_update().clone() {
+                if snapshot.generation == generation {
+                    return Ok(snapshot);
+                }
+                if snapshot.generation > generation {
+                    return Err(NotReady::Modified);
+                }
+            }
+            if !self.is_current(uri, generation) {
+                // A newer edit superseded the check this request waits for.
+                return Err(NotReady::Modified);
+            }
+            if checked.changed().await.is_err() {
+                return Err(NotReady::Closed);
+            }
+        }
+    }
+}
+
+/// `offset` moved back to a character boundary of `text`.
+fn snap(text: &str, offset: u32) -> usize {
+    let mut offset = (offset as usize).min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}

@@ -1,0 +1,44 @@
+//! The Orrery language server: the Language Server Protocol over stdio, on tower-lsp-server.
+//!
+//! This is the only crate that knows LSP types. It keeps the open documents, converts
+//! positions in the negotiated encoding, schedules checks (the newest document version wins:
+//! work for an older one is dropped) and translates [`orrery_ide`]'s plain answers. What a
+//! document means is asked of a [`Workspace`], which the `orrery` binary implements over the
+//! real project (orb store, `.orrery.toml`, git, shellcheck) — the same code path as
+//! `orrery config validate`, so both report the same findings.
+
+mod convert;
+mod documents;
+mod position;
+mod server;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use orrery_ide::Analysis;
+pub use position::{Encoding, LineMap};
+
+/// The project behind the server. Implementations may read files and run local processes;
+/// they never touch the network.
+pub trait Workspace: Send + Sync + 'static {
+    /// Checks `text` as the config at `path` (which may not exist on disk yet).
+    fn analyze(&self, path: &Path, text: &str) -> Analysis;
+
+    /// Project files changed on disk (`.orrery.toml`, `orbs.lock`, a vendored orb): forget
+    /// whatever was remembered about them.
+    fn files_changed(&self, _paths: &[&Path]) {}
+}
+
+/// Serves the protocol on stdin/stdout until the client exits.
+pub fn run_stdio(workspace: Arc<dyn Workspace>) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(server::serve(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        workspace,
+    ));
+    Ok(())
+}

@@ -1,0 +1,576 @@
+//! The protocol handlers.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::convert::{self, Locator};
+use crate::documents::{Documents, NotReady, Pending, Snapshot};
+use crate::position::{Encoding, LineMap};
+use crate::Workspace;
+
+pub async fn serve<I, O>(input: I, output: O, workspace: Arc<dyn Workspace>)
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+{
+    let (service, socket) = LspService::build(|client| Backend {
+        client,
+        shared: Arc::new(Shared {
+            workspace,
+            documents: Documents::default(),
+            encoding: OnceLock::new(),
+            docs_base: OnceLock::new(),
+            watch_files: OnceLock::new(),
+        }),
+    })
+    .custom_method("orrery/compiledConfig", Backend::compiled_config)
+    .finish();
+    Server::new(input, output, socket).serve(service).await;
+}
+
+struct Backend {
+    client: Client,
+    shared: Arc<Shared>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CompiledConfigParams {
+    text_document: TextDocumentIdentifier,
+}
+
+/// The answer to `orrery/compiledConfig`.
+#[derive(serde::Serialize)]
+struct CompiledConfig {
+    /// The compiled config; `null` when the document has errors.
+    yaml: Option<String>,
+    /// How many errors keep it from compiling.
+    errors: usize,
+}
+
+/// What the handlers and the background checks share.
+struct Shared {
+    workspace: Arc<dyn Workspace>,
+    documents: Documents,
+    encoding: OnceLock<Encoding>,
+    /// Where rule documentation lives (`initializationOptions.rulesDocs`).
+    docs_base: OnceLock<Option<String>>,
+    /// Whether the client lets the server register file watchers.
+    watch_files: OnceLock<bool>,
+}
+
+impl Shared {
+    fn encoding(&self) -> Encoding {
+        self.encoding.get().copied().unwrap_or_default()
+    }
+
+    fn docs_base(&self) -> Option<&str> {
+        self.docs_base.get().and_then(|b| b.as_deref())
+    }
+}
+
+impl Backend {
+    /// Checks a document version in the background and publishes its diagnostics, unless a
+    /// newer version arrives first.
+    fn schedule(&self, pending: Pending) {
+        let shared = self.shared.clone();
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let uri = pending.uri.clone();
+            let version = pending.version;
+            let checked = {
+                let shared = shared.clone();
+                tokio::task::spawn_blocking(move || check(&shared, pending)).await
+            };
+            let Ok(Some(snapshot)) = checked else {
+                return;
+            };
+            let diagnostics = diagnostics_of(&shared, &uri, &snapshot);
+            if shared.documents.finish(&uri, snapshot) {
+                client
+                    .publish_diagnostics(uri, diagnostics, Some(version))
+                    .await;
+            }
+        });
+    }
+
+    /// The check of the document at `uri` and the byte offset of `position` in it.
+    async fn at(&self, uri: &Uri, position: Position) -> Result<Option<(Arc<Snapshot>, u32)>> {
+        let Some(snapshot) = self.snapshot(uri).await? else {
+            return Ok(None);
+        };
+        let offset = snapshot.offset(position);
+        Ok(Some((snapshot, offset)))
+    }
+
+    fn locator<'a>(&self, snapshot: &'a Snapshot, uri: &'a Uri) -> Locator<'a> {
+        Locator {
+            snapshot,
+            uri,
+            encoding: self.shared.encoding(),
+        }
+    }
+
+    /// `orrery/compiledConfig`: the compiled YAML of a document, as `config process` prints
+    /// it, or why there is none.
+    async fn compiled_config(&self, params: CompiledConfigParams) -> Result<CompiledConfig> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Err(Error::invalid_params("the document is not open"));
+        };
+        let yaml = snapshot.analysis.compiled_yaml();
+        let errors = snapshot
+            .analysis
+            .diagnostics()
+            .iter()
+            .filter(|d| d.is_error())
+            .count();
+        Ok(CompiledConfig { yaml, errors })
+    }
+
+    async fn snapshot(&self, uri: &Uri) -> Result<Option<Arc<Snapshot>>> {
+        match self.shared.documents.current(uri).await {
+            Ok(snapshot) => Ok(Some(snapshot)),
+            Err(NotReady::Closed) => Ok(None),
+            Err(NotReady::Modified) => Err(Error::content_modified()),
+        }
+    }
+}
+
+/// Runs the workspace's check of `pending`, unless the document has already moved on.
+fn check(shared: &Shared, pending: Pending) -> Option<Snapshot> {
+    if !shared
+        .documents
+        .is_current(&pending.uri, pending.generation)
+    {
+        return None;
+    }
+    let analysis = shared.workspace.analyze(&pending.path, &pending.text);
+    let lines = LineMap::new(analysis.text(), shared.encoding());
+    Some(Snapshot {
+        generation: pending.generation,
+        analysis,
+        lines,
+    })
+}
+
+fn diagnostics_of(shared: &Shared, uri: &Uri, snapshot: &Snapshot) -> Vec<Diagnostic> {
+    let locator = Locator {
+        snapshot,
+        uri,
+        encoding: shared.encoding(),
+    };
+    snapshot
+        .analysis
+        .diagnostics()
+        .iter()
+        .map(|d| convert::diagnostic(d, &locator, shared.docs_base()))
+        .collect()
+}
+
+/// The path a document stands for: its file path, or for unsaved documents a made-up path
+/// in the current directory (so the project around it is the current one).
+fn document_path(uri: &Uri) -> PathBuf {
+    match uri.to_file_path() {
+        Some(path) if uri.scheme().as_str() == "file" => path.into_owned(),
+        _ => {
+            let name = uri
+                .path()
+                .as_str()
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("config.yml")
+                .to_string();
+            std::env::current_dir().unwrap_or_default().join(name)
+        }
+    }
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_deref());
+        let encoding = Encoding::negotiate(offered);
+        let _ = self.shared.encoding.set(encoding);
+        let docs_base = params
+            .initialization_options
+            .as_ref()
+            .and_then(|o| o.get("rulesDocs"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let _ = self.shared.docs_base.set(docs_base);
+        let watch_files = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|w| w.dynamic_registration)
+            .unwrap_or(false);
+        let _ = self.shared.watch_files.set(watch_files);
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo {
+                name: "orrery".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            capabilities: ServerCapabilities {
+                position_encoding: Some(encoding.kind()),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                        ..TextDocumentSyncOptions::default()
+                    },
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
+                references_provider: Some(OneOf::Left(true)),
+                document_highlight_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                })),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                selection_range_provider: Some(SelectionRangeProviderCapability::Simple(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..CodeActionOptions::default()
+                    },
+                )),
+                diagnostic_provider: Some(DiagnosticServerCapabilities::Options(
+                    DiagnosticOptions {
+                        identifier: Some(convert::SOURCE.into()),
+                        inter_file_dependencies: true,
+                        workspace_diagnostics: false,
+                        work_done_progress_options: WorkDoneProgressOptions::default(),
+                    },
+                )),
+                ..ServerCapabilities::default()
+            },
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        if !self.shared.watch_files.get().copied().unwrap_or(false) {
+            return;
+        }
+        // What a check reads besides the document: settings, the lockfile, vendored orbs.
+        let watchers = ["**/.orrery.toml", "**/orbs.lock", "**/.circleci/orbs/**"]
+            .into_iter()
+            .map(|glob| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(glob.into()),
+                kind: None,
+            })
+            .collect();
+        let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+        let registration = Registration {
+            id: "orrery-project-files".into(),
+            method: "workspace/didChangeWatchedFiles".into(),
+            register_options: serde_json::to_value(options).ok(),
+        };
+        let _ = self.client.register_capability(vec![registration]).await;
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let paths: Vec<PathBuf> = params
+            .changes
+            .iter()
+            .filter_map(|c| c.uri.to_file_path().map(|p| p.into_owned()))
+            .collect();
+        let paths: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
+        self.shared.workspace.files_changed(&paths);
+        for pending in self.shared.documents.touch_all() {
+            self.schedule(pending);
+        }
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let path = document_path(&doc.uri);
+        let pending = self
+            .shared
+            .documents
+            .open(&doc.uri, path, doc.text, doc.version);
+        self.schedule(pending);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let doc = params.text_document;
+        if let Some(pending) = self.shared.documents.change(
+            &doc.uri,
+            doc.version,
+            params.content_changes,
+            self.shared.encoding(),
+        ) {
+            self.schedule(pending);
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        self.shared.documents.close(&uri);
+        self.client.publish_diagnostics(uri, Vec::new(), None).await;
+    }
+
+    async fn diagnostic(
+        &self,
+        params: DocumentDiagnosticParams,
+    ) -> Result<DocumentDiagnosticReportResult> {
+        let uri = params.text_document.uri;
+        let items = match self.snapshot(&uri).await? {
+            Some(snapshot) => diagnostics_of(&self.shared, &uri, &snapshot),
+            None => Vec::new(),
+        };
+        Ok(DocumentDiagnosticReportResult::Report(
+            DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+                related_documents: None,
+                full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                    result_id: None,
+                    items,
+                },
+            }),
+        ))
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let at = params.text_document_position_params;
+        let Some((snapshot, offset)) = self.at(&at.text_document.uri, at.position).await? else {
+            return Ok(None);
+        };
+        Ok(snapshot.analysis.hover(offset).map(|info| Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: info.markdown,
+            }),
+            range: Some(snapshot.lines.range(info.span.start, info.span.end)),
+        }))
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let at = params.text_document_position_params;
+        let uri = at.text_document.uri;
+        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
+            return Ok(None);
+        };
+        let locator = self.locator(&snapshot, &uri);
+        let locations: Vec<Location> = snapshot
+            .analysis
+            .definition(offset)
+            .into_iter()
+            .filter_map(|span| locator.location(span))
+            .collect();
+        Ok((!locations.is_empty()).then_some(GotoDefinitionResponse::Array(locations)))
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
+            return Ok(None);
+        };
+        let locator = self.locator(&snapshot, &uri);
+        let locations: Vec<Location> = snapshot
+            .analysis
+            .references(offset, params.context.include_declaration)
+            .into_iter()
+            .filter_map(|span| locator.location(span))
+            .collect();
+        Ok(Some(locations))
+    }
+
+    async fn document_highlight(
+        &self,
+        params: DocumentHighlightParams,
+    ) -> Result<Option<Vec<DocumentHighlight>>> {
+        let at = params.text_document_position_params;
+        let Some((snapshot, offset)) = self.at(&at.text_document.uri, at.position).await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            snapshot
+                .analysis
+                .highlights(offset)
+                .into_iter()
+                .map(|(span, write)| DocumentHighlight {
+                    range: snapshot.lines.range(span.start, span.end),
+                    kind: Some(if write {
+                        DocumentHighlightKind::WRITE
+                    } else {
+                        DocumentHighlightKind::READ
+                    }),
+                })
+                .collect(),
+        ))
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let Some((snapshot, offset)) = self.at(&params.text_document.uri, params.position).await?
+        else {
+            return Ok(None);
+        };
+        match snapshot.analysis.prepare_rename(offset) {
+            Ok(span) => Ok(Some(PrepareRenameResponse::Range(
+                snapshot.lines.range(span.start, span.end),
+            ))),
+            Err(reason) => Err(Error::invalid_params(reason)),
+        }
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
+            return Ok(None);
+        };
+        let edits = snapshot
+            .analysis
+            .rename(offset, &params.new_name)
+            .map_err(Error::invalid_params)?;
+        Ok(Some(workspace_edit(&self.locator(&snapshot, &uri), &edits)))
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let symbols = snapshot
+            .analysis
+            .symbols()
+            .iter()
+            .map(|s| convert::symbol(s, &snapshot.lines))
+            .collect();
+        Ok(Some(DocumentSymbolResponse::Nested(symbols)))
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let mut ranges: Vec<FoldingRange> = Vec::new();
+        for span in snapshot.analysis.folding_ranges() {
+            let range = snapshot.lines.range(span.start, span.end);
+            // The fold ends on the last line with text (a span may end at the next line's
+            // start).
+            let end_line = if range.end.character == 0 && range.end.line > range.start.line {
+                range.end.line - 1
+            } else {
+                range.end.line
+            };
+            if end_line > range.start.line
+                && !ranges
+                    .iter()
+                    .any(|r| r.start_line == range.start.line && r.end_line == end_line)
+            {
+                ranges.push(FoldingRange {
+                    start_line: range.start.line,
+                    end_line,
+                    ..FoldingRange::default()
+                });
+            }
+        }
+        Ok(Some(ranges))
+    }
+
+    async fn selection_range(
+        &self,
+        params: SelectionRangeParams,
+    ) -> Result<Option<Vec<SelectionRange>>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let ranges = params
+            .positions
+            .into_iter()
+            .map(|position| {
+                let offset = snapshot.offset(position);
+                let spans = snapshot.analysis.selection_ranges(offset);
+                let mut selection: Option<SelectionRange> = None;
+                for span in spans.iter().rev() {
+                    selection = Some(SelectionRange {
+                        range: snapshot.lines.range(span.start, span.end),
+                        parent: selection.map(Box::new),
+                    });
+                }
+                selection.unwrap_or(SelectionRange {
+                    range: Range::new(position, position),
+                    parent: None,
+                })
+            })
+            .collect();
+        Ok(Some(ranges))
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let uri = params.text_document.uri;
+        let Some(snapshot) = self.snapshot(&uri).await? else {
+            return Ok(None);
+        };
+        let start = snapshot.offset(params.range.start);
+        let end = snapshot.offset(params.range.end);
+        let locator = self.locator(&snapshot, &uri);
+        let actions = snapshot
+            .analysis
+            .actions(start, end)
+            .into_iter()
+            .map(|action| {
+                let diagnostic = snapshot
+                    .analysis
+                    .diagnostics()
+                    .get(action.diagnostic)
+                    .map(|d| convert::diagnostic(d, &locator, self.shared.docs_base()));
+                CodeActionOrCommand::CodeAction(CodeAction {
+                    title: action.title,
+                    kind: Some(CodeActionKind::QUICKFIX),
+                    diagnostics: diagnostic.map(|d| vec![d]),
+                    edit: Some(workspace_edit(&locator, &action.edits)),
+                    is_preferred: action.preferred.then_some(true),
+                    ..CodeAction::default()
+                })
+            })
+            .collect();
+        Ok(Some(actions))
+    }
+}
+
+/// Edits as a workspace edit, grouped by file.
+fn workspace_edit(locator: &Locator<'_>, edits: &[orrery_ide::TextEdit]) -> WorkspaceEdit {
+    let mut changes: std::collections::HashMap<Uri, Vec<TextEdit>> =
+        std::collections::HashMap::new();
+    for edit in edits {
+        let Some(location) = locator.location(edit.span) else {
+            continue;
+        };
+        changes.entry(location.uri).or_default().push(TextEdit {
+            range: location.range,
+            new_text: edit.text.clone(),
+        });
+    }
+    WorkspaceEdit {
+        changes: Some(changes),
+        ..WorkspaceEdit::default()
+    }
+}

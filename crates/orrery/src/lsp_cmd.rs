@@ -1,0 +1,177 @@
+//! `orrery lsp`: the language server on stdin/stdout. The server (`orrery-lsp`) asks this
+//! module what a document means; the answer comes from the same checker as
+//! `orrery config validate`, so an editor shows exactly what the command reports.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use orrery_compiler::Compiled;
+use orrery_diagnostics::{codes, Diagnostic, SourceDb, Span};
+use orrery_ide::{Analysis, AnalysisParts, OrbUse};
+use orrery_validate::{Host, ShellFinding, ShellScript};
+
+use crate::config_cmd::CompileArgs;
+use crate::project_host::{project_root, ProjectHost};
+use crate::store::StoreArgs;
+use crate::validate_cmd::{Checker, LintArgs};
+
+#[derive(Args)]
+pub struct LspArgs {
+    /// Serve on stdin/stdout (the only transport; accepted because editors pass it).
+    #[arg(long)]
+    stdio: bool,
+    /// Registry directory of orbs laid out as DIR/NAMESPACE/NAME/VERSION.yml (repeatable);
+    /// ORRERY_ORB_PATH adds more.
+    #[arg(long = "orb-path", value_name = "DIR")]
+    orb_path: Vec<PathBuf>,
+    /// The project settings file (default: the nearest .orrery.toml above each config).
+    #[arg(long, value_name = "FILE")]
+    settings: Option<PathBuf>,
+}
+
+pub fn run(args: LspArgs) -> ExitCode {
+    let _ = args.stdio;
+    let workspace = ProjectWorkspace {
+        compile: CompileArgs {
+            // Never `--online`: nothing the server does waits on the network.
+            store: StoreArgs {
+                orb_path: args
+                    .orb_path
+                    .iter()
+                    .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+                    .collect(),
+                ..StoreArgs::default()
+            },
+            ..CompileArgs::default()
+        },
+        lint: LintArgs::with_settings(args.settings),
+        hosts: Mutex::new(HashMap::new()),
+    };
+    match orrery_lsp::run_stdio(Arc::new(workspace)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: the language server could not start: {e}");
+            ExitCode::from(crate::config_cmd::EXIT_USAGE)
+        }
+    }
+}
+
+struct ProjectWorkspace {
+    compile: CompileArgs,
+    lint: LintArgs,
+    /// One host per project root, kept between checks (it lists the project's files once and
+    /// remembers shellcheck's findings per script).
+    hosts: Mutex<HashMap<PathBuf, CachingHost>>,
+}
+
+impl orrery_lsp::Workspace for ProjectWorkspace {
+    fn analyze(&self, path: &Path, text: &str) -> Analysis {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        let host = hosts
+            .entry(project_root(path))
+            .or_insert_with(|| CachingHost::new(ProjectHost::for_config(path)));
+        let mut checker = Checker::new(&self.compile, &self.lint).with_host(host);
+        match checker.check(path, text.to_string()) {
+            Ok(checked) => Analysis::new(AnalysisParts {
+                db: checker.into_db(),
+                file: checked.config,
+                parsed: checked.parsed,
+                compiled: checked.compiled,
+                diagnostics: checked.diagnostics,
+                orbs: checked
+                    .resolutions
+                    .into_iter()
+                    .map(|(reference, r)| OrbUse {
+                        reference,
+                        version: r.version,
+                        origin: r.origin,
+                    })
+                    .collect(),
+            }),
+            Err(message) => cannot_check(path, text, message),
+        }
+    }
+
+    fn files_changed(&self, _paths: &[&Path]) {
+        // The project's file list and settings may differ now; start afresh.
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// The analysis of a document the checker could not run on (an unreadable lockfile or
+/// settings file): the reason, at the top of the document.
+fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
+    let mut db = SourceDb::new();
+    let file = db.add(path.display().to_string(), text);
+    let parsed = orrery_yaml::parse(file, text, orrery_yaml::Limits::default());
+    Analysis::new(AnalysisParts {
+        db,
+        file,
+        parsed,
+        compiled: Compiled::default(),
+        diagnostics: vec![Diagnostic::error(codes::USAGE, message).at(Span::new(file, 0, 0), "")],
+        orbs: Vec::new(),
+    })
+}
+
+/// The project host, remembering shellcheck's findings per script so that an edit elsewhere
+/// does not run shellcheck again.
+struct CachingHost {
+    inner: ProjectHost,
+    shellcheck: RefCell<HashMap<(String, String), Vec<ShellFinding>>>,
+}
+
+impl CachingHost {
+    fn new(inner: ProjectHost) -> CachingHost {
+        CachingHost {
+            inner,
+            shellcheck: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl Host for CachingHost {
+    fn path_exists(&self, path: &str) -> Option<bool> {
+        self.inner.path_exists(path)
+    }
+
+    fn shellcheck(&self, script: &str, shell: &str) -> Option<Vec<ShellFinding>> {
+        let mut all = self.shellcheck_all(&[ShellScript {
+            text: script,
+            shell,
+        }])?;
+        all.pop()
+    }
+
+    fn shellcheck_all(&self, scripts: &[ShellScript<'_>]) -> Option<Vec<Vec<ShellFinding>>> {
+        let key = |s: &ShellScript<'_>| (s.text.to_string(), s.shell.to_string());
+        // Scripts of old versions would otherwise pile up while the user types.
+        if self.shellcheck.borrow().len() > 4096 {
+            self.shellcheck.borrow_mut().clear();
+        }
+        let missing: Vec<ShellScript<'_>> = {
+            let cache = self.shellcheck.borrow();
+            scripts
+                .iter()
+                .filter(|s| !cache.contains_key(&key(s)))
+                .copied()
+                .collect()
+        };
+        if !missing.is_empty() {
+            let found = self.inner.shellcheck_all(&missing)?;
+            let mut cache = self.shellcheck.borrow_mut();
+            for (script, findings) in missing.iter().zip(found) {
+                cache.insert(key(script), findings);
+            }
+        }
+        let cache = self.shellcheck.borrow();
+        scripts
+            .iter()
+            .map(|s| cache.get(&key(s)).cloned())
+            .collect()
+    }
+}
