@@ -20,6 +20,7 @@ use orrery_runtime::run::{execute, reserve_build_numbers, Console, RunOptions};
 use orrery_runtime::schedule::{ApprovedNames, Approver, Decision};
 use orrery_runtime::secrets::Secrets;
 use orrery_runtime::spec::ExecutorKind;
+use orrery_runtime::sweep;
 use orrery_runtime::{GitRef, JobKind, Plan, PlannedJob, Selection, Status};
 use sha2::{Digest, Sha256};
 
@@ -73,6 +74,11 @@ pub struct RunArgs {
     /// Keep each job's working directory in the run folder.
     #[arg(long)]
     keep: bool,
+    /// Only sweep what killed runs of this project left (containers, processes, working
+    /// files), then exit. Every run does this before it starts.
+    #[arg(long)]
+    gc: bool,
+    /// When to colour the output: `auto` on a terminal without NO_COLOR.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
 }
@@ -137,7 +143,38 @@ fn project_root(config: &Path) -> PathBuf {
     })
 }
 
+/// Sweeps what runs under `runs` whose process is gone left, and says so on stderr.
+fn sweep_leftovers(runs: &Path) {
+    let socket = socket_from(std::env::var("DOCKER_HOST").ok().as_deref())
+        .ok()
+        .filter(|s| s.exists());
+    for swept in sweep::sweep_dead_runs(runs, socket.as_deref()) {
+        let mut err = std::io::stderr();
+        let _ = writeln!(
+            err,
+            "swept the leftovers of killed run {}: {} containers, {} processes, its working files",
+            swept.run_id, swept.containers, swept.processes
+        );
+        if let Some(problem) = swept.problem {
+            let _ = writeln!(
+                err,
+                "warning: run {} not fully swept: {problem}",
+                swept.run_id
+            );
+        }
+    }
+}
+
 pub fn run(args: RunArgs) -> ExitCode {
+    if args.gc {
+        let root = project_root(&args.config);
+        let runs = args
+            .out
+            .clone()
+            .unwrap_or_else(|| root.join(".orrery").join("runs"));
+        sweep_leftovers(&runs);
+        return ExitCode::SUCCESS;
+    }
     let session = match config_cmd::compile(&args.config, &args.compile, LockPolicy::Enforce) {
         Ok(s) => s,
         Err(message) => return config_cmd::report_usage(&message),
@@ -228,7 +265,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         &uuid()[..8]
     );
     let runs = args.out.clone().unwrap_or_else(|| state.join("runs"));
+    sweep_leftovers(&runs);
     let run_dir = runs.join(&run_id);
+    // First, so that a sweep by a concurrent run never takes this one for a killed run.
+    if let Err(e) = sweep::record_owner(&run_dir) {
+        return config_cmd::report_usage(&format!("cannot create {}: {e}", run_dir.display()));
+    }
     let helper_dir = match install_helpers(&run_dir) {
         Ok(d) => Some(d),
         Err(e) => {
@@ -355,6 +397,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             );
         }
     }
+    sweep::release_owner(&run_dir);
     let report = match report {
         Ok(r) => r,
         Err(e) => return config_cmd::report_usage(&e),

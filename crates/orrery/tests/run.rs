@@ -116,6 +116,14 @@ fn daemons_end_with_their_job() {
 }
 
 #[test]
+fn killed_runs_are_swept_by_gc_and_by_the_next_run() {
+    if run_cases::cgroups_ready() {
+        run_cases::killed_runs_are_swept(Exec::Machine, false);
+        run_cases::killed_runs_are_swept(Exec::Machine, true);
+    }
+}
+
+#[test]
 fn an_unknown_job_is_refused_with_the_near_name() {
     let p = project("fan.yml");
     let out = run(p.path(), Exec::Machine, &["--job", "jion"]);

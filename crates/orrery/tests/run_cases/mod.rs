@@ -552,3 +552,78 @@ pub fn cgroups_ready() -> bool {
     );
     false
 }
+
+/// Whether any container of the run in `run_dir` is on the daemon.
+fn containers_of(run_dir: &Path) -> usize {
+    let id = run_dir.file_name().unwrap().to_str().unwrap();
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label=orrery.run={id}")])
+        .output()
+        .expect("docker CLI");
+    text(&out.stdout).lines().count()
+}
+
+/// A run killed with SIGKILL cannot clean up: its step keeps running (machine) or its
+/// containers do (Docker). `orrery run --gc` sweeps them, and so does the project's next run.
+pub fn killed_runs_are_swept(exec: Exec, by_next_run: bool) {
+    let p = project("interrupt.yml");
+    let pids = p.path().join("pids.txt");
+    let mut child = command(p.path(), exec, &[])
+        .env("ORRERY_TEST_PIDS", &pids)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start orrery run");
+    let stdout = child.stdout.take().unwrap();
+    let started = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        // The output line, not the echo of the command.
+        .any(|l| l == "[long] long started");
+    assert!(started, "the step never started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = run_dir(p.path());
+    // What the killed run left.
+    match exec {
+        Exec::Machine => {
+            let left = recorded_pids(&pids)
+                .into_iter()
+                .filter(|&p| alive(p))
+                .count();
+            assert!(left > 0, "nothing was left to sweep");
+        }
+        Exec::Docker => assert!(containers_of(&killed) > 0, "no container was left"),
+    }
+    let out = if by_next_run {
+        fs::write(
+            p.path().join(".circleci/config.yml"),
+            format!(
+                "version: 2.1\njobs:\n  quick:\n    docker: [{{image: {IMAGE}}}]\n    steps: [{{run: echo quick}}]\nworkflows:\n  main:\n    jobs: [quick]\n"
+            ),
+        )
+        .unwrap();
+        run(p.path(), exec, &[])
+    } else {
+        command(p.path(), exec, &["--gc"]).output().unwrap()
+    };
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let id = killed.file_name().unwrap().to_str().unwrap();
+    assert!(
+        stderr.contains(&format!("swept the leftovers of killed run {id}")),
+        "{stderr}"
+    );
+    let left: Vec<u32> = recorded_pids(&pids)
+        .into_iter()
+        .filter(|&p| alive(p))
+        .collect();
+    assert!(left.is_empty(), "still running after the sweep: {left:?}");
+    assert!(!killed.join(".work").exists(), "working files left");
+    if exec == Exec::Docker {
+        assert_nothing_left(&killed);
+    }
+    // Swept once: the next sweep has nothing to say about it.
+    let again = command(p.path(), exec, &["--gc"]).output().unwrap();
+    assert!(!text(&again.stderr).contains(id), "{}", text(&again.stderr));
+}
