@@ -134,27 +134,14 @@ Served by `orrery lsp' through eglot."
   "In a compiled view: the source's `buffer-chars-modified-tick' its text answers.")
 
 (defun orrery-render-compiled (result)
-  "The text a compiled view shows for an `orrery/compiledConfig' RESULT (a plist)."
-  (let ((yaml (plist-get result :yaml)))
-    (if (stringp yaml)
-        yaml
-      (let* ((diagnostics (append (plist-get result :diagnostics) nil))
-             (count (length diagnostics)))
-        (concat
-         (if (zerop count)
-             "# The config does not compile."
-           (format "# The config does not compile: %d %s." count (if (= count 1) "error" "errors")))
-         "\n"
-         (mapconcat
-          (lambda (d)
-            (let* ((start (plist-get (plist-get d :range) :start))
-                   (where (if start
-                              (format "%d:%d " (1+ (plist-get start :line)) (1+ (plist-get start :character)))
-                            ""))
-                   (code (if (plist-get d :code) (format "%s " (plist-get d :code)) "")))
-              (concat "# " where code
-                      (replace-regexp-in-string "\n" "\n#   " (plist-get d :message)) "\n")))
-          diagnostics ""))))))
+  "The text a compiled view shows for an `orrery/compiledConfig' RESULT.
+RESULT is a plist (:yaml TEXT-OR-NIL :errors COUNT)."
+  (let ((yaml (plist-get result :yaml))
+        (errors (or (plist-get result :errors) 0)))
+    (cond ((stringp yaml) yaml)
+          ((zerop errors) "# The config does not compile.\n")
+          (t (format "# The config does not compile: %d %s (see the diagnostics).\n"
+                     errors (if (= errors 1) "error" "errors"))))))
 
 (defun orrery--compiled-buffer-name (source)
   "The name of SOURCE's compiled view."
@@ -172,6 +159,9 @@ Served by `orrery lsp' through eglot."
         (set-buffer-modified-p nil)
         (setq orrery-compiled-tick tick)))))
 
+(defconst orrery--content-modified -32801
+  "The LSP error code for a request about a document that changed meanwhile.")
+
 (defun orrery--refresh-compiled (source)
   "Ask the server for SOURCE's compiled config and show it in its view."
   (let ((view (get-buffer (orrery--compiled-buffer-name source))))
@@ -187,11 +177,15 @@ Served by `orrery lsp' through eglot."
              server :orrery/compiledConfig (list :textDocument (eglot--TextDocumentIdentifier))
              :success-fn (lambda (result) (orrery--show-text view (orrery-render-compiled result) tick))
              :error-fn (lambda (err)
-                         (orrery--show-text
-                          view
-                          (format "# The language server could not compile this config: %s\n"
-                                  (plist-get err :message))
-                          tick)))))))))
+                         (if (eql (plist-get err :code) orrery--content-modified)
+                             ;; The text changed while the server compiled it: ask again.
+                             (run-with-timer orrery-compiled-delay nil
+                                             #'orrery--refresh-compiled source)
+                           (orrery--show-text
+                            view
+                            (format "# The language server could not compile this config: %s\n"
+                                    (plist-get err :message))
+                            tick))))))))))
 
 (defun orrery--schedule-compiled (&rest _)
   "After a change: refresh this buffer's compiled view once typing pauses."
@@ -242,9 +236,19 @@ The view follows the buffer as you type."
       (compilation-start (mapconcat #'shell-quote-argument (cons (orrery--executable) args) " ")
                          t (lambda (_) name)))))
 
+(defun orrery-job-names ()
+  "The jobs of this buffer's config, from the server's document symbols."
+  (when-let ((server (eglot-current-server)))
+    (let ((symbols (jsonrpc-request server :textDocument/documentSymbol
+                                    (list :textDocument (eglot--TextDocumentIdentifier)))))
+      (cl-loop for symbol across symbols
+               when (equal (plist-get symbol :name) "jobs")
+               append (cl-loop for job across (or (plist-get symbol :children) [])
+                               collect (plist-get job :name))))))
+
 (defun orrery-run-job (job)
   "Run JOB locally with `orrery run --job'."
-  (interactive "sJob to run locally: ")
+  (interactive (list (completing-read "Job to run locally: " (orrery-job-names))))
   (pcase-let ((`(,_ ,config) (orrery--project-config)))
     (orrery--run (format "*orrery run %s*" job)
                  (append (list "run" "--config" config "--job" job) (orrery--store-flags)))))

@@ -1,7 +1,7 @@
 //! The job graph: what the runtime and the language server consume.
 
 use orrery_diagnostics::Span;
-use orrery_yaml::Node;
+use orrery_yaml::{Node, Value};
 
 #[derive(Clone, Debug, Default)]
 pub struct JobGraph {
@@ -41,4 +41,87 @@ impl JobGraph {
     pub fn workflow(&self, name: &str) -> Option<&WorkflowGraph> {
         self.workflows.iter().find(|w| w.name == name)
     }
+}
+
+/// Builds the job graph from compiled workflows.
+pub(crate) fn graph_of(workflows: Option<&Node>) -> JobGraph {
+    let mut graph = JobGraph::default();
+    let Some(map) = workflows.and_then(Node::as_map) else {
+        return graph;
+    };
+    for entry in &map.entries {
+        if entry.key == "version" {
+            continue;
+        }
+        let jobs = entry
+            .value
+            .get("jobs")
+            .and_then(Node::as_seq)
+            .map(graph_jobs)
+            .unwrap_or_default();
+        graph.workflows.push(WorkflowGraph {
+            name: entry.key.clone(),
+            jobs,
+            triggers: entry.value.get("triggers").cloned(),
+        });
+    }
+    graph
+}
+
+pub(crate) fn graph_jobs(list: &[Node]) -> Vec<GraphJob> {
+    list.iter()
+        .filter_map(|item| {
+            let (name, settings) = match &item.value {
+                Value::Str(s) => (s.clone(), None),
+                Value::Map(m) if m.len() == 1 => {
+                    (m.entries[0].key.clone(), m.entries[0].value.as_map())
+                }
+                _ => return None,
+            };
+            let requires = settings
+                .and_then(|s| s.get("requires"))
+                .and_then(Node::as_seq)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|r| match &r.value {
+                            Value::Str(s) => Some(Requirement {
+                                job: s.clone(),
+                                statuses: vec!["success".into()],
+                            }),
+                            Value::Map(m) if m.len() == 1 => {
+                                let statuses = match &m.entries[0].value.value {
+                                    Value::Seq(s) => {
+                                        s.iter().filter_map(|x| x.value.scalar_text()).collect()
+                                    }
+                                    v => v.scalar_text().into_iter().collect(),
+                                };
+                                Some(Requirement {
+                                    job: m.entries[0].key.clone(),
+                                    statuses,
+                                })
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let contexts = match settings.and_then(|s| s.get("context")).map(|c| &c.value) {
+                Some(Value::Str(s)) => vec![s.clone()],
+                Some(Value::Seq(items)) => {
+                    items.iter().filter_map(|i| i.value.scalar_text()).collect()
+                }
+                _ => Vec::new(),
+            };
+            Some(GraphJob {
+                name,
+                approval: settings.and_then(|s| s.get("type")).and_then(Node::as_str)
+                    == Some("approval"),
+                requires,
+                filters: settings.and_then(|s| s.get("filters")).cloned(),
+                contexts,
+                span: item.span,
+            })
+        })
+        .collect()
 }

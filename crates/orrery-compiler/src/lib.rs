@@ -6,6 +6,7 @@
 //! which the CLI implements over directories and tests implement in memory.
 
 mod context;
+mod document;
 mod env;
 mod executors;
 mod graph;
@@ -109,7 +110,7 @@ pub fn compile_node(
 ) -> Compiled {
     let mut diagnostics = Vec::new();
     let mut ctx = context::Ctx::new(db, options, orbs, options.limits);
-    let result = workflows::compile_document(&mut ctx, root);
+    let result = document::compile_document(&mut ctx, root);
     diagnostics.append(&mut ctx.diagnostics);
     match result {
         Some(out) if !has_errors(&diagnostics) => Compiled {

@@ -9,6 +9,7 @@
 mod actions;
 mod analysis;
 mod codes;
+mod complete;
 mod hover;
 mod model;
 mod navigate;
@@ -17,6 +18,7 @@ mod outline;
 pub use actions::{Action, ActionKind};
 pub use analysis::{Analysis, AnalysisParts, OrbUse};
 pub use codes::{code_tags, CodeTag};
+pub use complete::{CompletionItem, CompletionKind};
 pub use hover::HoverInfo;
 pub use model::{Definition, Kind, Model, ParamInfo, Reference};
 pub use navigate::TextEdit;

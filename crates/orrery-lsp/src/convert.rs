@@ -190,3 +190,33 @@ pub fn symbol(symbol: &orrery_ide::Symbol, lines: &LineMap) -> lsp::DocumentSymb
 fn symbol_of(symbol: &orrery_ide::Symbol, lines: &LineMap) -> lsp::DocumentSymbol {
     self::symbol(symbol, lines)
 }
+
+pub fn completion(item: orrery_ide::CompletionItem, lines: &LineMap) -> lsp::CompletionItem {
+    use orrery_ide::CompletionKind as K;
+    let kind = match item.kind {
+        K::Key => lsp::CompletionItemKind::PROPERTY,
+        K::Step => lsp::CompletionItemKind::FUNCTION,
+        K::Job => lsp::CompletionItemKind::CLASS,
+        K::Executor => lsp::CompletionItemKind::STRUCT,
+        K::Parameter => lsp::CompletionItemKind::FIELD,
+        K::Value => lsp::CompletionItemKind::ENUM_MEMBER,
+        K::PipelineValue => lsp::CompletionItemKind::VARIABLE,
+        K::Anchor => lsp::CompletionItemKind::REFERENCE,
+    };
+    lsp::CompletionItem {
+        label: item.label.clone(),
+        kind: Some(kind),
+        detail: item.detail,
+        documentation: item.documentation.map(|value| {
+            lsp::Documentation::MarkupContent(lsp::MarkupContent {
+                kind: lsp::MarkupKind::Markdown,
+                value,
+            })
+        }),
+        text_edit: Some(lsp::CompletionTextEdit::Edit(lsp::TextEdit {
+            range: lines.range(item.replace.start, item.replace.end),
+            new_text: item.label,
+        })),
+        ..lsp::CompletionItem::default()
+    }
+}

@@ -37,6 +37,9 @@ struct Document {
     version: i32,
     generation: u64,
     checked: watch::Sender<Option<Arc<Snapshot>>>,
+    /// The newest check whose text parsed: completion takes names from it while the user
+    /// types something that does not parse yet.
+    parsed: Option<Arc<Snapshot>>,
 }
 
 /// What a check needs: the document as it was at `generation`.
@@ -79,9 +82,9 @@ impl Documents {
         let generation = self.generation();
         let text: Arc<str> = text.into();
         let mut open = self.lock();
-        let checked = match open.remove(uri.as_str()) {
-            Some(old) => old.checked,
-            None => watch::channel(None).0,
+        let (checked, parsed) = match open.remove(uri.as_str()) {
+            Some(old) => (old.checked, old.parsed),
+            None => (watch::channel(None).0, None),
         };
         open.insert(
             uri.as_str().to_string(),
@@ -91,6 +94,7 @@ impl Documents {
                 version,
                 generation,
                 checked,
+                parsed,
             },
         );
         Pending {
@@ -150,10 +154,14 @@ impl Documents {
 
     /// Records a finished check; `false` (and nothing recorded) when the document moved on.
     pub fn finish(&self, uri: &Uri, snapshot: Snapshot) -> bool {
-        let open = self.lock();
-        match open.get(uri.as_str()) {
+        let mut open = self.lock();
+        match open.get_mut(uri.as_str()) {
             Some(doc) if doc.generation == snapshot.generation => {
-                doc.checked.send_replace(Some(Arc::new(snapshot)));
+                let snapshot = Arc::new(snapshot);
+                if snapshot.analysis.parsed().root.is_some() {
+                    doc.parsed = Some(snapshot.clone());
+                }
+                doc.checked.send_replace(Some(snapshot));
                 true
             }
             _ => false,
@@ -190,6 +198,18 @@ impl Documents {
             }
         }
         self.all()
+    }
+
+    /// The document's text now, and the newest check to take names from (the newest that
+    /// parsed, else the newest).
+    pub fn for_completion(&self, uri: &Uri) -> Option<(Arc<str>, Arc<Snapshot>)> {
+        let open = self.lock();
+        let doc = open.get(uri.as_str())?;
+        let names = doc
+            .parsed
+            .clone()
+            .or_else(|| doc.checked.borrow().clone())?;
+        Some((doc.text.clone(), names))
     }
 
     /// The check of the document as it is now, waiting for it when it is still running.

@@ -230,6 +230,10 @@ impl LanguageServer for Backend {
                         ..TextDocumentSyncOptions::default()
                     },
                 )),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![".".into(), "/".into(), "*".into()]),
+                    ..CompletionOptions::default()
+                }),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 definition_provider: Some(OneOf::Left(true)),
                 references_provider: Some(OneOf::Left(true)),
@@ -345,6 +349,26 @@ impl LanguageServer for Backend {
                 },
             }),
         ))
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let at = params.text_document_position;
+        let uri = at.text_document.uri;
+        // A check of the current text is waited for when one runs; completion then still
+        // answers from the text as typed.
+        let _ = self.shared.documents.current(&uri).await;
+        let Some((text, names)) = self.shared.documents.for_completion(&uri) else {
+            return Ok(None);
+        };
+        let lines = LineMap::new(&text, self.shared.encoding());
+        let offset = lines.offset(at.position);
+        let items = names
+            .analysis
+            .complete(&text, offset)
+            .into_iter()
+            .map(|item| convert::completion(item, &lines))
+            .collect();
+        Ok(Some(CompletionResponse::Array(items)))
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {

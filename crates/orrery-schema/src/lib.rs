@@ -99,6 +99,57 @@ fn describe_from(compiled: &'static Compiled, root: Id, path: &[&str]) -> Option
     description(compiled, id)
 }
 
+/// The keys the config schema knows for the map at `path` (as for [`describe`]), each with its
+/// description, in schema order: what an editor offers to complete a key.
+pub fn keys(path: &[&str]) -> Vec<(&'static str, Option<&'static str>)> {
+    let Some(compiled) = compiled().as_ref().ok() else {
+        return Vec::new();
+    };
+    keys_from(compiled, compiled.config_root, path)
+}
+
+/// The keys the orb schema knows for the map at `path`, like [`keys`].
+pub fn keys_orb(path: &[&str]) -> Vec<(&'static str, Option<&'static str>)> {
+    let Some(compiled) = compiled().as_ref().ok() else {
+        return Vec::new();
+    };
+    keys_from(compiled, compiled.orb_root, path)
+}
+
+fn keys_from(
+    compiled: &'static Compiled,
+    root: Id,
+    path: &[&str],
+) -> Vec<(&'static str, Option<&'static str>)> {
+    let mut id = root;
+    for segment in path {
+        match step(compiled, id, segment) {
+            Some(next) => id = next,
+            None => return Vec::new(),
+        }
+    }
+    let mut out: Vec<(&'static str, Option<&'static str>)> = Vec::new();
+    let mut queue = vec![id];
+    let mut seen = Vec::new();
+    while let Some(id) = queue.pop() {
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
+        let node = &compiled.nodes[id];
+        for (name, property) in &node.properties {
+            if !out.iter().any(|(n, _)| *n == name.as_str()) {
+                out.push((name.as_str(), description(compiled, *property)));
+            }
+        }
+        for branches in [&node.one_of, &node.any_of, &node.all_of] {
+            queue.extend(branches.iter().rev());
+        }
+        queue.extend(node.reference);
+    }
+    out
+}
+
 /// The schema that applies to `segment` below `id`, looking through `$ref`s and branches.
 fn step(compiled: &Compiled, id: Id, segment: &str) -> Option<Id> {
     let is_item = segment == "-" || segment.parse::<usize>().is_ok();
@@ -182,5 +233,17 @@ mod tests {
         assert!(run.contains("command"), "{run}");
         assert!(describe(&["jobs", "build", "no-such-key"]).is_none());
         assert!(describe_orb(&["display", "home_url"]).is_some());
+    }
+
+    #[test]
+    fn keys_list_a_maps_properties_through_refs() {
+        let job: Vec<&str> = keys(&["jobs", "build"])
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert!(job.contains(&"docker") && job.contains(&"steps"), "{job:?}");
+        let top: Vec<&str> = keys(&[]).into_iter().map(|(k, _)| k).collect();
+        assert!(top.contains(&"workflows"), "{top:?}");
+        assert!(keys(&["jobs", "build", "no-such-key"]).is_empty());
     }
 }

@@ -137,11 +137,20 @@ Then check it as WHAT."
                             (format "completion at line %d offers %s" (plist-get step :line) label)
                             (format "offered: %s" (string-join labels " ")))))))
 
+(defun orrery-test--jobs-step ()
+  (let ((names (orrery-job-names))
+        (wanted (plist-get (plist-get orrery-test--session :jobs) :names)))
+    (orrery-test--check (equal names wanted)
+                        (format "orrery-run-job completes the jobs %s" (string-join wanted " "))
+                        (format "got: %s" names))))
+
 (defun orrery-test--fix-step ()
   (let ((step (plist-get orrery-test--session :fix)))
     (orrery-test--goto step)
     (delete-region (point) (+ (point) (length (plist-get step :find))))
     (insert (plist-get step :replace))
+    ;; eglot sends changes when Emacs goes idle, which batch Emacs never does: send them now.
+    (eglot--signal-textDocument/didChange)
     (orrery-test--expect-diagnostics
      (plist-get step :diagnostics)
      (format "diagnostics after replacing %s with %s" (plist-get step :find) (plist-get step :replace)))))

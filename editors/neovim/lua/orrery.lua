@@ -137,24 +137,17 @@ function M.client_for(bufnr)
   return nil
 end
 
---- The text a compiled view shows for an `orrery/compiledConfig` answer.
+--- The text a compiled view shows for an `orrery/compiledConfig` answer ({ yaml, errors }):
+--- the compiled YAML, or how many errors keep the document from compiling.
 function M.render_compiled(result)
   if type(result) == 'table' and type(result.yaml) == 'string' then
     return result.yaml
   end
-  local diagnostics = type(result) == 'table' and result.diagnostics or {}
-  local lines = {}
-  if #diagnostics == 0 then
-    table.insert(lines, '# The config does not compile.')
-  else
-    table.insert(lines, ('# The config does not compile: %d %s.'):format(#diagnostics, #diagnostics == 1 and 'error' or 'errors'))
+  local errors = type(result) == 'table' and tonumber(result.errors) or 0
+  if errors == 0 then
+    return '# The config does not compile.\n'
   end
-  for _, d in ipairs(diagnostics) do
-    local where = d.range and ('%d:%d '):format(d.range.start.line + 1, d.range.start.character + 1) or ''
-    local code = d.code and (d.code .. ' ') or ''
-    table.insert(lines, '# ' .. where .. code .. d.message:gsub('\n', '\n#   '))
-  end
-  return table.concat(lines, '\n') .. '\n'
+  return ('# The config does not compile: %d %s (see the diagnostics).\n'):format(errors, errors == 1 and 'error' or 'errors')
 end
 
 local function set_view_text(view, text)
@@ -168,6 +161,8 @@ local function set_view_text(view, text)
   vim.api.nvim_buf_set_option(view, 'modified', false)
 end
 
+local CONTENT_MODIFIED = -32801
+
 local function refresh_view(source, view)
   local client = M.client_for(source)
   if client == nil then
@@ -179,7 +174,15 @@ local function refresh_view(source, view)
     if not vim.api.nvim_buf_is_valid(view) then
       return
     end
-    if err ~= nil then
+    if err ~= nil and err.code == CONTENT_MODIFIED then
+      -- The document changed while the server compiled it: ask again about the new text.
+      vim.defer_fn(function()
+        if vim.api.nvim_buf_is_valid(view) and vim.api.nvim_buf_is_valid(source) then
+          refresh_view(source, view)
+        end
+      end, M.config.compiled_delay)
+      return
+    elseif err ~= nil then
       set_view_text(view, '# The language server could not compile this config: ' .. tostring(err.message or err) .. '\n')
     else
       set_view_text(view, M.render_compiled(result))
@@ -201,12 +204,15 @@ function M.show_compiled(source)
     vim.api.nvim_buf_set_option(view, 'swapfile', false)
     vim.api.nvim_buf_set_option(view, 'filetype', 'yaml')
     vim.api.nvim_buf_set_option(view, 'modifiable', false)
+    -- Every change counts (typing, LSP edits, other plugins): on_lines sees them all, where
+    -- TextChanged only fires after commands the user types.
     local timer = vim.loop.new_timer()
-    local group = vim.api.nvim_create_augroup('orrery_compiled_' .. view, { clear = true })
-    vim.api.nvim_create_autocmd({ 'TextChanged', 'TextChangedI' }, {
-      group = group,
-      buffer = source,
-      callback = function()
+    local closed = false
+    vim.api.nvim_buf_attach(source, false, {
+      on_lines = function()
+        if closed then
+          return true
+        end
         timer:stop()
         timer:start(M.config.compiled_delay, 0, vim.schedule_wrap(function()
           if vim.api.nvim_buf_is_valid(view) and vim.api.nvim_buf_is_valid(source) then
@@ -216,14 +222,12 @@ function M.show_compiled(source)
       end,
     })
     vim.api.nvim_create_autocmd('BufWipeout', {
-      group = group,
       buffer = view,
+      once = true,
       callback = function()
+        closed = true
         timer:stop()
         timer:close()
-        vim.schedule(function()
-          pcall(vim.api.nvim_del_augroup_by_id, group)
-        end)
       end,
     })
   end

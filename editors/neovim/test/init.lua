@@ -163,6 +163,13 @@ function steps.completion(bufnr)
   end
 end
 
+--- The job names :OrreryRun completes, from the server's document symbols.
+function steps.jobs(bufnr)
+  local names = require('orrery').job_names(bufnr)
+  local wanted = table.concat(session.jobs.names, ' ')
+  check(table.concat(names, ' ') == wanted, ':OrreryRun completes the jobs ' .. wanted, 'got: ' .. table.concat(names, ' '))
+end
+
 --- Types the fix into the buffer (an incremental change) and waits for the new diagnostics.
 function steps.fix(bufnr)
   local step = session.fix

@@ -24,38 +24,23 @@ function encodePath(p: string): string {
   return p.split('/').map(encodeURIComponent).join('/');
 }
 
-export interface CompiledDiagnostic {
-  code?: string;
-  message: string;
-  /** Zero-based, as in LSP. */
-  range?: { start: { line: number; character: number } };
-}
-
-/** The answer of `orrery/compiledConfig`: the YAML `config process` prints, or why there is none. */
+/** The answer of `orrery/compiledConfig`: the YAML `config process` prints, or how many errors
+ * keep the document from compiling (the diagnostics say which). */
 export interface CompiledConfigResult {
   yaml: string | null;
-  diagnostics?: CompiledDiagnostic[];
+  errors: number;
 }
 
-/** The text shown for an answer: the compiled YAML, else the errors as YAML comments. */
+/** The text shown for an answer: the compiled YAML, else a comment saying why there is none. */
 export function renderCompiled(result: CompiledConfigResult | null | undefined): string {
   if (result !== null && result !== undefined && typeof result.yaml === 'string') {
     return result.yaml;
   }
-  const diagnostics = result?.diagnostics ?? [];
-  const lines = [
-    diagnostics.length === 0
-      ? '# The config does not compile.'
-      : `# The config does not compile: ${diagnostics.length} ${diagnostics.length === 1 ? 'error' : 'errors'}.`,
-  ];
-  for (const diagnostic of diagnostics) {
-    const where = diagnostic.range
-      ? `${diagnostic.range.start.line + 1}:${diagnostic.range.start.character + 1} `
-      : '';
-    const code = diagnostic.code ? `${diagnostic.code} ` : '';
-    lines.push(`# ${where}${code}${diagnostic.message.replace(/\n/g, '\n#   ')}`);
+  const errors = result?.errors ?? 0;
+  if (errors === 0) {
+    return '# The config does not compile.\n';
   }
-  return `${lines.join('\n')}\n`;
+  return `# The config does not compile: ${errors} ${errors === 1 ? 'error' : 'errors'} (see the diagnostics).\n`;
 }
 
 export interface Timers {
@@ -118,11 +103,26 @@ export class CompiledViews {
     if (source === undefined) {
       return `# ${compiledUri} is not an Orrery compiled-config view.\n`;
     }
-    try {
-      return renderCompiled(await this.request(source));
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return `# The language server could not compile this config: ${message}\n`;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return renderCompiled(await this.request(source));
+      } catch (error) {
+        // The text changed while the server compiled it: ask again about the new text.
+        if (isContentModified(error) && attempt < MAX_ATTEMPTS) {
+          await new Promise<void>((resolve) => this.timers.setTimeout(resolve, this.delayMs));
+          continue;
+        }
+        const message = error instanceof Error ? error.message : String(error);
+        return `# The language server could not compile this config: ${message}\n`;
+      }
     }
   }
+}
+
+/** LSP's ContentModified: the request was about a document version that is gone. */
+const CONTENT_MODIFIED = -32801;
+const MAX_ATTEMPTS = 5;
+
+function isContentModified(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === CONTENT_MODIFIED;
 }

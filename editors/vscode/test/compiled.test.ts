@@ -12,23 +12,12 @@ test('a compiled view has a YAML name beside its source and finds its way back',
 });
 
 test('the compiled YAML is shown as the server returns it', () => {
-  assert.equal(renderCompiled({ yaml: 'version: 2\njobs: {}\n' }), 'version: 2\njobs: {}\n');
+  assert.equal(renderCompiled({ yaml: 'version: 2\njobs: {}\n', errors: 0 }), 'version: 2\njobs: {}\n');
 });
 
-test('a config that does not compile shows its errors as comments', () => {
-  const text = renderCompiled({
-    yaml: null,
-    diagnostics: [
-      { code: 'E0402', message: 'Cannot find a definition for command named chekout', range: { start: { line: 5, character: 8 } } },
-      { message: 'two\nlines' },
-    ],
-  });
-  assert.equal(
-    text,
-    '# The config does not compile: 2 errors.\n' +
-      '# 6:9 E0402 Cannot find a definition for command named chekout\n' +
-      '# two\n#   lines\n',
-  );
+test('a config that does not compile says how many errors keep it from compiling', () => {
+  assert.equal(renderCompiled({ yaml: null, errors: 2 }), '# The config does not compile: 2 errors (see the diagnostics).\n');
+  assert.equal(renderCompiled({ yaml: null, errors: 1 }), '# The config does not compile: 1 error (see the diagnostics).\n');
   assert.equal(renderCompiled(null), '# The config does not compile.\n');
 });
 
@@ -79,10 +68,29 @@ test('the view asks the server about its source and shows a failed request as a 
     if (asked.length === 2) {
       throw new Error('server stopped');
     }
-    return { yaml: 'version: 2\n' };
+    return { yaml: 'version: 2\n', errors: 0 };
   }, () => undefined);
   const compiled = views.show(source);
   assert.equal(await views.content(compiled), 'version: 2\n');
   assert.equal(await views.content(compiled), '# The language server could not compile this config: server stopped\n');
   assert.deepEqual(asked, [source, source]);
+});
+
+test('a request overtaken by an edit (ContentModified) is asked again', async () => {
+  let calls = 0;
+  const immediate: Timers = { setTimeout: (callback) => setImmediate(callback), clearTimeout: () => undefined };
+  const views = new CompiledViews(
+    async () => {
+      calls += 1;
+      if (calls < 3) {
+        throw Object.assign(new Error('content modified'), { code: -32801 });
+      }
+      return { yaml: 'version: 2\n', errors: 0 };
+    },
+    () => undefined,
+    150,
+    immediate,
+  );
+  assert.equal(await views.content(views.show(source)), 'version: 2\n');
+  assert.equal(calls, 3);
 });

@@ -23,7 +23,8 @@ test('the manifest settings are the ones the extension reads', () => {
   assert.equal(manifest.contributes.configuration.properties['orrery.online'].default, false);
 });
 
-test('the entry point is where tsc writes it', () => {
-  assert.equal(manifest.main, './out/src/extension.js');
-  assert.ok(fs.existsSync(path.join(root, 'out', 'src', 'extension.js')));
+test('the entry point is the bundle npm run bundle writes', () => {
+  assert.equal(manifest.main, './dist/extension.js');
+  assert.match(manifest.scripts.bundle, /--outfile=dist\/extension\.js/);
+  assert.match(manifest.scripts.bundle, /--external:vscode/);
 });

@@ -1,0 +1,70 @@
+//! A planned workflow back to its compiled form, its jobs added to the compiled `jobs:` map.
+
+use orrery_yaml::{Entry, Map, Node, Value};
+
+use super::cycles::check_cycles;
+use super::requires::resolve_requires;
+use super::Planned;
+use crate::context::{Ctx, Reported, R};
+
+pub(crate) fn emit_workflow(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    entry: &Entry,
+    planned: &[Planned],
+    jobs: &mut Map,
+) -> R<Node> {
+    let workflow = entry.value.as_map().cloned().unwrap_or_default();
+    let members: Vec<&Planned> = planned.iter().filter(|p| p.workflow == index).collect();
+    let mut list = Vec::with_capacity(members.len());
+    let mut failed = false;
+    for p in &members {
+        let mut kept = p.kept.clone();
+        if let Some(requires) = kept.get("requires").cloned() {
+            match resolve_requires(ctx, p, &requires, &members, &entry.key) {
+                Ok(r) => kept.insert("requires", requires.span, r),
+                Err(Reported) => failed = true,
+            }
+        }
+        if let Some(job) = &p.job {
+            if !jobs.contains_key(&p.name) {
+                jobs.entries.push(Entry {
+                    key: p.name.clone(),
+                    key_span: p.span,
+                    value: job.clone(),
+                });
+            }
+        }
+        list.push(if kept.is_empty() {
+            Node::string(p.name.clone(), p.span)
+        } else {
+            Node::new(
+                Value::Map(Map {
+                    entries: vec![Entry {
+                        key: p.name.clone(),
+                        key_span: p.span,
+                        value: Node::new(Value::Map(kept), p.span),
+                    }],
+                }),
+                p.span,
+            )
+        });
+    }
+    if failed {
+        return Err(Reported);
+    }
+    check_cycles(ctx, &members, &list, &entry.key)?;
+    let mut out = Map::new();
+    for e in &workflow.entries {
+        match e.key.as_str() {
+            "when" | "unless" => {}
+            "jobs" => out.entries.push(Entry {
+                key: "jobs".into(),
+                key_span: e.key_span,
+                value: Node::new(Value::Seq(std::mem::take(&mut list)), e.value.span),
+            }),
+            _ => out.entries.push(e.clone()),
+        }
+    }
+    Ok(Node::new(Value::Map(out), entry.value.span))
+}

@@ -1,0 +1,117 @@
+//! Workflows: each workflow's condition, then every job entry planned (matrix instances,
+//! names, arguments, the compiled job), numbered, and emitted with its `requires` resolved
+//! and checked for cycles.
+
+mod cycles;
+mod emit;
+mod entry;
+mod matrix;
+mod numbering;
+mod requires;
+
+use std::rc::Rc;
+
+use orrery_diagnostics::{codes, Diagnostic, Span};
+use orrery_expr::expr;
+use orrery_yaml::{Entry, Map, Node, Value};
+
+use crate::context::{Ctx, Reported, R};
+use crate::env::{truthy, Env, ExprEnv};
+use crate::scope::Scope;
+use crate::{logic, subst};
+
+pub(crate) use emit::emit_workflow;
+pub(crate) use numbering::number_duplicates;
+
+use entry::plan_entry;
+
+/// One job of one workflow after matrix expansion.
+pub(crate) struct Planned {
+    workflow: usize,
+    /// Final name (after `name:`, matrix naming and numbering).
+    name: String,
+    /// Name before numbering.
+    written_name: String,
+    /// What `requires` may call this entry by besides its name: the matrix alias.
+    alias: Option<String>,
+    /// Workflow-level keys to print, in input order.
+    kept: Map,
+    job: Option<Node>,
+    span: Span,
+}
+
+/// Plans every entry of a workflow; `Ok(false)` when its condition excludes it.
+pub(crate) fn plan_workflow(
+    ctx: &mut Ctx<'_>,
+    index: usize,
+    entry: &Entry,
+    env: &Env<'_>,
+    root: &Rc<Scope>,
+    planned: &mut Vec<Planned>,
+) -> R<bool> {
+    let Some(workflow) = entry.value.as_map() else {
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::WORKFLOW_SHAPE,
+                format!("workflow `{}` must be a map with `jobs`", entry.key),
+            )
+            .at(
+                entry.value.span,
+                format!("this is a {}", entry.value.type_name()),
+            ),
+        ));
+    };
+    for (word, wanted) in [("when", true), ("unless", false)] {
+        if let Some(condition) = workflow.get(word) {
+            if workflow_condition(ctx, condition, env)? != wanted {
+                return Ok(false);
+            }
+        }
+    }
+    let Some(job_list) = workflow.get("jobs").and_then(Node::as_seq) else {
+        let at = workflow.get("jobs").map_or(entry.key_span, |j| j.span);
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::WORKFLOW_SHAPE,
+                format!("workflow `{}` needs a `jobs` list", entry.key),
+            )
+            .at(at, "missing or not a list")
+            .with_help("list the jobs to run: `jobs: [build, test]`"),
+        ));
+    };
+    let mut failed = false;
+    for item in job_list {
+        if plan_entry(ctx, index, item, env, root, planned).is_err() {
+            failed = true;
+        }
+    }
+    if failed {
+        Err(Reported)
+    } else {
+        Ok(true)
+    }
+}
+
+fn workflow_condition(ctx: &mut Ctx<'_>, condition: &Node, env: &Env<'_>) -> R<bool> {
+    match &condition.value {
+        Value::Str(text) if !text.contains("<<") => match expr::parse(text) {
+            Ok(e) => match e.eval(&ExprEnv { env }) {
+                Ok(v) => Ok(v.is_truthy()),
+                Err(err) => Err(ctx.report(Diagnostic::error(codes::EXPRESSION, err.render(text).replace('\n', "\n    ")).at(condition.span, "in this condition"))),
+            },
+            Err(err) => Err(ctx.report(
+                Diagnostic::error(codes::EXPRESSION, err.render(text).replace('\n', "\n    "))
+                    .at(condition.span, "in this condition")
+                    .with_help("a workflow condition is an expression such as `pipeline.git.branch == \"main\"`, or a logic statement map"),
+            )),
+        },
+        Value::Map(_) => {
+            let substituted = subst::subst(ctx, condition, env)?;
+            logic::evaluate(ctx, &substituted)
+        }
+        _ => {
+            let substituted = subst::subst(ctx, condition, env)?;
+            Ok(truthy(&substituted.value))
+        }
+    }
+}
