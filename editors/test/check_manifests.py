@@ -104,13 +104,19 @@ class Server:
 
 
 def binary():
-    return os.environ.get("ORRERY_BIN") or "orrery"
+    # A path is made absolute: the server starts in the project, as editors start it.
+    chosen = os.environ.get("ORRERY_BIN") or "orrery"
+    return os.path.abspath(chosen) if os.sep in chosen else chosen
 
 
 def session_with(editor, argv, initialization_options):
     """Starts `argv` as `editor` would and checks initialize, diagnostics and a clean exit."""
     argv = [binary() if argv[0] == "orrery" else argv[0], *argv[1:]]
-    server = Server(argv, PROJECT)
+    try:
+        server = Server(argv, PROJECT)
+    except OSError as error:
+        check(False, f"{editor}: `{' '.join(argv)}` starts", error)
+        return
     answer = server.request("initialize", {
         "processId": os.getpid(),
         "rootUri": PROJECT.as_uri(),

@@ -79,6 +79,20 @@ pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
         .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
 }
 
+/// The scripts rule L1501 (`shellcheck`) will ask the host to lint for `input`, with their
+/// shells; none when the rule is off. A caller checking many configs lints them all at once
+/// first (one linter process, not one per config), then answers the rule from what it has.
+pub fn shell_scripts(input: &Input<'_>, settings: &Settings) -> Vec<(String, String)> {
+    let rule = &rules::shellcheck::RULE;
+    if settings.severity(rule).is_none() {
+        return Vec::new();
+    }
+    rules::shellcheck::scripts(&Context { input: *input })
+        .into_iter()
+        .map(|p| (p.prepared, p.shell.to_string()))
+        .collect()
+}
+
 /// Runs every enabled rule over `input`, applies the suppression comments of `input.text`
 /// and returns the findings in source order.
 pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {

@@ -278,7 +278,13 @@ fn pipeline_values(file: &Path, args: &CompileArgs) -> PipelineValues {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let checkout = git::read(dir);
+    // Only what the flags leave open is read from the checkout.
+    let head_given = args.revision.is_some() && args.tag.is_some();
+    let checkout = if head_given {
+        git::read_remote(dir)
+    } else {
+        git::read(dir)
+    };
     let mut values = PipelineValues::default();
     let tag = args.tag.clone().or(checkout.tag);
     // A tag pipeline has no branch unless one is asked for.

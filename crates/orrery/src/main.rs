@@ -11,6 +11,7 @@ mod project_host;
 mod publish_cmd;
 mod remote;
 mod run_cmd;
+mod shellcheck;
 mod store;
 mod validate_cmd;
 

@@ -3,52 +3,62 @@
 //! The project root is the directory holding `.circleci/` (the parent of the config's directory
 //! when that is `.circleci`, else the config's own directory). In a git work tree the files are
 //! those git tracks or would track (`git ls-files -co --exclude-standard`), so build output and
-//! ignored files do not count as the project's; elsewhere the filesystem answers. shellcheck is
-//! run as `shellcheck --format=json1 --shell=<sh|bash> -` with the script on stdin; when it is
-//! not installed the host says so (`None`) and the rule stays silent.
+//! ignored files do not count as the project's; elsewhere the filesystem answers. The files
+//! are listed only when a rule first asks (most configs checksum no file). shellcheck is the
+//! invocation's shared [`Shellcheck`]; when it is not installed the host says so (`None`) and
+//! the rule stays silent.
 
-use std::cell::Cell;
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use orrery_validate::{Host, ShellFinding, ShellScript};
+
+use crate::shellcheck::Shellcheck;
 
 pub(crate) struct ProjectHost {
     /// The project root; `None` when the config is not in a `.circleci` directory, so where
     /// the project's files are is a guess the checksum rule must not act on.
     root: Option<PathBuf>,
-    /// Files git knows, relative to `root` with `/` separators; `None` outside a git work tree.
-    git_files: Option<HashSet<String>>,
-    /// Cleared when shellcheck turns out not to be installed, so it is not looked for again.
-    shellcheck_available: Cell<bool>,
+    /// Files git knows (with every directory holding them), relative to `root` with `/`
+    /// separators; `None` outside a git work tree. Listed on first use.
+    git_files: OnceCell<Option<HashSet<String>>>,
+    shellcheck: Arc<Shellcheck>,
 }
 
 impl ProjectHost {
-    /// The host for the project that holds `config`.
+    /// The host for the project that holds `config`, with the installed shellcheck.
     pub(crate) fn for_config(config: &Path) -> ProjectHost {
         let in_circleci = config
             .parent()
             .and_then(Path::file_name)
             .is_some_and(|n| n == ".circleci");
-        if in_circleci {
-            ProjectHost::new(project_root(config))
-        } else {
-            ProjectHost {
-                root: None,
-                git_files: None,
-                shellcheck_available: Cell::new(true),
-            }
+        ProjectHost {
+            root: in_circleci.then(|| project_root(config)),
+            git_files: OnceCell::new(),
+            shellcheck: Shellcheck::installed(),
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn new(root: PathBuf) -> ProjectHost {
-        let git_files = git_files(&root);
         ProjectHost {
             root: Some(root),
-            git_files,
-            shellcheck_available: Cell::new(true),
+            git_files: OnceCell::new(),
+            shellcheck: Shellcheck::installed(),
         }
+    }
+
+    /// The same host with another shellcheck (an invocation's, or one turned off).
+    pub(crate) fn with_shellcheck(mut self, shellcheck: Arc<Shellcheck>) -> ProjectHost {
+        self.shellcheck = shellcheck;
+        self
+    }
+
+    fn git_files(&self, root: &Path) -> Option<&HashSet<String>> {
+        self.git_files.get_or_init(|| git_files(root)).as_ref()
     }
 }
 
@@ -89,14 +99,20 @@ fn git_files(root: &Path) -> Option<HashSet<String>> {
     if !listed.status.success() {
         return None;
     }
-    Some(
-        listed
-            .stdout
-            .split(|b| *b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect(),
-    )
+    let mut files = HashSet::new();
+    for path in listed.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+        let path = String::from_utf8_lossy(path).into_owned();
+        // Every directory on the way counts as existing, so a lookup is one probe.
+        let mut dir = path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if !files.insert(parent.to_string()) {
+                break;
+            }
+            dir = parent;
+        }
+        files.insert(path);
+    }
+    Some(files)
 }
 
 /// `path` relative to the project, `/`-separated, without `./` and empty segments; `None` for
@@ -122,11 +138,8 @@ impl Host for ProjectHost {
         if path.is_empty() {
             return Some(true);
         }
-        match &self.git_files {
-            Some(files) => {
-                let dir = format!("{path}/");
-                Some(files.contains(&path) || files.iter().any(|f| f.starts_with(&dir)))
-            }
+        match self.git_files(root) {
+            Some(files) => Some(files.contains(&path)),
             None => Some(root.join(&path).exists()),
         }
     }
@@ -139,91 +152,12 @@ impl Host for ProjectHost {
         all.pop()
     }
 
-    /// One shellcheck process per dialect for all of a config's scripts, each written to its
-    /// own file in a temporary directory (shellcheck reports findings per file).
+    /// Answered by the invocation's [`Shellcheck`], which has usually linted these scripts
+    /// already, with every other config's.
     fn shellcheck_all(&self, scripts: &[ShellScript<'_>]) -> Option<Vec<Vec<ShellFinding>>> {
-        if !self.shellcheck_available.get() || scripts.is_empty() {
-            return None;
-        }
-        let dir = tempfile::tempdir().ok()?;
-        let mut findings = vec![Vec::new(); scripts.len()];
-        for dialect in ["sh", "bash"] {
-            let mut files = Vec::new();
-            for (i, script) in scripts.iter().enumerate() {
-                if dialect_of(script.shell) != dialect {
-                    continue;
-                }
-                let path = dir.path().join(format!("{i}.{dialect}"));
-                std::fs::write(&path, script.text).ok()?;
-                files.push((i, path));
-            }
-            if files.is_empty() {
-                continue;
-            }
-            let output = Command::new("shellcheck")
-                .args(["--format=json1", &format!("--shell={dialect}")])
-                .args(files.iter().map(|(_, p)| p))
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output();
-            let output = match output {
-                Ok(o) => o,
-                Err(_) => {
-                    self.shellcheck_available.set(false);
-                    return None;
-                }
-            };
-            // 0: clean, 1: findings; anything else is a failure of shellcheck itself.
-            if !matches!(output.status.code(), Some(0 | 1)) {
-                return None;
-            }
-            for (file, finding) in parse_json1(&String::from_utf8_lossy(&output.stdout))? {
-                let index = files
-                    .iter()
-                    .find(|(_, p)| p.to_str() == Some(file.as_str()));
-                if let Some((i, _)) = index {
-                    findings[*i].push(finding);
-                }
-            }
-        }
-        Some(findings)
+        let scripts: Vec<(&str, &str)> = scripts.iter().map(|s| (s.text, s.shell)).collect();
+        self.shellcheck.lint(&scripts)
     }
-}
-
-fn dialect_of(shell: &str) -> &'static str {
-    if shell.contains("bash") {
-        "bash"
-    } else {
-        "sh"
-    }
-}
-
-/// shellcheck's `json1` output, each finding with the file it is in (columns count a tab as
-/// one character).
-fn parse_json1(text: &str) -> Option<Vec<(String, ShellFinding)>> {
-    let json: serde_json::Value = serde_json::from_str(text).ok()?;
-    let number = |c: &serde_json::Value, key: &str| {
-        c[key]
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .unwrap_or(0)
-    };
-    json["comments"]
-        .as_array()?
-        .iter()
-        .map(|c| {
-            let finding = ShellFinding {
-                code: format!("SC{}", c["code"].as_u64()?),
-                level: c["level"].as_str()?.to_string(),
-                message: c["message"].as_str()?.to_string(),
-                line: number(c, "line"),
-                column: number(c, "column"),
-                end_line: number(c, "endLine"),
-                end_column: number(c, "endColumn"),
-            };
-            Some((c["file"].as_str()?.to_string(), finding))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -250,7 +184,6 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("web")).unwrap();
         std::fs::write(dir.path().join("web/package.json"), "{}").unwrap();
         let host = ProjectHost::new(dir.path().to_path_buf());
-        assert!(host.git_files.is_none());
         assert_eq!(host.path_exists("web/package.json"), Some(true));
         assert_eq!(host.path_exists("./web//package.json"), Some(true));
         assert_eq!(host.path_exists("web"), Some(true));
@@ -282,33 +215,11 @@ mod tests {
         git(&["add", "go.sum"]);
         std::fs::write(root.join("untracked.lock"), "").unwrap();
         let host = ProjectHost::for_config(&root.join(".circleci/config.yml"));
-        assert!(host.git_files.is_some());
         assert_eq!(host.path_exists("go.sum"), Some(true));
         assert_eq!(host.path_exists("untracked.lock"), Some(true));
         assert_eq!(host.path_exists(".circleci"), Some(true));
         assert_eq!(host.path_exists("dist/app.js"), Some(false));
         assert_eq!(host.path_exists("package-lock.json"), Some(false));
-    }
-
-    #[test]
-    fn json1_output_becomes_findings() {
-        let text = r#"{"comments":[{"file":"-","line":2,"endLine":2,"column":10,"endColumn":14,"level":"warning","code":2046,"message":"Quote this to prevent word splitting.","fix":null}]}"#;
-        assert_eq!(
-            parse_json1(text),
-            Some(vec![(
-                "-".to_string(),
-                ShellFinding {
-                    code: "SC2046".into(),
-                    level: "warning".into(),
-                    message: "Quote this to prevent word splitting.".into(),
-                    line: 2,
-                    column: 10,
-                    end_line: 2,
-                    end_column: 14,
-                }
-            )])
-        );
-        assert_eq!(parse_json1("not json"), None);
     }
 
     #[test]

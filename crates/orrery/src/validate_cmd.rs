@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use orrery_compiler::Compiled;
@@ -13,12 +14,13 @@ use orrery_diagnostics::{
     HumanOptions, RuleInfo, Severity, SourceDb, ToolInfo,
 };
 use orrery_orb::{LockPolicy, Resolution};
-use orrery_validate::{Host, Input, Settings, SETTINGS_FILE};
+use orrery_validate::{Host, Input, NoHost, Settings, SETTINGS_FILE};
 
 use crate::config_cmd::{
     compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
 };
 use crate::project_host::ProjectHost;
+use crate::shellcheck::Shellcheck;
 
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -70,6 +72,10 @@ pub struct LintArgs {
     /// Run the compiler's checks only, no lint rules.
     #[arg(long)]
     no_lint: bool,
+    /// Do not run shellcheck over `run` commands (rule L1501); the settings file can also
+    /// turn it off with `shellcheck = "off"` under `[rules]`.
+    #[arg(long)]
+    no_shellcheck: bool,
 }
 
 impl LintArgs {
@@ -78,6 +84,7 @@ impl LintArgs {
         LintArgs {
             settings,
             no_lint: false,
+            no_shellcheck: false,
         }
     }
 }
@@ -156,8 +163,9 @@ impl Checked {
     }
 }
 
-/// Checks configs one after another, sharing one source database (so one report can point
-/// into all of them) and reporting each settings file's problems once.
+/// Checks configs, sharing one source database (so one report can point into all of them)
+/// and one shellcheck (so all their scripts are linted together), and reporting each settings
+/// file's problems once.
 pub(crate) struct Checker<'a> {
     compile: &'a CompileArgs,
     lint: &'a LintArgs,
@@ -166,16 +174,57 @@ pub(crate) struct Checker<'a> {
     /// The project host to use instead of a fresh one per config (the language server keeps
     /// one per project).
     host: Option<&'a dyn Host>,
+    shellcheck: Arc<Shellcheck>,
+}
+
+/// A compiled config waiting for the lint rules.
+struct Pending {
+    file: PathBuf,
+    config: FileId,
+    source: String,
+    parsed: orrery_yaml::Parsed,
+    compiled: Compiled,
+    /// The compiler's diagnostics.
+    reported: Vec<Diagnostic>,
+    resolutions: BTreeMap<String, Resolution>,
+    /// The settings, with the settings file's problems to report; `None` with `--no-lint`.
+    settings: Option<(Settings, Vec<Diagnostic>)>,
+}
+
+impl Pending {
+    /// What the rules read, when the config parsed.
+    fn input<'c>(&'c self, host: &'c dyn Host) -> Option<Input<'c>> {
+        let parsed = &self.parsed;
+        let root = parsed.root.as_ref()?;
+        // The compiler has already reported why the text does not parse.
+        if orrery_diagnostics::has_errors(&parsed.diagnostics) {
+            return None;
+        }
+        Some(Input {
+            file: self.config,
+            text: &self.source,
+            root,
+            anchors: &parsed.anchors,
+            compiled: Some(&self.compiled),
+            host,
+        })
+    }
 }
 
 impl<'a> Checker<'a> {
     pub(crate) fn new(compile: &'a CompileArgs, lint: &'a LintArgs) -> Self {
+        let shellcheck = if lint.no_shellcheck || lint.no_lint {
+            Arc::new(Shellcheck::off())
+        } else {
+            Shellcheck::installed()
+        };
         Checker {
             compile,
             lint,
             db: SourceDb::new(),
             settings_seen: HashSet::new(),
             host: None,
+            shellcheck,
         }
     }
 
@@ -190,59 +239,88 @@ impl<'a> Checker<'a> {
 
     /// Compiles and lints `source` as the config at `file`. `Err` when it cannot run at all.
     pub(crate) fn check(&mut self, file: &Path, source: String) -> Result<Checked, String> {
+        let pending = self.compile(file, source)?;
+        Ok(self.lint(pending))
+    }
+
+    /// Checks every file: all compiled first, then every script of every config linted at
+    /// once, then the rules. `Err` when one cannot be read or checked at all.
+    fn check_all(&mut self, files: &[PathBuf]) -> Result<Vec<Checked>, String> {
+        let mut pending = Vec::with_capacity(files.len());
+        for file in files {
+            let source = read_config(file)?;
+            pending.push(self.compile(file, source)?);
+        }
+        let scripts: Vec<(String, String)> = pending
+            .iter()
+            .filter_map(|p| {
+                let (settings, _) = p.settings.as_ref()?;
+                Some(orrery_validate::shell_scripts(&p.input(&NoHost)?, settings))
+            })
+            .flatten()
+            .collect();
+        let scripts: Vec<(&str, &str)> = scripts
+            .iter()
+            .map(|(text, shell)| (text.as_str(), shell.as_str()))
+            .collect();
+        self.shellcheck.prepare(&scripts);
+        Ok(pending.into_iter().map(|p| self.lint(p)).collect())
+    }
+
+    fn compile(&mut self, file: &Path, source: String) -> Result<Pending, String> {
         let db = std::mem::take(&mut self.db);
         let session = compile_source(db, file, source, self.compile, LockPolicy::Enforce)?;
         self.db = session.db;
         let mut compiled = session.compiled;
         let reported = std::mem::take(&mut compiled.diagnostics);
-        let resolutions = session.store.resolutions();
-        if self.lint.no_lint {
-            return Ok(Checked {
-                name: file.display().to_string(),
-                config: session.config,
-                diagnostics: reported,
-                parsed: session.parsed,
-                compiled,
-                resolutions,
-            });
-        }
-        let (settings, mut problems) = self.settings(file)?;
-        let parsed = &session.parsed;
-        let project_host;
-        let host: &dyn Host = match self.host {
-            Some(host) => host,
-            None => {
-                project_host = ProjectHost::for_config(file);
-                &project_host
-            }
+        let settings = if self.lint.no_lint {
+            None
+        } else {
+            Some(self.settings(file)?)
         };
-        let mut diagnostics = match &parsed.root {
-            Some(root) if !orrery_diagnostics::has_errors(&parsed.diagnostics) => {
-                orrery_validate::check(
-                    &Input {
-                        file: session.config,
-                        text: &session.source,
-                        root,
-                        anchors: &parsed.anchors,
-                        compiled: Some(&compiled),
-                        host,
-                    },
-                    reported,
-                    &settings,
-                )
-            }
-            // The compiler has already reported why the text does not parse.
-            _ => reported,
-        };
-        problems.append(&mut diagnostics);
-        Ok(Checked {
-            name: file.display().to_string(),
+        Ok(Pending {
+            file: file.to_path_buf(),
             config: session.config,
-            diagnostics: problems,
+            source: session.source,
             parsed: session.parsed,
             compiled,
-            resolutions,
+            reported,
+            resolutions: session.store.resolutions(),
+            settings,
         })
+    }
+
+    fn lint(&self, mut pending: Pending) -> Checked {
+        let reported = std::mem::take(&mut pending.reported);
+        let diagnostics = match pending.settings.take() {
+            None => reported,
+            Some((settings, mut problems)) => {
+                let project_host;
+                let host: &dyn Host = match self.host {
+                    Some(host) => host,
+                    None => {
+                        project_host = ProjectHost::for_config(&pending.file)
+                            .with_shellcheck(Arc::clone(&self.shellcheck));
+                        &project_host
+                    }
+                };
+                match pending.input(host) {
+                    Some(input) => {
+                        problems.extend(orrery_validate::check(&input, reported, &settings));
+                    }
+                    None => problems.extend(reported),
+                }
+                problems
+            }
+        };
+        Checked {
+            name: pending.file.display().to_string(),
+            config: pending.config,
+            diagnostics,
+            parsed: pending.parsed,
+            compiled: pending.compiled,
+            resolutions: pending.resolutions,
+        }
     }
 
     /// The settings that apply to `config`, with the settings file's problems the first time
@@ -294,14 +372,10 @@ fn find_settings(config: &Path) -> Option<PathBuf> {
 
 pub fn validate(args: ValidateArgs) -> ExitCode {
     let mut checker = Checker::new(&args.compile, &args.lint);
-    let mut checked = Vec::new();
-    for file in &args.files {
-        let result = read_config(file).and_then(|source| checker.check(file, source));
-        match result {
-            Ok(c) => checked.push(c),
-            Err(message) => return report_usage(&message),
-        }
-    }
+    let checked = match checker.check_all(&args.files) {
+        Ok(checked) => checked,
+        Err(message) => return report_usage(&message),
+    };
     let db = &checker.db;
     let all: Vec<Diagnostic> = checked
         .iter()

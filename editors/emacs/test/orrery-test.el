@@ -144,16 +144,31 @@ Then check it as WHAT."
                         (format "orrery-run-job completes the jobs %s" (string-join wanted " "))
                         (format "got: %s" names))))
 
-(defun orrery-test--fix-step ()
-  (let ((step (plist-get orrery-test--session :fix)))
-    (orrery-test--goto step)
-    (delete-region (point) (+ (point) (length (plist-get step :find))))
-    (insert (plist-get step :replace))
-    ;; eglot sends changes when Emacs goes idle, which batch Emacs never does: send them now.
-    (eglot--signal-textDocument/didChange)
-    (orrery-test--expect-diagnostics
-     (plist-get step :diagnostics)
-     (format "diagnostics after replacing %s with %s" (plist-get step :find) (plist-get step :replace)))))
+(defun orrery-test--codeAction-step ()
+  "Apply the server's quick fix through eglot's code-action path.
+Then wait for the new diagnostics."
+  (let* ((step (plist-get orrery-test--session :codeAction))
+         (beg (progn (orrery-test--goto step) (point)))
+         (end (+ beg (length (plist-get step :find))))
+         (actions (eglot-code-actions beg end))
+         (chosen (cl-find (plist-get step :title) actions
+                          :key (lambda (a) (plist-get a :title)) :test #'equal)))
+    (when (orrery-test--check chosen
+                              (format "a code action on line %d is %S"
+                                      (plist-get step :line) (plist-get step :title))
+                              (format "offered: %s"
+                                      (mapconcat (lambda (a) (plist-get a :title)) actions " | ")))
+      ;; What `eglot-code-actions' runs once the user picked CHOSEN.
+      (eglot--read-execute-code-action (list chosen) (eglot--current-server-or-lose)
+                                       (or (plist-get chosen :kind) "quickfix"))
+      (cl-loop for (line text) on (plist-get step :lines) by #'cddr
+               for n = (string-to-number (substring (symbol-name line) 1))
+               do (orrery-test--check (equal (orrery-test--line n) text)
+                                      (format "after the fix, line %d is %S" n text)
+                                      (format "got: %S" (orrery-test--line n))))
+      ;; eglot sends changes when Emacs goes idle, which batch Emacs never does: send them now.
+      (eglot--signal-textDocument/didChange)
+      (orrery-test--expect-diagnostics (plist-get step :diagnostics) "diagnostics after the fix"))))
 
 (defvar orrery-test--view nil)
 
@@ -195,7 +210,7 @@ Then check it as WHAT."
 (defun orrery-test--run ()
   (let ((binary (getenv "ORRERY_BIN")))
     (when (and binary (not (string-empty-p binary)))
-      (setq orrery-executable binary)))
+      (setq orrery-executable (expand-file-name binary command-line-default-directory))))
   (find-file (expand-file-name (plist-get orrery-test--session :open) orrery-test--project))
   (orrery-test--check (and (eq major-mode 'circleci-yaml-mode) (derived-mode-p 'yaml-mode))
                       "auto-mode-alist: the config opens in circleci-yaml-mode, derived from yaml-mode"

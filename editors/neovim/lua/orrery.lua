@@ -13,7 +13,8 @@ M.defaults = {
   -- Let :OrreryRun and :OrreryPinOrbs ask the orb registry (--online); the server itself never
   -- waits on the network.
   online = false,
-  -- Rule levels by name or code: { ['unused-job'] = 'off', L1102 = 'error' }.
+  -- Rule levels by name or code: { ['unused-job'] = 'off', L1102 = 'error' }, sent as `rules`;
+  -- orrery lsp does not apply them yet (set levels in .orrery.toml).
   rules = {},
   -- Passed through to the client.
   on_attach = nil,
@@ -32,7 +33,8 @@ local INSTALL_HINT = 'Install it with `cargo install --locked --path crates/orre
 --- The binary to run, or nil and a message saying how to install it.
 function M.find_binary(path)
   if path ~= nil and path ~= '' then
-    local expanded = vim.fn.expand(path)
+    -- Absolute, since the server starts in the project root.
+    local expanded = vim.fn.fnamemodify(vim.fn.expand(path), ':p')
     if vim.fn.executable(expanded) == 1 then
       return expanded
     end

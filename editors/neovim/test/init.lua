@@ -170,12 +170,34 @@ function steps.jobs(bufnr)
   check(table.concat(names, ' ') == wanted, ':OrreryRun completes the jobs ' .. wanted, 'got: ' .. table.concat(names, ' '))
 end
 
---- Types the fix into the buffer (an incremental change) and waits for the new diagnostics.
-function steps.fix(bufnr)
-  local step = session.fix
+--- Applies the server's quick fix for the error (an incremental change through the client) and
+--- waits for the new diagnostics.
+function steps.codeAction(bufnr)
+  local step = session.codeAction
   local at = position(step)
-  vim.api.nvim_buf_set_text(bufnr, at.line, at.character, at.line, at.character + #step.find, { step.replace })
-  expect_diagnostics(bufnr, step.diagnostics, ('diagnostics after replacing %s with %s'):format(step.find, step.replace))
+  local client = require('orrery').client_for(bufnr)
+  local result, err = request(bufnr, 'textDocument/codeAction', {
+    textDocument = vim.lsp.util.make_text_document_params(bufnr),
+    range = { start = at, ['end'] = { line = at.line, character = at.character + #step.find } },
+    context = { diagnostics = vim.lsp.diagnostic.get_line_diagnostics(bufnr, at.line) },
+  })
+  local chosen, titles = nil, {}
+  for _, action in ipairs(result or {}) do
+    table.insert(titles, action.title)
+    if action.title == step.title then
+      chosen = action
+    end
+  end
+  if not check(chosen ~= nil and chosen.edit ~= nil, ('a code action on line %d is %q'):format(step.line, step.title),
+    err or ('offered: ' .. table.concat(titles, ' | '))) then
+    return
+  end
+  vim.lsp.util.apply_workspace_edit(chosen.edit, client.offset_encoding)
+  for line, text in pairs(step.lines) do
+    local got = vim.api.nvim_buf_get_lines(bufnr, tonumber(line) - 1, tonumber(line), true)[1]
+    check(got == text, ('after the fix, line %s is %q'):format(line, text), 'got: ' .. got)
+  end
+  expect_diagnostics(bufnr, step.diagnostics, 'diagnostics after the fix')
 end
 
 local function view_text(view)

@@ -10,6 +10,8 @@
 
 use std::collections::HashSet;
 
+use aho_corasick::AhoCorasick;
+
 use orrery_diagnostics::{codes, Severity, Span};
 use orrery_yaml::{Node, Value};
 
@@ -32,15 +34,8 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     if let Some(compiled) = compiled {
         jobs.extend(section(compiled, "jobs").iter().map(|e| &e.value));
     }
-    let mut run_text = Vec::new();
-    for doc in std::iter::once(root).chain(compiled) {
-        walk(doc, &mut |entry, n| {
-            if entry.is_some_and(|e| e.key == "run") {
-                let command = n.get("command").unwrap_or(n);
-                run_text.extend(command.as_str());
-            }
-        });
-    }
+    // The checksummed paths the project must have: (key, start, end, path).
+    let mut candidates: Vec<(&Node, usize, usize, &str)> = Vec::new();
     let mut seen: HashSet<Span> = HashSet::new();
     for job in jobs {
         let Some(steps) = job.get("steps") else {
@@ -56,29 +51,65 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             let Some(text) = key.as_str() else { continue };
             for (start, end) in checksum_paths(text) {
                 let path = &text[start..end];
-                if !checkable(path) {
-                    continue;
+                if checkable(path) {
+                    candidates.push((key, start, end, path.trim_start_matches("./")));
                 }
-                let path = path.trim_start_matches("./");
-                let name = path.rsplit('/').next().unwrap_or(path);
-                if run_text.iter().any(|r| r.contains(name)) {
-                    continue;
-                }
-                if cx.input.host.path_exists(path) != Some(false) {
-                    continue;
-                }
-                let d = sink
-                    .finding(format!(
-                        "`{{{{ checksum \"{path}\" }}}}`: the project has no file `{path}`"
-                    ))
-                    .at(cx.sub_span(key, start, end), "no such file")
-                    .with_help(
-                        "the path is relative to the job's working directory, where `checkout` put the project; a missing file fails the step",
-                    );
-                sink.push(d);
             }
         }
     }
+    if candidates.is_empty() {
+        return;
+    }
+    let created = names_in_run_commands(root, compiled, &candidates);
+    for (key, start, end, path) in candidates {
+        if created.contains(file_name(path)) {
+            continue;
+        }
+        if cx.input.host.path_exists(path) != Some(false) {
+            continue;
+        }
+        let d = sink
+            .finding(format!(
+                "`{{{{ checksum \"{path}\" }}}}`: the project has no file `{path}`"
+            ))
+            .at(cx.sub_span(key, start, end), "no such file")
+            .with_help(
+                "the path is relative to the job's working directory, where `checkout` put the project; a missing file fails the step",
+            );
+        sink.push(d);
+    }
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The file names of `candidates` that appear in some `run` command of the config (source or
+/// compiled), which a step may create: one pass over the commands for all names at once.
+fn names_in_run_commands<'a>(
+    root: &Node,
+    compiled: Option<&Node>,
+    candidates: &[(&Node, usize, usize, &'a str)],
+) -> HashSet<&'a str> {
+    let names: Vec<&str> = candidates.iter().map(|c| file_name(c.3)).collect();
+    let Ok(finder) = AhoCorasick::new(&names) else {
+        // Only a pattern set too large to build: count every name as created (silence).
+        return names.into_iter().collect();
+    };
+    let mut found = HashSet::new();
+    for doc in std::iter::once(root).chain(compiled) {
+        walk(doc, &mut |entry, n| {
+            if entry.is_some_and(|e| e.key == "run") {
+                let command = n.get("command").unwrap_or(n);
+                if let Some(text) = command.as_str() {
+                    for m in finder.find_overlapping_iter(text) {
+                        found.insert(names[m.pattern().as_usize()]);
+                    }
+                }
+            }
+        });
+    }
+    found
 }
 
 /// Whether a steps list runs `checkout` into the working directory (no `path`), at its top

@@ -40,7 +40,7 @@ mod remote_docker_on_machine;
 mod requires_all_terminal_statuses;
 mod reserved_parameter_name;
 mod restore_key_never_saved;
-mod shellcheck;
+pub(crate) mod shellcheck;
 mod steps_in_non_build_job;
 mod template_in_condition_expression;
 mod test_job_without_test_results;

@@ -34,37 +34,7 @@ const DEFAULT_SHELL: &str = "/bin/bash -eo pipefail";
 const IGNORED: &[&str] = &["SC1090", "SC1091"];
 
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
-    let root = cx.root();
-    // Runs inside jobs, with the job's shell and whether it may be a Windows job.
-    let mut in_jobs: Vec<(&Node, Option<&str>, bool)> = Vec::new();
-    let mut scopes = vec![root];
-    scopes.extend(
-        section(root, "orbs")
-            .iter()
-            .map(|e| &e.value)
-            .filter(|v| v.as_map().is_some()),
-    );
-    let mut job_spans = Vec::new();
-    for scope in &scopes {
-        for job in section(scope, "jobs") {
-            job_spans.push(job.value.span);
-            let shell = job.value.get("shell").and_then(Node::as_str);
-            in_jobs.push((&job.value, shell, mentions_windows(&job.value)));
-        }
-    }
-    let mut pending = Vec::new();
-    for (job, shell, windows) in in_jobs {
-        for run in runs(job) {
-            pending.extend(prepare(cx, run, shell, windows));
-        }
-    }
-    // Runs outside jobs (commands, parameter defaults): the job that runs them is unknown.
-    let windows_anywhere = mentions_windows(root);
-    for run in runs(root) {
-        if !job_spans.iter().any(|s| contains(*s, run.span)) {
-            pending.extend(prepare(cx, run, None, windows_anywhere));
-        }
-    }
+    let pending = scripts(cx);
     if pending.is_empty() {
         return;
     }
@@ -91,17 +61,84 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     }
 }
 
+/// Every `run` command of the config the linter is asked about, ready for it.
+pub(crate) fn scripts<'a>(cx: &Context<'a>) -> Vec<Pending<'a>> {
+    let root = cx.root();
+    // Runs inside jobs, with the job's shell and whether it may be a Windows job.
+    let mut in_jobs: Vec<(&Node, Option<&str>, bool)> = Vec::new();
+    let mut scopes = vec![root];
+    scopes.extend(
+        section(root, "orbs")
+            .iter()
+            .map(|e| &e.value)
+            .filter(|v| v.as_map().is_some()),
+    );
+    let mut job_spans = Vec::new();
+    for scope in &scopes {
+        for job in section(scope, "jobs") {
+            job_spans.push(job.value.span);
+            let shell = job.value.get("shell").and_then(Node::as_str);
+            in_jobs.push((&job.value, shell, mentions_windows(&job.value)));
+        }
+    }
+    let mut pending = Vec::new();
+    for (job, shell, windows) in in_jobs {
+        for run in runs(job) {
+            pending.extend(prepare(cx, run, shell, windows));
+        }
+    }
+    // Runs outside jobs (commands, parameter defaults): the job that runs them is unknown.
+    let windows_anywhere = mentions_windows(root);
+    let in_a_job = SpanSet::new(job_spans);
+    for run in runs(root) {
+        if !in_a_job.contains(run.span) {
+            pending.extend(prepare(cx, run, None, windows_anywhere));
+        }
+    }
+    pending
+}
+
+/// Spans, asked whether one of them contains a span in logarithmic time (a config of ten
+/// thousand jobs has as many spans and twice as many `run` steps).
+struct SpanSet {
+    /// Sorted by file and start, each with the furthest end among it and those before it in
+    /// its file.
+    sorted: Vec<(Span, u32)>,
+}
+
+impl SpanSet {
+    fn new(mut spans: Vec<Span>) -> SpanSet {
+        spans.sort_by_key(|s| (s.file.0, s.start));
+        let mut sorted: Vec<(Span, u32)> = Vec::with_capacity(spans.len());
+        for span in spans {
+            let furthest = match sorted.last() {
+                Some((last, end)) if last.file == span.file => (*end).max(span.end),
+                _ => span.end,
+            };
+            sorted.push((span, furthest));
+        }
+        SpanSet { sorted }
+    }
+
+    /// Whether a span of the set starts at or before `inner` and ends at or after it.
+    fn contains(&self, inner: Span) -> bool {
+        let after = self
+            .sorted
+            .partition_point(|(s, _)| (s.file.0, s.start) <= (inner.file.0, inner.start));
+        after > 0 && {
+            let (span, furthest) = self.sorted[after - 1];
+            span.file == inner.file && furthest >= inner.end
+        }
+    }
+}
+
 /// A `run` command ready for the linter.
-struct Pending<'a> {
+pub(crate) struct Pending<'a> {
     command: &'a Node,
     script: &'a str,
     /// The script with templates neutralised.
-    prepared: String,
-    shell: &'a str,
-}
-
-fn contains(outer: Span, inner: Span) -> bool {
-    outer.file == inner.file && outer.start <= inner.start && inner.end <= outer.end
+    pub(crate) prepared: String,
+    pub(crate) shell: &'a str,
 }
 
 /// Whether a job (or config) may run on Windows, where the default shell is PowerShell.
