@@ -116,6 +116,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         executors: orbs::element_map(ctx, map, "executors")?,
         jobs: orbs::element_map(ctx, map, "jobs")?,
         orbs: imports.orbs,
+        index: Default::default(),
     });
 
     let implicit;

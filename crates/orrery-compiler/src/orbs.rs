@@ -265,6 +265,7 @@ pub(crate) fn scope_from_orb(
         executors: element_map(ctx, body, "executors")?,
         jobs: element_map(ctx, body, "jobs")?,
         orbs: imports.orbs,
+        index: Default::default(),
     }))
 }
 

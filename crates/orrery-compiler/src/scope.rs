@@ -1,5 +1,7 @@
 //! Element scopes: the main config and each orb own their commands, executors, jobs and orbs.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use orrery_yaml::{Map, Node};
@@ -12,6 +14,9 @@ pub(crate) struct Scope {
     pub executors: Map,
     pub jobs: Map,
     pub orbs: Vec<(String, Rc<Scope>)>,
+    /// Positions by name in `commands`, `executors` and `jobs`, built on the first lookup in
+    /// a large map (a config of thousands of jobs looks one up per workflow entry).
+    pub index: [OnceCell<HashMap<String, usize>>; 3],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,10 +44,7 @@ impl Found {
                 end: 0,
             },
         };
-        self.scope
-            .elements(self.kind)
-            .get(&self.name)
-            .unwrap_or(&NULL)
+        self.scope.lookup(self.kind, &self.name).unwrap_or(&NULL)
     }
 }
 
@@ -64,7 +66,23 @@ impl Scope {
     }
 
     pub fn has_local(&self, kind: Kind, name: &str) -> bool {
-        self.elements(kind).contains_key(name)
+        self.lookup(kind, name).is_some()
+    }
+
+    /// The element `name` of this kind defined here (the first, as `Map::get` finds it).
+    fn lookup(&self, kind: Kind, name: &str) -> Option<&Node> {
+        let map = self.elements(kind);
+        if map.len() <= 16 {
+            return map.get(name);
+        }
+        let index = self.index[kind as usize].get_or_init(|| {
+            let mut index = HashMap::with_capacity(map.len());
+            for (i, entry) in map.entries.iter().enumerate() {
+                index.entry(entry.key.clone()).or_insert(i);
+            }
+            index
+        });
+        index.get(name).map(|&i| &map.entries[i].value)
     }
 }
 
@@ -82,7 +100,7 @@ fn find_depth(scope: &Rc<Scope>, kind: Kind, name: &str, depth: usize) -> Option
         let orb = scope.orb(alias)?;
         return find_depth(orb, kind, rest, depth + 1);
     }
-    let definition = scope.elements(kind).get(name)?;
+    let definition = scope.lookup(kind, name)?;
     if let Some(target) = definition.as_str() {
         if target != name {
             return find_depth(scope, kind, target, depth + 1);

@@ -59,12 +59,21 @@ fn hamt_path(h: u32) -> [u32; 7] {
 /// Orders `keys` as a Clojure `PersistentHashMap` holding them would iterate. Equal hashes keep
 /// their relative input order (collision node), so the sort is stable.
 pub fn clojure_hash_order<'a>(keys: &[&'a str]) -> Vec<&'a str> {
-    let mut keyed: Vec<([u32; 7], &'a str)> = keys
+    clojure_hash_positions(keys)
+        .into_iter()
+        .map(|i| keys[i])
+        .collect()
+}
+
+/// [`clojure_hash_order`] as positions into `keys` (equal keys keep their order).
+pub fn clojure_hash_positions(keys: &[&str]) -> Vec<usize> {
+    let mut keyed: Vec<([u32; 7], usize)> = keys
         .iter()
-        .map(|k| (hamt_path(clojure_string_hash(k)), *k))
+        .enumerate()
+        .map(|(i, k)| (hamt_path(clojure_string_hash(k)), i))
         .collect();
     keyed.sort_by_key(|k| k.0);
-    keyed.into_iter().map(|(_, k)| k).collect()
+    keyed.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use scalar::{
     choose_style, write_double_quoted, write_literal, write_plain, write_single_quoted, Style,
 };
 
-pub use hash::clojure_hash_order;
+pub use hash::{clojure_hash_order, clojure_hash_positions};
 
 /// Largest map Clojure keeps as a `PersistentArrayMap` (insertion order).
 const ARRAY_MAP_MAX: usize = 8;
@@ -29,22 +29,10 @@ pub fn ordered_entries(map: &Map) -> Vec<&Entry> {
         return map.entries.iter().collect();
     }
     let keys: Vec<&str> = map.entries.iter().map(|e| e.key.as_str()).collect();
-    let order = clojure_hash_order(&keys);
-    // Keys are unique in a Map; look each one up by position.
-    let mut out = Vec::with_capacity(order.len());
-    let mut used = vec![false; map.entries.len()];
-    for k in order {
-        if let Some(i) = map
-            .entries
-            .iter()
-            .enumerate()
-            .position(|(i, e)| !used[i] && e.key == k)
-        {
-            used[i] = true;
-            out.push(&map.entries[i]);
-        }
-    }
-    out
+    clojure_hash_positions(&keys)
+        .into_iter()
+        .map(|i| &map.entries[i])
+        .collect()
 }
 
 /// The compiled document as CircleCI prints it (no header lines, no trailer): block style,

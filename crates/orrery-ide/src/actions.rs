@@ -81,9 +81,12 @@ impl Analysis {
             .chars()
             .take_while(|c| *c == ' ')
             .collect();
-        let name = orrery_validate::rule(d.code).map_or(d.code, |r| r.name);
+        let title = match orrery_validate::rule(d.code) {
+            Some(rule) => format!("suppress {} ({}) on this line", d.code, rule.name),
+            None => format!("suppress {} on this line", d.code),
+        };
         Action {
-            title: format!("suppress {} ({name}) on this line", d.code),
+            title,
             kind: ActionKind::Suppress,
             diagnostic: index,
             edits: vec![TextEdit {

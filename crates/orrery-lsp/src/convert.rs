@@ -220,3 +220,62 @@ pub fn completion(item: orrery_ide::CompletionItem, lines: &LineMap) -> lsp::Com
         ..lsp::CompletionItem::default()
     }
 }
+
+/// The semantic token types, in the legend's order.
+pub const TOKEN_TYPES: &[lsp::SemanticTokenType] = &[
+    lsp::SemanticTokenType::MACRO,
+    lsp::SemanticTokenType::CLASS,
+    lsp::SemanticTokenType::FUNCTION,
+    lsp::SemanticTokenType::STRUCT,
+    lsp::SemanticTokenType::PARAMETER,
+    lsp::SemanticTokenType::VARIABLE,
+    lsp::SemanticTokenType::NAMESPACE,
+    lsp::SemanticTokenType::ENUM_MEMBER,
+];
+
+pub fn token_legend() -> lsp::SemanticTokensLegend {
+    lsp::SemanticTokensLegend {
+        token_types: TOKEN_TYPES.to_vec(),
+        token_modifiers: vec![lsp::SemanticTokenModifier::DECLARATION],
+    }
+}
+
+/// Tokens in the protocol's relative encoding.
+pub fn tokens(tokens: &[orrery_ide::Token], lines: &LineMap) -> Vec<lsp::SemanticToken> {
+    use orrery_ide::TokenKind as K;
+    let mut out = Vec::with_capacity(tokens.len());
+    let (mut line, mut start) = (0, 0);
+    for token in tokens {
+        let from = lines.position(token.span.start);
+        let to = lines.position(token.span.end);
+        if from.line != to.line || to.character <= from.character {
+            continue;
+        }
+        let token_type = match token.kind {
+            K::Template => 0,
+            K::Job => 1,
+            K::Command => 2,
+            K::Executor => 3,
+            K::Parameter => 4,
+            K::PipelineParameter => 5,
+            K::Orb => 6,
+            K::Anchor => 7,
+        };
+        let delta_line = from.line - line;
+        let delta_start = if delta_line == 0 {
+            from.character - start
+        } else {
+            from.character
+        };
+        out.push(lsp::SemanticToken {
+            delta_line,
+            delta_start,
+            length: to.character - from.character,
+            token_type,
+            token_modifiers_bitset: u32::from(token.definition),
+        });
+        line = from.line;
+        start = from.character;
+    }
+    out
+}

@@ -212,6 +212,17 @@ impl Documents {
         Some((doc.text.clone(), names))
     }
 
+    /// The newest finished check of every open document.
+    pub fn checked(&self) -> Vec<(Uri, Arc<Snapshot>)> {
+        let open = self.lock();
+        let mut all: Vec<(Uri, Arc<Snapshot>)> = open
+            .iter()
+            .filter_map(|(uri, doc)| Some((uri.parse().ok()?, doc.checked.borrow().clone()?)))
+            .collect();
+        all.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        all
+    }
+
     /// The check of the document as it is now, waiting for it when it is still running.
     pub async fn current(&self, uri: &Uri) -> Result<Arc<Snapshot>, NotReady> {
         let (generation, mut checked) = {

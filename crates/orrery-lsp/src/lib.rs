@@ -27,7 +27,28 @@ pub trait Workspace: Send + Sync + 'static {
     /// Project files changed on disk (`.orrery.toml`, `orbs.lock`, a vendored orb): forget
     /// whatever was remembered about them.
     fn files_changed(&self, _paths: &[&Path]) {}
+
+    /// Runs one of [`COMMANDS`] (`workspace/executeCommand`) for the config at `path`; the
+    /// answer is what it printed. Fetching orbs is the one command that may use the network,
+    /// and only because the user asked for it.
+    fn run_command(
+        &self,
+        _command: &str,
+        _path: &Path,
+        _argument: Option<&str>,
+    ) -> Result<String, String> {
+        Err("this workspace runs no commands".into())
+    }
 }
+
+/// The commands the server offers (`workspace/executeCommand`), each taking the config's URI
+/// and, for `orrery.runJob`, the job's name.
+pub const COMMANDS: &[&str] = &[
+    "orrery.fetchOrbs",
+    "orrery.lockOrbs",
+    "orrery.validateAll",
+    "orrery.runJob",
+];
 
 /// Serves the protocol on stdin/stdout until the client exits.
 pub fn run_stdio(workspace: Arc<dyn Workspace>) -> std::io::Result<()> {

@@ -251,6 +251,26 @@ impl LanguageServer for Backend {
                         ..CodeActionOptions::default()
                     },
                 )),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: convert::token_legend(),
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            range: None,
+                            work_done_progress_options: WorkDoneProgressOptions::default(),
+                        },
+                    ),
+                ),
+                document_link_provider: Some(DocumentLinkOptions {
+                    resolve_provider: Some(false),
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                }),
+                inlay_hint_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: crate::COMMANDS.iter().map(|c| c.to_string()).collect(),
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                }),
                 diagnostic_provider: Some(DiagnosticServerCapabilities::Options(
                     DiagnosticOptions {
                         identifier: Some(convert::SOURCE.into()),
@@ -369,6 +389,146 @@ impl LanguageServer for Backend {
             .map(|item| convert::completion(item, &lines))
             .collect();
         Ok(Some(CompletionResponse::Array(items)))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let data = convert::tokens(&snapshot.analysis.tokens(), &snapshot.lines);
+        Ok(Some(SemanticTokensResult::Tokens(SemanticTokens {
+            result_id: None,
+            data,
+        })))
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        let uri = params.text_document.uri;
+        let Some(snapshot) = self.snapshot(&uri).await? else {
+            return Ok(None);
+        };
+        let base = document_path(&uri);
+        let dir = base.parent().unwrap_or(std::path::Path::new("/"));
+        let links = snapshot
+            .analysis
+            .links()
+            .into_iter()
+            .filter_map(|link| {
+                let target = dir.join(&link.target);
+                Some(DocumentLink {
+                    range: snapshot.lines.range(link.span.start, link.span.end),
+                    target: Some(convert::file_uri(&target)?),
+                    tooltip: None,
+                    data: None,
+                })
+            })
+            .collect();
+        Ok(Some(links))
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
+            return Ok(None);
+        };
+        let hints = snapshot
+            .analysis
+            .hints()
+            .into_iter()
+            .map(|hint| InlayHint {
+                position: snapshot.lines.position(hint.offset),
+                label: InlayHintLabel::String(hint.label),
+                kind: None,
+                text_edits: None,
+                tooltip: None,
+                padding_left: Some(true),
+                padding_right: None,
+                data: None,
+            })
+            .filter(|h| h.position >= params.range.start && h.position <= params.range.end)
+            .collect();
+        Ok(Some(hints))
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        let query = params.query.to_lowercase();
+        let mut symbols = Vec::new();
+        for (uri, snapshot) in self.shared.documents.checked() {
+            let analysis = &snapshot.analysis;
+            for d in &analysis.model().defs {
+                if d.span.file != analysis.file()
+                    || d.kind == orrery_ide::Kind::Parameter
+                    || !d.name.to_lowercase().contains(&query)
+                {
+                    continue;
+                }
+                let symbol = orrery_ide::Symbol {
+                    name: d.name.clone(),
+                    kind: Some(d.kind),
+                    span: d.span,
+                    selection: d.span,
+                    children: Vec::new(),
+                };
+                let kind = convert::symbol(&symbol, &snapshot.lines).kind;
+                symbols.push(WorkspaceSymbol {
+                    name: d.name.clone(),
+                    kind,
+                    tags: None,
+                    container_name: Some(d.kind.word().into()),
+                    location: OneOf::Left(Location {
+                        uri: uri.clone(),
+                        range: snapshot.lines.range(d.span.start, d.span.end),
+                    }),
+                    data: None,
+                });
+            }
+        }
+        Ok(Some(WorkspaceSymbolResponse::Nested(symbols)))
+    }
+
+    async fn execute_command(
+        &self,
+        params: ExecuteCommandParams,
+    ) -> Result<Option<serde_json::Value>> {
+        let uri: Option<Uri> = params
+            .arguments
+            .first()
+            .and_then(|a| a.as_str())
+            .and_then(|s| s.parse().ok());
+        let Some(uri) = uri else {
+            return Err(Error::invalid_params(
+                "the first argument is the config's URI",
+            ));
+        };
+        let argument = params
+            .arguments
+            .get(1)
+            .and_then(|a| a.as_str())
+            .map(str::to_string);
+        let path = document_path(&uri);
+        let shared = self.shared.clone();
+        let command = params.command.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            shared
+                .workspace
+                .run_command(&command, &path, argument.as_deref())
+        })
+        .await
+        .map_err(|_| Error::internal_error())?;
+        // What the command changed (orbs, the lockfile) is checked again.
+        self.shared.workspace.files_changed(&[]);
+        for pending in self.shared.documents.touch_all() {
+            self.schedule(pending);
+        }
+        match result {
+            Ok(output) => Ok(Some(serde_json::Value::String(output))),
+            Err(message) => Err(Error::invalid_params(message)),
+        }
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
@@ -556,7 +716,7 @@ impl LanguageServer for Backend {
         let start = snapshot.offset(params.range.start);
         let end = snapshot.offset(params.range.end);
         let locator = self.locator(&snapshot, &uri);
-        let actions = snapshot
+        let mut actions: Vec<CodeActionOrCommand> = snapshot
             .analysis
             .actions(start, end)
             .into_iter()
@@ -576,8 +736,53 @@ impl LanguageServer for Backend {
                 })
             })
             .collect();
+        // Orbs the store lacks are fetched, and unpinned ones pinned, only when asked.
+        for d in snapshot.analysis.diagnostics() {
+            let Some(primary) = d.primary.as_ref().filter(|p| locator.in_document(p.span)) else {
+                continue;
+            };
+            if primary.span.end < start || primary.span.start > end {
+                continue;
+            }
+            let converted = convert::diagnostic(d, &locator, self.shared.docs_base());
+            match d.code {
+                "E0501" => actions.push(command_action(
+                    "fetch the config's orbs (orrery orb fetch)",
+                    "orrery.fetchOrbs",
+                    &uri,
+                    converted,
+                )),
+                "W0506" => actions.push(command_action(
+                    "pin the config's orbs (orrery orb lock)",
+                    "orrery.lockOrbs",
+                    &uri,
+                    converted,
+                )),
+                _ => {}
+            }
+        }
         Ok(Some(actions))
     }
+}
+
+/// A code action running a server command for the config at `uri`.
+fn command_action(
+    title: &str,
+    command: &str,
+    uri: &Uri,
+    diagnostic: Diagnostic,
+) -> CodeActionOrCommand {
+    CodeActionOrCommand::CodeAction(CodeAction {
+        title: title.into(),
+        kind: Some(CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![diagnostic]),
+        command: Some(Command {
+            title: title.into(),
+            command: command.into(),
+            arguments: Some(vec![serde_json::Value::String(uri.as_str().to_string())]),
+        }),
+        ..CodeAction::default()
+    })
 }
 
 /// Edits as a workspace edit, grouped by file.

@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod spec;
 pub mod split;
+pub mod swarm;
 pub mod sweep;
 
 pub use executor::{Executor, JobEnv};

@@ -100,6 +100,83 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
         // The project's file list and settings may differ now; start afresh.
         self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
+
+    fn run_command(
+        &self,
+        command: &str,
+        path: &Path,
+        argument: Option<&str>,
+    ) -> Result<String, String> {
+        let config = path.display().to_string();
+        let orb_paths: Vec<String> = self
+            .compile
+            .store
+            .orb_path
+            .iter()
+            .flat_map(|p| ["--orb-path".to_string(), p.display().to_string()])
+            .collect();
+        let args: Vec<String> = match command {
+            // The one command that may reach a registry, and only because the user asked.
+            "orrery.fetchOrbs" => vec!["orb".into(), "fetch".into(), "--config".into(), config],
+            "orrery.lockOrbs" => {
+                [vec!["orb".into(), "lock".into()], orb_paths, vec![config]].concat()
+            }
+            "orrery.validateAll" => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                let mut configs: Vec<String> = std::fs::read_dir(dir)
+                    .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+                    .map(|p| p.display().to_string())
+                    .collect();
+                configs.sort();
+                [
+                    vec![
+                        "config".into(),
+                        "validate".into(),
+                        "--color".into(),
+                        "never".into(),
+                    ],
+                    orb_paths,
+                    configs,
+                ]
+                .concat()
+            }
+            "orrery.runJob" => {
+                let job = argument.ok_or("orrery.runJob takes the job's name after the config")?;
+                [
+                    vec![
+                        "run".into(),
+                        "--config".into(),
+                        config,
+                        "--job".into(),
+                        job.into(),
+                    ],
+                    orb_paths,
+                ]
+                .concat()
+            }
+            other => return Err(format!("unknown command `{other}`")),
+        };
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find orrery itself: {e}"))?;
+        let output = std::process::Command::new(exe)
+            .args(&args)
+            .current_dir(project_root(path))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run orrery {}: {e}", args.join(" ")))?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if output.status.success() {
+            Ok(text)
+        } else {
+            Err(format!("orrery {} failed:\n{text}", args[..2].join(" ")))
+        }
+    }
 }
 
 /// The analysis of a document the checker could not run on (an unreadable lockfile or

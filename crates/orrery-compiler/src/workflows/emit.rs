@@ -1,9 +1,11 @@
 //! A planned workflow back to its compiled form, its jobs added to the compiled `jobs:` map.
 
+use std::collections::HashSet;
+
 use orrery_yaml::{Entry, Map, Node, Value};
 
 use super::cycles::check_cycles;
-use super::requires::resolve_requires;
+use super::requires::{resolve_requires, Names};
 use super::Planned;
 use crate::context::{Ctx, Reported, R};
 
@@ -16,18 +18,21 @@ pub(crate) fn emit_workflow(
 ) -> R<Node> {
     let workflow = entry.value.as_map().cloned().unwrap_or_default();
     let members: Vec<&Planned> = planned.iter().filter(|p| p.workflow == index).collect();
+    let names = Names::new(&members);
+    // The compiled jobs so far (other workflows may have added the same job).
+    let mut emitted: HashSet<String> = jobs.entries.iter().map(|e| e.key.clone()).collect();
     let mut list = Vec::with_capacity(members.len());
     let mut failed = false;
     for p in &members {
         let mut kept = p.kept.clone();
         if let Some(requires) = kept.get("requires").cloned() {
-            match resolve_requires(ctx, p, &requires, &members, &entry.key) {
+            match resolve_requires(ctx, p, &requires, &names, &entry.key) {
                 Ok(r) => kept.insert("requires", requires.span, r),
                 Err(Reported) => failed = true,
             }
         }
         if let Some(job) = &p.job {
-            if !jobs.contains_key(&p.name) {
+            if emitted.insert(p.name.clone()) {
                 jobs.entries.push(Entry {
                     key: p.name.clone(),
                     key_span: p.span,

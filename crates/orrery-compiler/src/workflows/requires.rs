@@ -1,17 +1,55 @@
 //! `requires`: names resolved to the final job names of the workflow (matrix aliases, numbered
 //! names), statuses kept.
 
+use std::collections::{HashMap, HashSet};
+
 use orrery_diagnostics::{codes, Diagnostic};
 use orrery_yaml::{Entry, Map, Node, Value};
 
 use super::Planned;
 use crate::context::{Ctx, R};
 
+/// A workflow's job names, by final name, matrix alias and written name, looked up once
+/// per `requires` item (a workflow can hold thousands of jobs).
+pub(super) struct Names<'a> {
+    members: &'a [&'a Planned],
+    names: HashSet<&'a str>,
+    by_alias: HashMap<&'a str, Vec<&'a str>>,
+    by_written: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Names<'a> {
+    pub(super) fn new(members: &'a [&'a Planned]) -> Names<'a> {
+        let mut names = Names {
+            members,
+            names: HashSet::with_capacity(members.len()),
+            by_alias: HashMap::new(),
+            by_written: HashMap::new(),
+        };
+        for m in members {
+            names.names.insert(m.name.as_str());
+            if let Some(alias) = m.alias.as_deref() {
+                names
+                    .by_alias
+                    .entry(alias)
+                    .or_default()
+                    .push(m.name.as_str());
+            }
+            names
+                .by_written
+                .entry(m.written_name.as_str())
+                .or_default()
+                .push(m.name.as_str());
+        }
+        names
+    }
+}
+
 pub(super) fn resolve_requires(
     ctx: &mut Ctx<'_>,
     p: &Planned,
     requires: &Node,
-    members: &[&Planned],
+    names: &Names<'_>,
     workflow: &str,
 ) -> R<Node> {
     let items: Vec<Node> = match &requires.value {
@@ -47,19 +85,19 @@ pub(super) fn resolve_requires(
                 ))
             }
         };
-        let targets: Vec<&str> = if members.iter().any(|m| m.name == name) {
+        let targets: Vec<&str> = if names.names.contains(name.as_str()) {
             vec![name.as_str()]
         } else {
-            let by_alias: Vec<&str> = members
-                .iter()
-                .filter(|m| m.alias.as_deref() == Some(name.as_str()))
-                .map(|m| m.name.as_str())
-                .collect();
-            let written: Vec<&str> = members
-                .iter()
-                .filter(|m| m.written_name == name)
-                .map(|m| m.name.as_str())
-                .collect();
+            let by_alias = names
+                .by_alias
+                .get(name.as_str())
+                .cloned()
+                .unwrap_or_default();
+            let written = names
+                .by_written
+                .get(name.as_str())
+                .cloned()
+                .unwrap_or_default();
             if !by_alias.is_empty() {
                 by_alias
             } else if written.len() == 1 {
@@ -76,7 +114,7 @@ pub(super) fn resolve_requires(
                         p.written_name
                     )
                 };
-                let known: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
+                let known: Vec<&str> = names.members.iter().map(|m| m.name.as_str()).collect();
                 let help = if numbered > 1 {
                     "You can give a job within a workflow an explicit name by adding a name key"
                         .to_string()

@@ -52,12 +52,19 @@ fn read_message(reader: &mut impl BufRead) -> Option<Value> {
 impl Server {
     /// Starts `orrery lsp ARGS` in `cwd` with an empty orb cache of its own.
     pub fn start(cwd: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_orrery"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_orrery"));
+        command
             .arg("lsp")
             .args(args)
             .current_dir(cwd)
             .env("ORRERY_CACHE_DIR", cwd.join(".no-cache"))
-            .env_remove("ORRERY_ORB_PATH")
+            .env_remove("ORRERY_ORB_PATH");
+        Server::spawn(command)
+    }
+
+    /// Starts any language server command speaking LSP on stdio.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
