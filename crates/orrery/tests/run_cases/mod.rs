@@ -470,7 +470,9 @@ pub fn signal_stops_the_run_and_leaves_nothing(exec: Exec, signal: &str, code: i
     let took = interrupted.elapsed();
     let out = reader.join().unwrap();
     assert_eq!(status.code(), Some(code), "SIG{signal}: {out}");
-    assert!(took < Duration::from_secs(15), "took {took:?}");
+    // A bound against waiting for the step's 420 s sleep, not a timing: removing containers on
+    // a shared, loaded daemon can take tens of seconds.
+    assert!(took < Duration::from_secs(90), "took {took:?}");
     assert_eq!(status_of(&out, "long"), "canceled", "{out}");
     assert!(!out.contains("MUST NOT RUN"), "{out}");
     if exec == Exec::Machine {
