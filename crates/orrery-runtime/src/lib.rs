@@ -28,6 +28,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod spec;
 pub mod split;
+pub mod swarm;
 
 pub use executor::{Executor, JobEnv};
 pub use filters::GitRef;

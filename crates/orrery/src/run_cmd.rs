@@ -113,7 +113,7 @@ const STOPPING_SIGNALS: [i32; 3] = [
 ];
 const EXIT_CANNOT_RUN: u8 = config_cmd::EXIT_USAGE;
 
-fn project_root(config: &Path) -> PathBuf {
+pub(crate) fn project_root(config: &Path) -> PathBuf {
     let dir = config
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -5,7 +5,7 @@
 //! container carries the run's labels and is removed when its node ends, whatever the ending;
 //! [`DockerExecutor::sweep`] removes whatever an interrupted run still left.
 
-mod client;
+pub(crate) mod client;
 mod containers;
 mod exec;
 mod files;
