@@ -99,6 +99,17 @@ impl DockerExecutor {
     }
 }
 
+/// Removes every container of the run `run_id` still on the daemon at `socket` (for runs whose
+/// process is gone); returns how many there were.
+pub fn sweep_run(socket: &Path, run_id: &str) -> Result<usize, String> {
+    let client = Client::connect(socket)?;
+    let mut left = containers::of_run(&client, run_id);
+    left.sort_by_key(|(_, role)| role == "primary");
+    let ids: Vec<String> = left.into_iter().map(|(id, _)| id).collect();
+    containers::remove(&client, &ids);
+    Ok(ids.len())
+}
+
 impl DockerExecutor {
     fn wait_teardowns(&self) {
         let pending: Vec<_> = match self.teardown.lock() {
