@@ -111,6 +111,19 @@ fn concurrent_runs_take_distinct_build_numbers_and_the_first_cache_wins() {
 }
 
 #[test]
+fn daemons_end_with_their_job() {
+    run_cases::daemons_end_with_their_job(Exec::Machine);
+}
+
+#[test]
+fn killed_runs_are_swept_by_gc_and_by_the_next_run() {
+    if run_cases::cgroups_ready() {
+        run_cases::killed_runs_are_swept(Exec::Machine, false);
+        run_cases::killed_runs_are_swept(Exec::Machine, true);
+    }
+}
+
+#[test]
 fn an_unknown_job_is_refused_with_the_near_name() {
     let p = project("fan.yml");
     let out = run(p.path(), Exec::Machine, &["--job", "jion"]);
@@ -125,6 +138,27 @@ fn an_unknown_job_is_refused_with_the_near_name() {
         !p.path().join(".orrery/runs").exists(),
         "a run folder for nothing"
     );
+}
+
+/// `--job` may name a job no workflow uses (it runs on its own), and an unknown name is
+/// matched against every job the config defines.
+#[test]
+fn a_job_no_workflow_uses_can_be_named() {
+    let p = project("fan.yml");
+    fs::write(
+        p.path().join(".circleci/config.yml"),
+        "version: 2.1\njobs:\n  used:\n    machine: true\n    steps: [{run: echo used ran}]\n  spare-job:\n    machine: true\n    steps: [{run: echo spare ran}]\nworkflows:\n  main:\n    jobs: [used]\n",
+    )
+    .unwrap();
+    let out = run(p.path(), Exec::Machine, &["--job", "spare-job"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("[spare-job] spare ran"), "{stdout}");
+    assert!(!stdout.contains("used ran"), "{stdout}");
+    let out = run(p.path(), Exec::Machine, &["--job", "spare-jb"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("did you mean `spare-job`?"), "{stderr}");
 }
 
 #[test]
@@ -175,8 +209,16 @@ fn the_process_check_sees_orphans_of_this_test() {
         .status()
         .unwrap();
     assert!(shell.success());
-    let seen = run_cases::process_tree();
-    let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+    // The forked child may not have become `sleep` yet when its shell returns: look a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (seen, orphan) = loop {
+        let seen = run_cases::process_tree();
+        let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+        if orphan.is_some() || std::time::Instant::now() > deadline {
+            break (seen, orphan);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if let Some(pid) = orphan {
         let pid = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
@@ -186,4 +228,36 @@ fn the_process_check_sees_orphans_of_this_test() {
         !seen.iter().any(|(pid, _)| *pid == 1),
         "init is not in this test's tree: {seen:?}"
     );
+}
+
+/// On a terminal `orrery run` shows `N/M jobs done` below the logs; piped (as here) never.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let p = project("fan.yml");
+    let piped = run(p.path(), Exec::Machine, &["--jobs", "3"]);
+    let all = format!("{}{}", text(&piped.stdout), text(&piped.stderr));
+    assert!(!all.contains("jobs done") && !all.contains('\r'), "{all}");
+    if !orrery_testkit::outside::on_path("script") {
+        orrery_testkit::missing(
+            "script",
+            "scripts/setup installs it: apt-get install bsdutils",
+        );
+        return;
+    }
+    // `script` gives the run a pseudo-terminal and copies what it shows to our pipe.
+    let command = run_cases::command(p.path(), Exec::Machine, &["--jobs", "3"]);
+    let line: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let shown = std::process::Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .current_dir(p.path())
+        .env("TERM", "xterm")
+        .env("ORRERY_CACHE_DIR", p.path().join(".orb-cache"))
+        .output()
+        .expect("script");
+    let screen = text(&shown.stdout);
+    assert!(screen.contains("jobs done"), "{screen}");
+    assert!(screen.contains("[join] join ran"), "{screen}");
 }
