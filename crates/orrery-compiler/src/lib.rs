@@ -110,8 +110,28 @@ pub fn compile_node(
 ) -> Compiled {
     let mut diagnostics = Vec::new();
     let mut ctx = context::Ctx::new(db, options, orbs, options.limits);
+    let root_span = root.span;
     let result = document::compile_document(&mut ctx, root);
     diagnostics.append(&mut ctx.diagnostics);
+    if let Some(out) = &result {
+        let (size, max) = (out.config.size(), options.limits.max_compiled_nodes);
+        if size > max {
+            diagnostics.push(
+                Diagnostic::error(
+                    orrery_diagnostics::codes::YAML_LIMIT,
+                    format!(
+                        "the compiled config has {size} nodes, more than the limit of {max} \
+                         (the compiled-size limit)"
+                    ),
+                )
+                .at(root_span, "compiles to more than the limit")
+                .with_help(
+                    "commands, jobs or matrices expand to too much; split the config or expand \
+                     less",
+                ),
+            );
+        }
+    }
     match result {
         Some(out) if !has_errors(&diagnostics) => Compiled {
             config: Some(out.config),

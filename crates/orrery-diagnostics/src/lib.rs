@@ -198,6 +198,10 @@ pub mod codes {
     pub const YAML_BAD_MERGE: &str = "E0005";
     pub const YAML_MULTIPLE_DOCUMENTS: &str = "W0006";
     pub const YAML_NOT_A_MAP: &str = "E0007";
+    /// The file is not UTF-8 text (binary, or another encoding).
+    pub const YAML_NOT_TEXT: &str = "E0008";
+    /// A map key that is a collection or null: CircleCI keys are strings.
+    pub const YAML_KEY_NOT_SCALAR: &str = "E0009";
     // document shape
     pub const VERSION_MISSING: &str = "E0101";
     pub const VERSION_INVALID: &str = "E0102";

@@ -186,7 +186,7 @@ impl OrbStore {
                         "the source of {}/{}@{} at {origin} does not match orbs.lock (sha256 {actual}, locked {})",
                         reference.namespace, reference.name, pin.version, pin.sha256
                     ),
-                    help: "the orb changed since it was locked; restore the locked source, or run `orrery orb lock --update` if the change is intended".into(),
+                    help: "the orb changed since it was locked; restore the locked source, or run `orrery orb update` to pin the new source if the change is intended".into(),
                 });
             }
             return Ok((pin.version.clone(), text, origin));

@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod cgroup;
 pub mod checkout;
 pub mod docker;
 pub mod duration;
@@ -28,6 +29,8 @@ pub mod schedule;
 pub mod secrets;
 pub mod spec;
 pub mod split;
+pub mod swarm;
+pub mod sweep;
 
 pub use executor::{Executor, JobEnv};
 pub use filters::GitRef;

@@ -1,6 +1,8 @@
 //! The machine executor on the host: each job node gets a fresh directory standing in for the
 //! VM's home (`~`, and `/home/circleci` in paths the runner handles), steps run in the host shell
-//! in their own process group, which is killed on timeout, on interrupt and when the job ends.
+//! in their own process group, which is killed on timeout and on interrupt. Each node also gets
+//! its own cgroup ([`crate::cgroup`]), killed whole when the job ends, so nothing a step started
+//! (daemons that left its group or session included) outlives the job.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -16,6 +18,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
 use crate::archive;
+use crate::cgroup::NodeGroup;
 use crate::executor::{ExecOutcome, ExecRequest, Executor, JobEnv, NodeSetup};
 use crate::glob;
 
@@ -29,6 +32,8 @@ const DROPPED: &[&str] = &[
 pub struct MachineExecutor {
     /// Keep each node's directory after the job (for debugging).
     pub keep: bool,
+    /// Names the run's cgroups, so that a later run can sweep them (see [`crate::cgroup`]).
+    pub run_id: String,
 }
 
 impl Executor for MachineExecutor {
@@ -43,7 +48,12 @@ impl Executor for MachineExecutor {
         for dir in [&home, &task] {
             fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
+        let node = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         Ok(Box::new(MachineEnv {
+            group: NodeGroup::create(&self.run_id, &node),
             root,
             home,
             task,
@@ -64,6 +74,8 @@ struct MachineEnv {
     groups: Vec<i32>,
     background: Vec<Child>,
     readers: Vec<JoinHandle<()>>,
+    /// The node's cgroup, where the host allows one.
+    group: Option<NodeGroup>,
 }
 
 static SCRIPTS: AtomicUsize = AtomicUsize::new(0);
@@ -74,10 +86,14 @@ impl MachineEnv {
         let script = self.task.join(format!("step-{n}.sh"));
         fs::write(&script, &request.script)
             .map_err(|e| format!("cannot write step script: {e}"))?;
-        let (program, args) = request
-            .argv
-            .split_first()
-            .ok_or_else(|| "empty shell".to_string())?;
+        if request.argv.is_empty() {
+            return Err("empty shell".to_string());
+        }
+        let argv = match &self.group {
+            Some(group) => group.wrap(&request.argv),
+            None => request.argv.clone(),
+        };
+        let (program, args) = argv.split_first().expect("not empty");
         fs::create_dir_all(&request.cwd)
             .map_err(|e| format!("cannot create {}: {e}", request.cwd.display()))?;
         let child = Command::new(program)
@@ -292,9 +308,17 @@ impl JobEnv for MachineEnv {
             signal_group(g, Signal::SIGKILL);
         }
         self.groups.clear();
-        // With every writer gone the output pumps end.
-        for r in self.readers.drain(..) {
-            let _ = r.join();
+        match &self.group {
+            Some(group) => {
+                group.kill_all();
+                // With every writer gone the output pumps end.
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
+            }
+            // Something that left the step's process group may still hold its output open:
+            // the pumps end when it does, the job does not wait for them.
+            None => self.readers.clear(),
         }
         if !self.keep {
             let _ = fs::remove_dir_all(&self.root);
@@ -306,6 +330,9 @@ impl Drop for MachineEnv {
     fn drop(&mut self) {
         for &g in &self.groups {
             signal_group(g, Signal::SIGKILL);
+        }
+        if let Some(group) = &self.group {
+            group.kill_all();
         }
     }
 }

@@ -14,6 +14,12 @@ pub struct Limits {
     pub max_nodes: usize,
     /// Deepest nesting of collections.
     pub max_depth: usize,
+    /// Most instances one `matrix` may expand to (checked before any is built).
+    pub max_matrix_instances: usize,
+    /// Most jobs one workflow may hold after matrix expansion.
+    pub max_workflow_jobs: usize,
+    /// Most nodes the compiled config may have (commands and jobs expanded).
+    pub max_compiled_nodes: usize,
 }
 
 impl Default for Limits {
@@ -21,6 +27,9 @@ impl Default for Limits {
         Limits {
             max_nodes: 1_000_000,
             max_depth: 200,
+            max_matrix_instances: 1_000,
+            max_workflow_jobs: 2_000,
+            max_compiled_nodes: 5_000_000,
         }
     }
 }
@@ -54,6 +63,7 @@ pub fn parse(file: FileId, text: &str, limits: Limits) -> Parsed {
         anchors: HashMap::new(),
         named: Vec::new(),
         nodes: 0,
+        through_aliases: 0,
         diagnostics: Vec::new(),
     };
     let root = composer.run();
@@ -76,6 +86,8 @@ struct Composer<'a> {
     /// Anchor definitions by parser id, for [`Parsed::anchors`].
     named: Vec<(usize, Anchor)>,
     nodes: usize,
+    /// How many of `nodes` came from expanding aliases.
+    through_aliases: usize,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -190,6 +202,7 @@ impl Composer<'_> {
                         {
                             anchor.used = true;
                         }
+                        self.through_aliases = self.through_aliases.saturating_add(size);
                         self.count(size, span).map(|()| {
                             let mut node = self.anchors[&id].clone();
                             node.span = span;
@@ -301,17 +314,31 @@ impl Composer<'_> {
     fn count(&mut self, n: usize, span: Span) -> Result<(), Stop> {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > self.limits.max_nodes {
-            self.diagnostics.push(
+            let max = self.limits.max_nodes;
+            // Say which limit was hit, and whether aliases are what made the document big.
+            let diagnostic = if self.through_aliases > self.nodes / 2 {
                 Diagnostic::error(
                     codes::YAML_LIMIT,
                     format!(
-                        "document expands to more than {} nodes (an alias bomb?)",
-                        self.limits.max_nodes
+                        "document expands to more than {max} nodes (the node limit), {} of them \
+                         repeated through aliases",
+                        self.through_aliases
                     ),
                 )
-                .at(span, "expansion limit reached here")
-                .with_help("reduce the use of aliases that repeat large structures"),
-            );
+                .at(span, "node limit reached while expanding this alias")
+                .with_help("reduce the use of aliases that repeat large structures")
+            } else {
+                Diagnostic::error(
+                    codes::YAML_LIMIT,
+                    format!("document has more than {max} nodes (the node limit)"),
+                )
+                .at(span, "node limit reached here")
+                .with_help(
+                    "a CircleCI config this large is not supported; split it (e.g. dynamic \
+                     configuration) or generate less",
+                )
+            };
+            self.diagnostics.push(diagnostic);
             return Err(Stop);
         }
         Ok(())
@@ -347,6 +374,18 @@ impl Composer<'_> {
     /// an earlier one (at the later position); merged entries fill in keys the map does not set
     /// itself, earlier merge sources winning over later ones.
     fn build_map(&mut self, raw: Vec<RawEntry>) -> Map {
+        for e in raw.iter().filter(|e| !e.merge) {
+            if matches!(e.key.value, Value::Seq(_) | Value::Map(_) | Value::Null) {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        codes::YAML_KEY_NOT_SCALAR,
+                        format!("a map key must be a string, not a {}", e.key.type_name()),
+                    )
+                    .at(e.key.span, "this key")
+                    .with_help("write the key as text, e.g. `name:`; quote it to keep `~` or `null` as text"),
+                );
+            }
+        }
         // The text of each ordinary key (`None` for a merge), computed once.
         let keys: Vec<Option<String>> = raw
             .iter()

@@ -50,10 +50,11 @@ pub struct CompileArgs {
 
 #[derive(Args)]
 pub struct ProcessArgs {
-    /// The config file.
+    /// The config file (`-` reads standard input).
     file: PathBuf,
     #[command(flatten)]
     compile: CompileArgs,
+    /// Print the compiled config as YAML (as CircleCI does) or JSON.
     #[arg(long, value_enum, default_value_t = ProcessFormat::Yaml)]
     format: ProcessFormat,
     /// Leave out the `# Original config.yml file:` trailer.
@@ -91,16 +92,76 @@ pub struct Session {
     /// The config's parse, which the compiler read (the linter reads it too).
     pub parsed: orrery_yaml::Parsed,
     pub store: OrbStore,
+    /// What the config was compiled with (to compile a variant of it the same way).
+    pub options: CompileOptions,
 }
 
-/// Compiles a config file with the orb store its flags name.
+/// Compiles a config file (`-`: standard input) with the orb store its flags name. A file that
+/// is not UTF-8 text is reported where its first bad byte is (E0008), not compiled.
 pub fn compile(file: &Path, args: &CompileArgs, policy: LockPolicy) -> Result<Session, String> {
-    let source = read_config(file)?;
-    compile_source(SourceDb::new(), file, source, args, policy)
+    let bytes = read_bytes(file)?;
+    match String::from_utf8(bytes) {
+        Ok(source) => compile_source(SourceDb::new(), file, source, args, policy),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes()[offset];
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let mut session = compile_source(SourceDb::new(), file, String::new(), args, policy)?;
+            let config = session.db.add(file.display().to_string(), text);
+            session.config = config;
+            session.compiled.config = None;
+            session.compiled.graph = None;
+            session.compiled.diagnostics = vec![not_text(&session.db, config, offset, byte)];
+            Ok(session)
+        }
+    }
 }
 
+/// The bytes of `file`, or of standard input for `-`.
+fn read_bytes(file: &Path) -> Result<Vec<u8>, String> {
+    if file == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(bytes);
+    }
+    std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+}
+
+/// E0008 at byte `offset` of `file` (whose text has its bad bytes replaced, so the offset of
+/// the first one still holds).
+fn not_text(db: &SourceDb, file: FileId, offset: usize, byte: u8) -> Diagnostic {
+    let line = db
+        .file(file)
+        .map(|f| f.text[..offset].matches('\n').count() + 1)
+        .unwrap_or(1);
+    Diagnostic::error(
+        codes::YAML_NOT_TEXT,
+        format!(
+            "the file is not UTF-8 text: byte 0x{byte:02x} at offset {offset} (line {line}) is not \
+             valid UTF-8"
+        ),
+    )
+    .at(
+        Span::new(file, offset, offset + '\u{FFFD}'.len_utf8()),
+        "not UTF-8",
+    )
+    .with_help("a config is YAML text in UTF-8; convert it (e.g. `iconv -t UTF-8`) or check that this is the right file")
+}
+
+/// A config file's text (`-`: standard input); bytes that are not UTF-8 are an error that
+/// says where the first one is.
 pub fn read_config(file: &Path) -> Result<String, String> {
-    std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+    let bytes = read_bytes(file)?;
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+        format!(
+            "{} is not UTF-8 text: byte 0x{:02x} at offset {offset} (line {line}) is not valid UTF-8",
+            file.display(),
+            e.as_bytes()[offset]
+        )
+    })
 }
 
 /// Compiles `source` as the config at `file`, adding the files it reads to `db` (so several
@@ -143,6 +204,7 @@ pub fn compile_source(
         source,
         parsed,
         store,
+        options,
     })
 }
 

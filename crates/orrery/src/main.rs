@@ -1,6 +1,7 @@
 //! The `orrery` command line. Wiring only: reading files, flags and git, printing results.
 
 mod config_cmd;
+mod export_cmd;
 mod git;
 mod helper_cmd;
 mod lsp_cmd;
@@ -13,6 +14,7 @@ mod remote;
 mod run_cmd;
 mod shellcheck;
 mod store;
+mod swarm_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -40,6 +42,12 @@ enum Command {
     Orb(orb_cmd::OrbCommand),
     /// Run a workflow's jobs locally (on the host, or in containers on the local Docker daemon).
     Run(Box<run_cmd::RunArgs>),
+    /// Write the planned run for another engine: an Argo Workflow, Kubernetes Jobs, Nomad
+    /// jobs, or plan.json for external drivers.
+    Export(Box<export_cmd::ExportArgs>),
+    /// Housekeeping on a Docker Swarm that runs use.
+    #[command(subcommand)]
+    Swarm(swarm_cmd::SwarmCommand),
     /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
     Lsp(lsp_cmd::LspArgs),
 }
@@ -54,6 +62,38 @@ fn main() -> ExitCode {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),
         Command::Run(args) => run_cmd::run(*args),
+        Command::Export(args) => export_cmd::run(*args),
+        Command::Swarm(c) => swarm_cmd::run(c),
         Command::Lsp(args) => lsp_cmd::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `--help` explains every option and argument of every subcommand.
+    #[test]
+    fn every_option_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "orrery", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "options without help text: {missing:#?}"
+        );
     }
 }

@@ -20,7 +20,9 @@ use orrery_runtime::run::{execute, reserve_build_numbers, Console, RunOptions};
 use orrery_runtime::schedule::{ApprovedNames, Approver, Decision};
 use orrery_runtime::secrets::Secrets;
 use orrery_runtime::spec::ExecutorKind;
+use orrery_runtime::sweep;
 use orrery_runtime::{GitRef, JobKind, Plan, PlannedJob, Selection, Status};
+use orrery_yaml::{Map, Node, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config_cmd::{self, CompileArgs, EXIT_CONFIG_ERROR};
@@ -73,6 +75,11 @@ pub struct RunArgs {
     /// Keep each job's working directory in the run folder.
     #[arg(long)]
     keep: bool,
+    /// Only sweep what killed runs of this project left (containers, processes, working
+    /// files), then exit. Every run does this before it starts.
+    #[arg(long)]
+    gc: bool,
+    /// When to colour the output: `auto` on a terminal without NO_COLOR.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
     color: ColorArg,
 }
@@ -113,7 +120,7 @@ const STOPPING_SIGNALS: [i32; 3] = [
 ];
 const EXIT_CANNOT_RUN: u8 = config_cmd::EXIT_USAGE;
 
-fn project_root(config: &Path) -> PathBuf {
+pub(crate) fn project_root(config: &Path) -> PathBuf {
     let dir = config
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -137,11 +144,138 @@ fn project_root(config: &Path) -> PathBuf {
     })
 }
 
+/// An error for each selected job the config does not define, with the nearest of the jobs it
+/// does define (whether a workflow uses them or not).
+fn unknown_jobs(session: &config_cmd::Session, selected: &[String]) -> Vec<Diagnostic> {
+    let Some(root) = &session.parsed.root else {
+        return Vec::new();
+    };
+    let defined: Vec<&str> = root
+        .get("jobs")
+        .and_then(Node::as_map)
+        .map(|m| m.entries.iter().map(|e| e.key.as_str()).collect())
+        .unwrap_or_default();
+    let compiled = session
+        .compiled
+        .config
+        .as_ref()
+        .and_then(|c| c.get("jobs"))
+        .and_then(Node::as_map);
+    selected
+        .iter()
+        .filter(|j| !defined.contains(&j.as_str()))
+        .filter(|j| !compiled.is_some_and(|m| m.contains_key(j)))
+        .map(|name| {
+            let help = match orrery_diagnostics::suggest(name, &defined) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("the jobs are: {}", defined.join(", ")),
+            };
+            Diagnostic::error(
+                codes::RUN_SELECTION,
+                format!("there is no job `{name}` to run"),
+            )
+            .with_help(help)
+        })
+        .collect()
+}
+
+/// The session compiled again with a workflow `local` running the selected jobs that no
+/// workflow uses (the compiled config leaves such jobs out), so `--job` can name any job of
+/// the config. Unchanged when there are none or the config does not compile.
+fn with_local_workflow(
+    mut session: config_cmd::Session,
+    selected: &[String],
+) -> config_cmd::Session {
+    let compiled_jobs = session
+        .compiled
+        .config
+        .as_ref()
+        .and_then(|c| c.get("jobs"))
+        .and_then(Node::as_map);
+    let Some(root) = &session.parsed.root else {
+        return session;
+    };
+    let source_jobs = root.get("jobs").and_then(Node::as_map);
+    let unused: Vec<&String> = selected
+        .iter()
+        .filter(|j| !compiled_jobs.is_some_and(|m| m.contains_key(j)))
+        .filter(|j| source_jobs.is_some_and(|m| m.contains_key(j)))
+        .collect();
+    if unused.is_empty() || session.compiled.config.is_none() {
+        return session;
+    }
+    let span = root.span;
+    let names = unused
+        .iter()
+        .map(|n| Node::new(Value::Str(n.to_string()), span))
+        .collect();
+    let mut local = Map::new();
+    local.insert("jobs", span, Node::new(Value::Seq(names), span));
+    let mut root = root.clone();
+    let Value::Map(top) = &mut root.value else {
+        return session;
+    };
+    match top.get_mut("workflows") {
+        Some(Node {
+            value: Value::Map(workflows),
+            ..
+        }) => workflows.insert("local", span, Node::new(Value::Map(local), span)),
+        _ => {
+            let mut workflows = Map::new();
+            workflows.insert("local", span, Node::new(Value::Map(local), span));
+            top.insert("workflows", span, Node::new(Value::Map(workflows), span));
+        }
+    }
+    let compiled =
+        orrery_compiler::compile_node(&mut session.db, root, &session.options, &session.store);
+    if compiled.config.is_some() {
+        session.compiled = compiled;
+    }
+    session
+}
+
+/// Sweeps what runs under `runs` whose process is gone left, and says so on stderr.
+fn sweep_leftovers(runs: &Path) {
+    let socket = socket_from(std::env::var("DOCKER_HOST").ok().as_deref())
+        .ok()
+        .filter(|s| s.exists());
+    for swept in sweep::sweep_dead_runs(runs, socket.as_deref()) {
+        let mut err = std::io::stderr();
+        let _ = writeln!(
+            err,
+            "swept the leftovers of killed run {}: {} containers, {} processes, its working files",
+            swept.run_id, swept.containers, swept.processes
+        );
+        if let Some(problem) = swept.problem {
+            let _ = writeln!(
+                err,
+                "warning: run {} not fully swept: {problem}",
+                swept.run_id
+            );
+        }
+    }
+}
+
 pub fn run(args: RunArgs) -> ExitCode {
+    if args.gc {
+        let root = project_root(&args.config);
+        let runs = args
+            .out
+            .clone()
+            .unwrap_or_else(|| root.join(".orrery").join("runs"));
+        sweep_leftovers(&runs);
+        return ExitCode::SUCCESS;
+    }
     let session = match config_cmd::compile(&args.config, &args.compile, LockPolicy::Enforce) {
         Ok(s) => s,
         Err(message) => return config_cmd::report_usage(&message),
     };
+    let unknown = unknown_jobs(&session, &args.jobs);
+    if !unknown.is_empty() {
+        eprint!("{}", render_human(&session.db, &unknown));
+        return ExitCode::from(EXIT_CONFIG_ERROR);
+    }
+    let session = with_local_workflow(session, &args.jobs);
     let mut db = session.db;
     let mut diagnostics = session.compiled.diagnostics;
     let (Some(config), Some(graph)) = (&session.compiled.config, &session.compiled.graph) else {
@@ -228,7 +362,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         &uuid()[..8]
     );
     let runs = args.out.clone().unwrap_or_else(|| state.join("runs"));
+    sweep_leftovers(&runs);
     let run_dir = runs.join(&run_id);
+    // First, so that a sweep by a concurrent run never takes this one for a killed run.
+    if let Err(e) = sweep::record_owner(&run_dir) {
+        return config_cmd::report_usage(&format!("cannot create {}: {e}", run_dir.display()));
+    }
     let helper_dir = match install_helpers(&run_dir) {
         Ok(d) => Some(d),
         Err(e) => {
@@ -304,7 +443,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         given: ApprovedNames(args.approve.clone()),
         interactive: std::io::stdin().is_terminal(),
     };
-    let machine = MachineExecutor { keep: args.keep };
+    let machine = MachineExecutor {
+        keep: args.keep,
+        run_id: run_id.clone(),
+    };
     let docker = match &docker_job {
         None => None,
         Some(job) => {
@@ -342,6 +484,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     eprintln!("run folder: {}", run_dir.display());
     let report = execute(&plan, &options, &executor, &approver, console, &interrupted);
     // Whatever an interrupted node could not remove itself.
+    orrery_runtime::cgroup::remove_run(&run_id);
     if let Some(d) = &docker {
         let left = d.sweep();
         if left > 0 {
@@ -351,6 +494,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             );
         }
     }
+    sweep::release_owner(&run_dir);
     let report = match report {
         Ok(r) => r,
         Err(e) => return config_cmd::report_usage(&e),

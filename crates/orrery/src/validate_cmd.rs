@@ -31,11 +31,14 @@ pub struct ValidateArgs {
     compile: CompileArgs,
     #[command(flatten)]
     lint: LintArgs,
+    /// The report's format: annotated snippets, JSON, SARIF 2.1.0, GitHub workflow commands
+    /// or JUnit XML.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     format: ReportFormat,
     /// Fail (exit 1) on warnings too, not only on errors.
     #[arg(long)]
     strict: bool,
+    /// When to colour the report: `auto` on a terminal without NO_COLOR.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 }
@@ -55,6 +58,7 @@ pub struct FixArgs {
     /// Change nothing; exit 1 when a fix would apply.
     #[arg(long)]
     check: bool,
+    /// When to colour the report: `auto` on a terminal without NO_COLOR.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
 }
@@ -87,6 +91,7 @@ impl LintArgs {
 
 #[derive(Args)]
 pub struct RulesArgs {
+    /// A table for people, or JSON.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     format: ListFormat,
 }
@@ -520,6 +525,16 @@ pub fn fix(args: FixArgs) -> ExitCode {
             applied_total += applied;
             text = fixed;
         };
+        if !args.include_unsafe {
+            let held_back = unsafe_fixes(&checked.diagnostics);
+            if held_back > 0 {
+                eprintln!(
+                    "{}: {} not applied: they change behaviour (apply them with --unsafe)",
+                    file.display(),
+                    fixes(held_back)
+                );
+            }
+        }
         if text != original {
             would_change = true;
             if args.check {
@@ -547,6 +562,17 @@ pub fn fix(args: FixArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// How many of `diagnostics` carry a fix that only `--unsafe` applies.
+fn unsafe_fixes(diagnostics: &[orrery_diagnostics::Diagnostic]) -> usize {
+    diagnostics
+        .iter()
+        .filter_map(|d| d.fix.as_ref())
+        .filter(|f| {
+            f.applicability != orrery_diagnostics::Applicability::Safe && !f.edits.is_empty()
+        })
+        .count()
 }
 
 fn fixes(n: usize) -> String {

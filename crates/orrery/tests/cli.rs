@@ -161,3 +161,143 @@ fn duplicate_keys_warn_but_compile() {
         text(&out.stderr)
     );
 }
+
+/// Bytes that are not UTF-8 are located (byte offset, line) with exit 1, as any config error.
+#[test]
+fn a_file_that_is_not_utf8_text_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yml");
+    fs::write(&path, b"version: 2.1\njobs:\n  a: \xff\xfe\n").unwrap();
+    let out = orrery(&["config", "process", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
+    assert!(stderr.contains("error[E0008]"), "{stderr}");
+    assert!(
+        stderr.contains("byte 0xff at offset 24 (line 3)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("config.yml:3:6"), "{stderr}");
+}
+
+/// Binary input (NUL bytes, valid UTF-8) is a located YAML error, exit 1.
+#[test]
+fn binary_input_is_a_located_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "config.yml", "version: 2.1\n\0\0\0\u{1}\n");
+    let out = orrery(&["config", "process", &file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("config.yml:2:"), "{stderr}");
+}
+
+/// A key that is a collection or null is an error, not `'<sequence>'` in the output.
+#[test]
+fn non_string_keys_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (body, kind) in [
+        ("version: 2.1\njobs:\n  ? [a]\n  : b\n", "sequence"),
+        ("version: 2.1\n~: z\n", "null"),
+    ] {
+        let file = write(dir.path(), "config.yml", body);
+        let out = orrery(&["config", "process", &file]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(text(&out.stdout), "");
+        assert!(
+            stderr.contains(&format!(
+                "error[E0009]: a map key must be a string, not a {kind}"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+/// A few hundred bytes asking for a million matrix instances are refused before any is built,
+/// naming the limit.
+#[test]
+fn a_huge_matrix_is_refused_by_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<String> = (0..10).map(|i| i.to_string()).collect();
+    let list = format!("[{}]", values.join(", "));
+    let axes: String = (0..6)
+        .map(|i| format!("              p{i}: {list}\n"))
+        .collect();
+    let params: String = (0..6)
+        .map(|i| format!("      p{i}: {{type: integer, default: 0}}\n"))
+        .collect();
+    let body = format!(
+        "version: 2.1\njobs:\n  t:\n    parameters:\n{params}    docker: [{{image: x}}]\n    steps: [checkout]\nworkflows:\n  w:\n    jobs:\n      - t:\n          matrix:\n            parameters:\n{axes}"
+    );
+    let file = write(dir.path(), "config.yml", &body);
+    let started = std::time::Instant::now();
+    let out = orrery(&["config", "process", &file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the matrix of `t` has 1000000 instances (10 × 10 × 10 × 10 × 10 × 10), more than the limit of 1000 per matrix"),
+        "{stderr}"
+    );
+    // Not a timing test: a refusal that built the instances would take minutes.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// A document past the node limit without aliases is told so, not asked about alias bombs.
+#[test]
+fn the_node_limit_is_named_without_blaming_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::from("version: 2.1\nx:\n");
+    for _ in 0..1_000_001 {
+        body.push_str("- 1\n");
+    }
+    let file = write(dir.path(), "config.yml", &body);
+    let out = orrery(&["config", "process", &file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("document has more than 1000000 nodes (the node limit)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("alias"), "{stderr}");
+}
+
+/// `config process -` compiles standard input.
+#[test]
+fn process_reads_standard_input_for_a_dash() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orrery"))
+        .args(["config", "process", "-", "--branch", "main"])
+        .env(
+            "ORRERY_CACHE_DIR",
+            std::env::temp_dir().join("orrery-tests-no-cache"),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(OK.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("version: 2\njobs:\n  build:\n"));
+}
+
+/// `config fix` says how many fixes it left because they need `--unsafe`.
+#[test]
+fn fix_says_when_only_unsafe_fixes_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "version: 2.1\njobs:\n  build:\n    machine: true\n    steps:\n      - checkout\nworkflows:\n  main:\n    jobs: [build]\n";
+    let file = write(dir.path(), "config.yml", body);
+    let out = orrery(&["config", "fix", &file]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("1 fix not applied: they change behaviour (apply them with --unsafe)"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), body);
+}

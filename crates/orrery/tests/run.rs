@@ -111,6 +111,19 @@ fn concurrent_runs_take_distinct_build_numbers_and_the_first_cache_wins() {
 }
 
 #[test]
+fn daemons_end_with_their_job() {
+    run_cases::daemons_end_with_their_job(Exec::Machine);
+}
+
+#[test]
+fn killed_runs_are_swept_by_gc_and_by_the_next_run() {
+    if run_cases::cgroups_ready() {
+        run_cases::killed_runs_are_swept(Exec::Machine, false);
+        run_cases::killed_runs_are_swept(Exec::Machine, true);
+    }
+}
+
+#[test]
 fn an_unknown_job_is_refused_with_the_near_name() {
     let p = project("fan.yml");
     let out = run(p.path(), Exec::Machine, &["--job", "jion"]);
@@ -125,6 +138,27 @@ fn an_unknown_job_is_refused_with_the_near_name() {
         !p.path().join(".orrery/runs").exists(),
         "a run folder for nothing"
     );
+}
+
+/// `--job` may name a job no workflow uses (it runs on its own), and an unknown name is
+/// matched against every job the config defines.
+#[test]
+fn a_job_no_workflow_uses_can_be_named() {
+    let p = project("fan.yml");
+    fs::write(
+        p.path().join(".circleci/config.yml"),
+        "version: 2.1\njobs:\n  used:\n    machine: true\n    steps: [{run: echo used ran}]\n  spare-job:\n    machine: true\n    steps: [{run: echo spare ran}]\nworkflows:\n  main:\n    jobs: [used]\n",
+    )
+    .unwrap();
+    let out = run(p.path(), Exec::Machine, &["--job", "spare-job"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("[spare-job] spare ran"), "{stdout}");
+    assert!(!stdout.contains("used ran"), "{stdout}");
+    let out = run(p.path(), Exec::Machine, &["--job", "spare-jb"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("did you mean `spare-job`?"), "{stderr}");
 }
 
 #[test]

@@ -64,6 +64,21 @@ fn sigterm_and_sighup_clean_up_as_ctrl_c_does() {
 }
 
 #[test]
+fn daemons_end_with_their_job() {
+    if docker_ready() {
+        run_cases::daemons_end_with_their_job(Exec::Docker);
+    }
+}
+
+#[test]
+fn killed_runs_are_swept_by_gc_and_by_the_next_run() {
+    if docker_ready() {
+        run_cases::killed_runs_are_swept(Exec::Docker, false);
+        run_cases::killed_runs_are_swept(Exec::Docker, true);
+    }
+}
+
+#[test]
 fn services_answer_on_localhost_and_by_name() {
     if !docker_ready() {
         return;

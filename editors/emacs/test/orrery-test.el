@@ -69,17 +69,25 @@ Return its last value."
     (forward-line (1- n))
     (buffer-substring-no-properties (line-beginning-position) (line-end-position))))
 
+(defconst orrery-test--watched
+  (mapcar (lambda (d) (plist-get d :code))
+          (append (plist-get orrery-test--session :diagnostics)
+                  (plist-get (plist-get orrery-test--session :codeAction) :diagnostics)))
+  "The codes the session names: other findings (a rule added later) do not count.")
+
 (defun orrery-test--diagnostics ()
   "Flymake's diagnostics of this buffer as sorted \"LINE:COLUMN CODE\" strings."
   (sort
-   (mapcar (lambda (diag)
-             (let* ((lsp (alist-get 'eglot-lsp-diag (flymake-diagnostic-data diag)))
-                    (start (plist-get (plist-get lsp :range) :start)))
-               (format "%d:%d %s"
-                       (line-number-at-pos (flymake-diagnostic-beg diag))
-                       (1+ (plist-get start :character))
-                       (plist-get lsp :code))))
-           (flymake-diagnostics))
+   (delq nil
+         (mapcar (lambda (diag)
+                   (let* ((lsp (alist-get 'eglot-lsp-diag (flymake-diagnostic-data diag)))
+                          (start (plist-get (plist-get lsp :range) :start)))
+                     (when (member (plist-get lsp :code) orrery-test--watched)
+                       (format "%d:%d %s"
+                               (line-number-at-pos (flymake-diagnostic-beg diag))
+                               (1+ (plist-get start :character))
+                               (plist-get lsp :code)))))
+                 (flymake-diagnostics)))
    #'string<))
 
 (defun orrery-test--expect-diagnostics (expected what)

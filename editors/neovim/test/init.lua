@@ -60,10 +60,20 @@ local function request(bufnr, method, params)
   return nil, 'no client answered'
 end
 
+-- The codes the session names: other findings (a rule added later) do not count.
+local watched = {}
+for _, list in ipairs({ session.diagnostics, session.codeAction.diagnostics }) do
+  for _, d in ipairs(list) do
+    watched[d.code] = true
+  end
+end
+
 local function diagnostics_of(bufnr)
   local found = {}
   for _, d in ipairs(vim.diagnostic.get(bufnr)) do
-    table.insert(found, ('%d:%d %s'):format(d.lnum + 1, d.col + 1, tostring(d.code)))
+    if watched[tostring(d.code)] then
+      table.insert(found, ('%d:%d %s'):format(d.lnum + 1, d.col + 1, tostring(d.code)))
+    end
   end
   table.sort(found)
   return found

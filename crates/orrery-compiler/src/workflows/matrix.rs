@@ -49,6 +49,26 @@ pub(super) fn expand_matrix(
             }
         }
     }
+    // Refused before any instance is built: a few lines can ask for millions.
+    let instances = axes
+        .iter()
+        .fold(1usize, |n, (_, values)| n.saturating_mul(values.len()));
+    let max = ctx.limits.max_matrix_instances;
+    if instances > max {
+        let sizes: Vec<String> = axes.iter().map(|(_, v)| v.len().to_string()).collect();
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::YAML_LIMIT,
+                format!(
+                    "the matrix of `{job_name}` has {instances} instances ({}), more than the \
+                     limit of {max} per matrix",
+                    sizes.join(" × ")
+                ),
+            )
+            .at(matrix.span, "matrix instance limit exceeded")
+            .with_help("use fewer values per parameter, or split the matrix across workflows"),
+        ));
+    }
     let excludes: Vec<&Map> = matrix
         .get("exclude")
         .and_then(Node::as_seq)

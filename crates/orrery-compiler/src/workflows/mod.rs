@@ -80,9 +80,24 @@ pub(crate) fn plan_workflow(
         ));
     };
     let mut failed = false;
+    let before = planned.len();
     for item in job_list {
         if plan_entry(ctx, index, item, env, root, planned).is_err() {
             failed = true;
+        }
+        let max = ctx.limits.max_workflow_jobs;
+        if planned.len() - before > max {
+            return Err(ctx.report(
+                Diagnostic::error(
+                    codes::YAML_LIMIT,
+                    format!(
+                        "workflow `{}` has more than {max} jobs (the limit of jobs per workflow)",
+                        entry.key
+                    ),
+                )
+                .at(item.span, "jobs-per-workflow limit exceeded here")
+                .with_help("split the jobs across workflows, or use smaller matrices"),
+            ));
         }
     }
     if failed {

@@ -5,7 +5,7 @@
 //! container carries the run's labels and is removed when its node ends, whatever the ending;
 //! [`DockerExecutor::sweep`] removes whatever an interrupted run still left.
 
-mod client;
+pub(crate) mod client;
 mod containers;
 mod exec;
 mod files;
@@ -97,6 +97,17 @@ impl DockerExecutor {
         containers::remove(&self.client, &ids);
         ids.len()
     }
+}
+
+/// Removes every container of the run `run_id` still on the daemon at `socket` (for runs whose
+/// process is gone); returns how many there were.
+pub fn sweep_run(socket: &Path, run_id: &str) -> Result<usize, String> {
+    let client = Client::connect(socket)?;
+    let mut left = containers::of_run(&client, run_id);
+    left.sort_by_key(|(_, role)| role == "primary");
+    let ids: Vec<String> = left.into_iter().map(|(id, _)| id).collect();
+    containers::remove(&client, &ids);
+    Ok(ids.len())
 }
 
 impl DockerExecutor {

@@ -1,0 +1,160 @@
+//! `orrery swarm gc`: removes the services, networks and secrets labelled `orrery.run` (all
+//! runs', or one run's) from a swarm, in the order the daemon allows: services first, then — once
+//! their tasks are gone — networks (which refuse while endpoints remain), then secrets.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{
+    ListNetworksOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions,
+};
+
+use crate::docker::client::{describe, is_not_found, Client};
+use crate::docker::LABEL_RUN;
+
+/// What [`gc`] removed, and what it could not.
+#[derive(Debug, Default)]
+pub struct Removed {
+    /// The run ids whose objects were found.
+    pub runs: BTreeSet<String>,
+    pub services: usize,
+    pub networks: usize,
+    pub secrets: usize,
+    pub problems: Vec<String>,
+}
+
+fn note_run(labels: Option<&HashMap<String, String>>, removed: &mut Removed) {
+    if let Some(id) = labels.and_then(|l| l.get(LABEL_RUN)) {
+        removed.runs.insert(id.clone());
+    }
+}
+
+/// Removes what runs left on the swarm whose manager answers on `socket`: every run's objects,
+/// or only `run`'s. Waits up to `wait` for tasks to stop and networks to free.
+pub fn gc(socket: &Path, run: Option<&str>, wait: Duration) -> Result<Removed, String> {
+    let client = Client::connect(socket)?;
+    let label = match run {
+        Some(id) => format!("{LABEL_RUN}={id}"),
+        None => LABEL_RUN.to_string(),
+    };
+    let by_label = HashMap::from([("label".to_string(), vec![label])]);
+    let docker = &client.docker;
+    let deadline = Instant::now() + wait;
+    let mut removed = Removed::default();
+
+    client.block_on(async {
+        let services = docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(by_label.clone()),
+                status: None,
+            }))
+            .await
+            .map_err(|e| format!("cannot list the swarm's services: {}", describe(&e)))?;
+        let mut ids = Vec::new();
+        for service in &services {
+            if let Some(id) = &service.id {
+                ids.push(id.clone());
+            }
+        }
+        // The tasks, listed before their services go: a filter by service finds nothing once
+        // the service is removed, while its tasks stay until their containers have stopped.
+        let tasks: Vec<String> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            docker
+                .list_tasks(Some(ListTasksOptions {
+                    filters: Some(HashMap::from([("service".to_string(), ids.clone())])),
+                }))
+                .await
+                .map_err(|e| format!("cannot list the swarm's tasks: {}", describe(&e)))?
+                .into_iter()
+                .filter_map(|t| t.id)
+                .collect()
+        };
+        for service in services {
+            let Some(id) = service.id else { continue };
+            note_run(
+                service.spec.as_ref().and_then(|s| s.labels.as_ref()),
+                &mut removed,
+            );
+            match docker.delete_service(&id).await {
+                Ok(()) => removed.services += 1,
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => removed
+                    .problems
+                    .push(format!("service {id}: {}", describe(&e))),
+            }
+        }
+        while !tasks.is_empty() {
+            let left = docker
+                .list_tasks(Some(ListTasksOptions {
+                    filters: Some(HashMap::from([("id".to_string(), tasks.clone())])),
+                }))
+                .await
+                .map(|t| t.len())
+                .unwrap_or(0);
+            if left == 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                removed.problems.push(format!(
+                    "{left} tasks of removed services were still there after {wait:?} (a node down?)"
+                ));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+
+        let networks = docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(by_label.clone()),
+            }))
+            .await
+            .map_err(|e| format!("cannot list the swarm's networks: {}", describe(&e)))?;
+        for network in networks {
+            let Some(id) = network.id else { continue };
+            note_run(network.labels.as_ref(), &mut removed);
+            // A network refuses removal while a stopping task still has an endpoint on it.
+            loop {
+                match docker.remove_network(&id).await {
+                    Ok(()) => {
+                        removed.networks += 1;
+                        break;
+                    }
+                    Err(e) if is_not_found(&e) => break,
+                    Err(e) if Instant::now() > deadline => {
+                        removed
+                            .problems
+                            .push(format!("network {id}: {}", describe(&e)));
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+                }
+            }
+        }
+
+        let secrets = docker
+            .list_secrets(Some(ListSecretsOptions {
+                filters: Some(by_label.clone()),
+            }))
+            .await
+            .map_err(|e| format!("cannot list the swarm's secrets: {}", describe(&e)))?;
+        for secret in secrets {
+            let Some(id) = secret.id else { continue };
+            note_run(
+                secret.spec.as_ref().and_then(|s| s.labels.as_ref()),
+                &mut removed,
+            );
+            match docker.delete_secret(&id).await {
+                Ok(()) => removed.secrets += 1,
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => removed
+                    .problems
+                    .push(format!("secret {id}: {}", describe(&e))),
+            }
+        }
+        Ok::<(), String>(())
+    })?;
+    Ok(removed)
+}

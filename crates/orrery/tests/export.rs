@@ -1,0 +1,287 @@
+//! `orrery export` over the shared corpus: every config that `orrery run --dry-run` can plan
+//! is exported to each target, and the exports are checked offline by the engines' own schemas:
+//! Kubernetes Jobs with `kubernetes-validate --strict`, the Argo Workflow with Argo's published
+//! JSON schema through `check-jsonschema`, Nomad jobs with the typed model's `validate`, and
+//! `plan.json` against the dry-run plan. Each validator runs once over all files, and first on
+//! a deliberately broken document it must reject, so the check cannot pass vacuously.
+//! Under CI (`CI` set) a missing validator fails the test; elsewhere the test says it skipped.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{orrery, shared, text};
+
+const TARGETS: &[&str] = &["argo", "k8s", "nomad", "plan"];
+
+fn tool(name: &str) -> bool {
+    let runs = Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        orrery_testkit::missing(
+            name,
+            &format!(
+                "scripts/setup installs it: python3 -m pip install --break-system-packages {name}"
+            ),
+        );
+    }
+    runs
+}
+
+fn argo_schema(shared: &Path) -> PathBuf {
+    shared.join("conformance/engines/argo/workflow.schema.json")
+}
+
+/// Runs a validator over files; Ok when it accepts them all.
+fn validate(program: &str, args: &[&str], files: &[PathBuf]) -> Result<(), String> {
+    let out = Command::new(program)
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", text(&out.stdout), text(&out.stderr)))
+    }
+}
+
+struct Exported {
+    files: Vec<(String, PathBuf)>,
+    refused: usize,
+    plannable: usize,
+}
+
+fn export_corpus(shared: &Path, dir: &Path) -> Exported {
+    let mut configs: Vec<PathBuf> = std::fs::read_dir(shared.join("corpus/configs"))
+        .expect("corpus configs")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    configs.sort();
+    let mut out = Exported {
+        files: Vec::new(),
+        refused: 0,
+        plannable: 0,
+    };
+    for config in &configs {
+        let path = config.to_str().unwrap();
+        let stem = config.file_stem().unwrap().to_string_lossy().into_owned();
+        let plan = orrery(&["run", "--dry-run", "--branch", "main", "--config", path]);
+        if plan.status.code() != Some(0) {
+            continue;
+        }
+        out.plannable += 1;
+        let plan_text = text(&plan.stdout);
+        let needs_host = ["(machine", "(macos", "(none"]
+            .iter()
+            .any(|k| plan_text.contains(k));
+        for target in TARGETS {
+            let file = dir.join(format!("{stem}.{target}"));
+            let args = [
+                "export",
+                "--to",
+                target,
+                "--branch",
+                "main",
+                "--config",
+                path,
+                "--run-name",
+                "corpus",
+                "-o",
+                file.to_str().unwrap(),
+            ];
+            let exported = orrery(&args);
+            if needs_host {
+                // Machine and macOS jobs need a host: refused with a located diagnostic, and
+                // nothing written.
+                assert_eq!(
+                    exported.status.code(),
+                    Some(1),
+                    "{stem} --to {target}: {}",
+                    text(&exported.stderr)
+                );
+                let stderr = text(&exported.stderr);
+                assert!(stderr.contains("E0804"), "{stem}: {stderr}");
+                assert!(!file.exists(), "{stem}: partial output");
+                continue;
+            }
+            assert_eq!(
+                exported.status.code(),
+                Some(0),
+                "{stem} --to {target} failed:\n{}",
+                text(&exported.stderr)
+            );
+            out.files.push((target.to_string(), file));
+        }
+        if needs_host {
+            out.refused += 1;
+        } else {
+            check_plan_json(&stem, &plan_text, &dir.join(format!("{stem}.plan")));
+        }
+    }
+    out
+}
+
+/// plan.json names the same jobs as the dry run, in order, and every requirement names a job
+/// of the plan.
+fn check_plan_json(stem: &str, dry_run: &str, file: &Path) {
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).expect("plan.json is JSON");
+    let jobs = plan["jobs"].as_array().expect("jobs");
+    let planned: Vec<&str> = dry_run
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.trim_start().split(" (").next().unwrap_or(""))
+        .collect();
+    let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names, planned,
+        "{stem}: plan.json jobs differ from the dry run"
+    );
+    let ids: Vec<&str> = jobs.iter().map(|j| j["id"].as_str().unwrap()).collect();
+    for job in jobs {
+        for r in job["requires"].as_array().unwrap() {
+            assert!(ids.contains(&r["job"].as_str().unwrap()), "{stem}: {r}");
+        }
+    }
+}
+
+#[test]
+fn corpus_exports_validate_with_the_engines_schemas() {
+    let Some(shared) = shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let exported = export_corpus(&shared, dir.path());
+    let of = |target: &str| -> Vec<PathBuf> {
+        exported
+            .files
+            .iter()
+            .filter(|(t, _)| t == target)
+            .map(|(_, f)| f.clone())
+            .collect()
+    };
+    assert!(
+        of("k8s").len() >= 15,
+        "only {} corpus configs exported ({} plannable, {} refused)",
+        of("k8s").len(),
+        exported.plannable,
+        exported.refused
+    );
+
+    // Nomad: the typed model, in process.
+    let mut nomad_jobs = 0;
+    for file in of("nomad") {
+        for line in std::fs::read_to_string(&file).unwrap().lines() {
+            let doc: serde_json::Value = serde_json::from_str(line).expect("one job per line");
+            let problems = orrery_export::nomad::validate(&doc);
+            assert!(problems.is_empty(), "{}: {problems:?}", file.display());
+            nomad_jobs += 1;
+        }
+    }
+    assert!(nomad_jobs >= of("nomad").len());
+
+    // Broken controls each validator must reject.
+    let broken_k8s = dir.path().join("broken.k8s");
+    std::fs::write(
+        &broken_k8s,
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: x}\nspec:\n  backofLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: main, image: busybox}]\n",
+    )
+    .unwrap();
+    let broken_argo = dir.path().join("broken.argo");
+    std::fs::write(
+        &broken_argo,
+        r#"{"apiVersion":"argoproj.io/v1alpha1","kind":"Workflow","metadata":{"generateName":"x-"},"spec":{"entrypoint":"main","templates":[{"name":"main","dag":{"tasks":[{"name":"a","template":"a","withSequence":{"count":3}}]}}]}}"#,
+    )
+    .unwrap();
+    let broken_nomad = serde_json::json!({"Job": {"ID": "x", "Type": "batch"}});
+    assert!(!orrery_export::nomad::validate(&broken_nomad).is_empty());
+
+    if tool("kubernetes-validate") {
+        let strict = ["--strict", "--quiet"];
+        assert!(validate("kubernetes-validate", &strict, &[broken_k8s]).is_err());
+        if let Err(e) = validate("kubernetes-validate", &strict, &of("k8s")) {
+            panic!("kubernetes-validate --strict refused exports:\n{e}");
+        }
+    }
+    if tool("check-jsonschema") {
+        let schema = argo_schema(&shared);
+        let args = ["--schemafile", schema.to_str().unwrap()];
+        assert!(validate("check-jsonschema", &args, &[broken_argo]).is_err());
+        if let Err(e) = validate("check-jsonschema", &args, &of("argo")) {
+            panic!("Argo's schema refused exports:\n{e}");
+        }
+    }
+    println!(
+        "{} plannable corpus configs: {} exported to {} targets, {} refused (machine/macOS jobs)",
+        exported.plannable,
+        of("k8s").len(),
+        TARGETS.len(),
+        exported.refused
+    );
+}
+
+#[test]
+fn a_machine_job_is_refused_with_a_located_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        "version: 2.1\njobs:\n  build:\n    machine: true\n    steps: [checkout]\nworkflows:\n  w:\n    jobs: [build]\n",
+    )
+    .unwrap();
+    let out = orrery(&[
+        "export",
+        "--to",
+        "k8s",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("E0804"), "{stderr}");
+    assert!(stderr.contains("machine executor"), "{stderr}");
+    assert!(stderr.contains("config.yml:4:5"), "{stderr}");
+}
+
+/// One config with every mapping (parallelism, services with names, users and environment,
+/// resource classes including arm, an approval, a requirement with a status list) against
+/// the expected file of each target; `ORRERY_BLESS=1` rewrites them.
+#[test]
+fn exports_of_the_fixture_match_the_expected_files() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/export");
+    let config = fixtures.join("config.yml");
+    for (target, expected) in [
+        ("argo", "argo.json"),
+        ("k8s", "k8s.yaml"),
+        ("nomad", "nomad.jsonl"),
+        ("plan", "plan.json"),
+    ] {
+        let out = orrery(&[
+            "export",
+            "--to",
+            target,
+            "--config",
+            config.to_str().unwrap(),
+            "--branch",
+            "main",
+            "--run-name",
+            "fixture",
+            "--store-url",
+            "https://store.example:7311",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let path = fixtures.join(expected);
+        if std::env::var_os("ORRERY_BLESS").is_some() {
+            std::fs::write(&path, &out.stdout).unwrap();
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(text(&out.stdout), want, "{target} differs from {expected}");
+    }
+}

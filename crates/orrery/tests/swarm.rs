@@ -1,0 +1,259 @@
+//! On a real 3-node Docker Swarm (three dockerd in network namespaces on this host, brought up by
+//! `scripts/swarm-cluster.sh` and taken down at the end, also when a check fails): the cluster
+//! recipe itself (`scripts/swarm-smoke.sh`: overlay aliases with dnsrr and no IPVS, tasks on
+//! every node reaching the coordinator, nothing labelled left), and `orrery swarm gc` removing
+//! what a crashed run left on every node while leaving everything else alone. About a minute;
+//! a lock file serializes concurrent runs on one machine, which share the cluster's names.
+
+mod common;
+
+use std::fs::File;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{orrery, text};
+
+const MANAGER: &str = "unix:///run/orrery-swarm/n1.sock";
+
+fn usable() -> Result<(), String> {
+    let output = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    if output("id", &["-u"]).as_deref() != Some("0") {
+        return Err("root (for network namespaces and dockerd)".into());
+    }
+    for program in ["dockerd", "ip", "docker"] {
+        if output(program, &["--version"]).is_none() && output(program, &["-V"]).is_none() {
+            return Err(program.to_string());
+        }
+    }
+    if output("docker", &["image", "inspect", "orrery-test/busybox:1"]).is_none() {
+        return Err("the test image orrery-test/busybox:1".into());
+    }
+    Ok(())
+}
+
+/// The cluster while the test holds it; taken down when dropped, also on a failed assertion.
+struct Cluster {
+    _lock: File,
+}
+
+impl Cluster {
+    fn up() -> Cluster {
+        let lock = File::create("/run/orrery-swarm.lock").expect("the cluster's lock file");
+        lock.lock().expect("lock the cluster");
+        let out = script(&["scripts/swarm-cluster.sh", "up"]);
+        if !out.status.success() {
+            let _ = script(&["scripts/swarm-cluster.sh", "down"]);
+            panic!(
+                "swarm-cluster.sh up failed:\n{}{}",
+                text(&out.stdout),
+                text(&out.stderr)
+            );
+        }
+        assert_eq!(
+            text(&out.stdout).lines().last(),
+            Some("/run/orrery-swarm/n1.sock")
+        );
+        Cluster { _lock: lock }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = script(&["scripts/swarm-cluster.sh", "down"]);
+    }
+}
+
+fn script(args: &[&str]) -> Output {
+    Command::new("bash")
+        .args(args)
+        .current_dir(orrery_testkit::outside::repo_root())
+        .output()
+        .expect("run bash")
+}
+
+/// `docker` against node `n` (1 is the manager).
+fn node(n: u32, args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .env("DOCKER_API_VERSION", "1.41")
+        .args(["-H", &format!("unix:///run/orrery-swarm/n{n}.sock")])
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn lines(s: &str) -> usize {
+    s.lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+#[test]
+fn on_a_three_node_swarm() {
+    if let Err(what) = usable() {
+        orrery_testkit::missing(
+            &what,
+            "scripts/setup starts the daemon and builds the test image",
+        );
+        return;
+    }
+    let _cluster = Cluster::up();
+
+    let smoke = script(&["scripts/swarm-smoke.sh"]);
+    let stdout = text(&smoke.stdout);
+    assert!(smoke.status.success(), "{stdout}{}", text(&smoke.stderr));
+    for check in [
+        "ok: 3 nodes in the swarm",
+        "ok: 6 tasks reached db by its alias and the coordinator at 198.18.0.1",
+        "ok: the tasks ran on 3 nodes",
+        "ok: nothing labelled",
+    ] {
+        assert!(stdout.contains(check), "missing `{check}`:\n{stdout}");
+    }
+
+    // What a crashed run leaves: a network, a secret and running services on every node; and
+    // something of someone else's that gc must not touch.
+    let label = "orrery.run=crashed-1";
+    node(
+        1,
+        &[
+            "network",
+            "create",
+            "-d",
+            "overlay",
+            "--label",
+            label,
+            "crashed-1",
+        ],
+    );
+    let secret = Command::new("docker")
+        .env("DOCKER_API_VERSION", "1.41")
+        .args([
+            "-H",
+            MANAGER,
+            "secret",
+            "create",
+            "--label",
+            label,
+            "crashed-1-token",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(b"token")?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(secret.success());
+    let service = |name: &str, labels: &[&str], network: &[&str], replicas: &str| {
+        let mut args = vec![
+            "service",
+            "create",
+            "-d",
+            "--no-resolve-image",
+            "--name",
+            name,
+        ];
+        for l in labels {
+            args.extend(["--label", l]);
+        }
+        args.extend(network);
+        args.extend([
+            "--restart-condition",
+            "none",
+            "--stop-grace-period",
+            "1s",
+            "--endpoint-mode",
+            "dnsrr",
+            "--replicas",
+            replicas,
+            "--replicas-max-per-node",
+            "1",
+            "orrery-test/busybox:1",
+            "sleep",
+            "600",
+        ]);
+        node(1, &args);
+    };
+    service("crashed-1-job", &[label], &["--network", "crashed-1"], "3");
+    service("someone-else", &[], &[], "1");
+    let running = || {
+        (1..=3)
+            .map(|n| {
+                lines(&node(
+                    n,
+                    &[
+                        "ps",
+                        "-q",
+                        "--filter",
+                        "label=com.docker.swarm.service.name=crashed-1-job",
+                    ],
+                ))
+            })
+            .sum::<usize>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while running() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the crashed run's tasks did not start"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let gc = orrery(&["swarm", "gc", "--swarm-host", MANAGER]);
+    let out = text(&gc.stdout);
+    assert_eq!(gc.status.code(), Some(0), "{out}{}", text(&gc.stderr));
+    assert_eq!(
+        out.trim(),
+        "removed 1 services, 1 networks, 1 secrets of runs crashed-1"
+    );
+    assert_eq!(running(), 0, "containers of the crashed run are left");
+    assert_eq!(
+        lines(&node(
+            1,
+            &["service", "ls", "-q", "--filter", &format!("label={label}")]
+        )),
+        0
+    );
+    assert_eq!(
+        lines(&node(
+            1,
+            &["network", "ls", "-q", "--filter", &format!("label={label}")]
+        )),
+        0
+    );
+    assert_eq!(
+        lines(&node(
+            1,
+            &["secret", "ls", "-q", "--filter", &format!("label={label}")]
+        )),
+        0
+    );
+    // Not labelled: left alone.
+    assert_eq!(
+        lines(&node(
+            1,
+            &["service", "ls", "-q", "--filter", "name=someone-else"]
+        )),
+        1
+    );
+
+    let again = orrery(&["swarm", "gc", "--swarm-host", MANAGER]);
+    assert_eq!(
+        text(&again.stdout).trim(),
+        "removed 0 services, 0 networks, 0 secrets"
+    );
+}
