@@ -26,6 +26,10 @@ pub trait Console: Send + Sync {
     fn job_line(&self, label: &str, job: usize, line: &str);
     /// A line about the run itself.
     fn note(&self, line: &str);
+    /// A job started (for a progress display; nothing by default).
+    fn job_started(&self, _name: &str) {}
+    /// A job ended with `status` (for a progress display; nothing by default).
+    fn job_finished(&self, _name: &str, _status: Status) {}
 }
 
 pub struct RunOptions {
@@ -248,6 +252,7 @@ pub fn execute(
         match e {
             ScheduleEvent::JobStarted { job } => {
                 let (w, n) = job_json(job);
+                shared.console.job_started(&n);
                 shared
                     .events
                     .emit(serde_json::json!({"event": "job_started", "workflow": w, "job": n}));
@@ -258,6 +263,7 @@ pub fn execute(
                 duration,
             } => {
                 let (w, n) = job_json(job);
+                shared.console.job_finished(&n, status);
                 shared.events.emit(serde_json::json!({"event": "job_finished", "workflow": w, "job": n, "status": status.as_str(), "duration_ms": duration.as_millis() as u64}));
                 if status == Status::Success {
                     record_timings(&shared, job);

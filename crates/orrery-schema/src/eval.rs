@@ -342,16 +342,19 @@ impl<'s> Evaluator<'s> {
                 }
             }
             let child = ctx.entry(key, entry.key_span);
+            // A key is checked by its property and by every pattern it matches.
+            let mut known = false;
             if let Some(property) = schema.property(key) {
                 self.eval(property, &entry.value, child, out);
-                continue;
+                known = true;
             }
-            if let Some((_, pattern)) = schema
-                .pattern_properties
-                .iter()
-                .find(|(regex, _)| regex.is_match(key))
-            {
-                self.eval(*pattern, &entry.value, child, out);
+            for (regex, pattern) in &schema.pattern_properties {
+                if regex.is_match(key) {
+                    self.eval(*pattern, &entry.value, child, out);
+                    known = true;
+                }
+            }
+            if known {
                 continue;
             }
             match schema.additional {

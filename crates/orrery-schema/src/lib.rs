@@ -78,6 +78,19 @@ fn diagnostic(failure: Failure) -> Diagnostic {
     d
 }
 
+/// Whether `instance` fits `schema`, any JSON Schema document (draft 2020-12) that uses only the
+/// keywords this evaluator implements; `Err` says which it does not (or why the document does not
+/// compile). For measuring the evaluator against the official JSON-Schema-Test-Suite.
+pub fn conforms(schema: &str, instance: &Node) -> Result<bool, String> {
+    let compiled = schema::compile(schema, "{}")?;
+    let evaluator = Evaluator {
+        compiled: &compiled,
+    };
+    let mut failures = Vec::new();
+    evaluator.eval(compiled.config_root, instance, Ctx::root(), &mut failures);
+    Ok(!failures.iter().any(|f| f.severity == Severity::Error))
+}
+
 /// The config schema's description of the value at `path` (map keys; a list item is any
 /// number or `-`), e.g. `["jobs", "build", "parallelism"]`. `None` where the schema has none.
 pub fn describe(path: &[&str]) -> Option<&'static str> {

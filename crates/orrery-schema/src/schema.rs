@@ -177,6 +177,12 @@ pub fn compile(config: &str, orb: &str) -> Result<Compiled, String> {
             compiler.unsupported.join(", ")
         ));
     }
+    // Evaluating a `$ref` (or branch) cycle that never steps into the value would not end.
+    if let Some(id) = in_place_cycle(&compiler.nodes) {
+        return Err(format!(
+            "a `$ref` cycle that never reaches into the value (through node {id})"
+        ));
+    }
     let mut compiled = Compiled {
         nodes: compiler.nodes,
         config_root,
@@ -249,9 +255,9 @@ impl Compiler<'_> {
                 }
                 "minimum" => schema.minimum = value.as_f64(),
                 "maximum" => schema.maximum = value.as_f64(),
-                "minItems" => schema.min_items = value.as_u64().map(|n| n as usize),
-                "minProperties" => schema.min_properties = value.as_u64().map(|n| n as usize),
-                "maxProperties" => schema.max_properties = value.as_u64().map(|n| n as usize),
+                "minItems" => schema.min_items = Some(count(pointer, value)?),
+                "minProperties" => schema.min_properties = Some(count(pointer, value)?),
+                "maxProperties" => schema.max_properties = Some(count(pointer, value)?),
                 "items" => schema.items = Some(self.child(document, pointer, "items")?),
                 "properties" => {
                     let map = value.as_object().ok_or("`properties` must be a map")?;
@@ -325,6 +331,11 @@ impl Compiler<'_> {
                 "$ref" => {
                     let target = value.as_str().ok_or("`$ref` must be a string")?;
                     let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
+                    if !fragment.is_empty() && !fragment.starts_with('/') {
+                        self.unsupported
+                            .push(format!("{pointer}: $ref to the anchor `#{fragment}`"));
+                        continue;
+                    }
                     let target_document = if file.is_empty() {
                         document
                     } else {
@@ -386,6 +397,63 @@ fn literal_type(literal: &Literal) -> u8 {
         Literal::Number(_) => types::FRACTION,
         Literal::Str(_) => types::STRING,
     }
+}
+
+/// A count keyword's value: a non-negative integer, which JSON Schema lets be written `2.0`.
+fn count(pointer: &str, value: &Json) -> Result<usize, String> {
+    value
+        .as_u64()
+        .or_else(|| {
+            value
+                .as_f64()
+                .filter(|n| n.fract() == 0.0 && *n >= 0.0)
+                .map(|n| n as u64)
+        })
+        .map(|n| n as usize)
+        .ok_or_else(|| format!("{pointer}: a count must be a non-negative integer, not {value}"))
+}
+
+/// A node on a cycle of keywords that apply at the same place in the value (`$ref`, `allOf`,
+/// `anyOf`, `oneOf`, `if`/`then`/`else`), if there is one.
+fn in_place_cycle(nodes: &[Schema]) -> Option<Id> {
+    fn in_place(node: &Schema) -> impl Iterator<Item = Id> + '_ {
+        let conditional = node
+            .if_then_else
+            .iter()
+            .flat_map(|(condition, then, otherwise)| [Some(*condition), *then, *otherwise])
+            .flatten();
+        node.reference
+            .into_iter()
+            .chain(node.all_of.iter().copied())
+            .chain(node.any_of.iter().copied())
+            .chain(node.one_of.iter().copied())
+            .chain(conditional)
+    }
+    // Depth-first with colours: 0 unseen, 1 on the current path, 2 done.
+    let mut colour = vec![0u8; nodes.len()];
+    for start in 0..nodes.len() {
+        if colour[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(Id, Vec<Id>)> = vec![(start, in_place(&nodes[start]).collect())];
+        colour[start] = 1;
+        while let Some((id, next)) = stack.last_mut() {
+            match next.pop() {
+                Some(child) if colour[child] == 1 => return Some(child),
+                Some(child) if colour[child] == 0 => {
+                    colour[child] = 1;
+                    let children = in_place(&nodes[child]).collect();
+                    stack.push((child, children));
+                }
+                Some(_) => {}
+                None => {
+                    colour[*id] = 2;
+                    stack.pop();
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Fills `accepts` for every node: own `type` ∩ `enum` types ∩ `$ref` ∩ `allOf` ∩ ∪`anyOf` ∩

@@ -42,10 +42,22 @@ pub fn repo_root() -> PathBuf {
 /// repository root), by default `../shared` beside the repository.
 pub fn shared_location() -> PathBuf {
     let root = repo_root();
-    match std::env::var_os(SHARED_VARIABLE) {
+    let location = match std::env::var_os(SHARED_VARIABLE) {
         Some(value) if !value.is_empty() => root.join(value),
         _ => root.join("../shared"),
+    };
+    // `ROOT/../shared` said as the directory it is, for messages.
+    let mut clean = PathBuf::new();
+    for part in location.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => clean.push(other),
+        }
     }
+    clean
 }
 
 /// The shared reference data, or `None` after [`missing`] when it is not there (its corpus

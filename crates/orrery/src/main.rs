@@ -1,6 +1,7 @@
 //! The `orrery` command line. Wiring only: reading files, flags and git, printing results.
 
 mod config_cmd;
+mod docs_cmd;
 mod export_cmd;
 mod git;
 mod helper_cmd;
@@ -27,7 +28,7 @@ use clap::{Parser, Subcommand};
     version,
     about = "Offline toolchain for CircleCI configuration"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -50,6 +51,10 @@ enum Command {
     Swarm(swarm_cmd::SwarmCommand),
     /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
     Lsp(lsp_cmd::LspArgs),
+    /// Print a shell completion script (bash, zsh, fish), generated from these commands.
+    Completions(docs_cmd::CompletionsArgs),
+    /// Print the man page, or write one per command with `--dir DIR`.
+    Man(docs_cmd::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +70,8 @@ fn main() -> ExitCode {
         Command::Export(args) => export_cmd::run(*args),
         Command::Swarm(c) => swarm_cmd::run(c),
         Command::Lsp(args) => lsp_cmd::run(args),
+        Command::Completions(args) => docs_cmd::completions(args),
+        Command::Man(args) => docs_cmd::man(args),
     }
 }
 

@@ -215,6 +215,23 @@ fn list(args: ListArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `orbs done/all` on stderr for two or more orbs, when stdout and stderr are a terminal.
+fn fetch_progress(orbs: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if orbs < 2 || !(std::io::stdout().is_terminal() && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(orbs as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} orbs  {wide_msg}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
 fn fetch(args: FetchArgs) -> ExitCode {
     if args.references.is_empty() && args.config.is_none() {
         return report_usage(
@@ -234,14 +251,32 @@ fn fetch(args: FetchArgs) -> ExitCode {
         Err(message) => return report_usage(&message),
     };
     let mut failed = false;
+    // Several orbs on a terminal: a progress line below the results (never in pipes or logs).
+    let progress = fetch_progress(args.references.len());
+    let say = |line: String, error: bool| {
+        let write = || match error {
+            true => eprintln!("{line}"),
+            false => println!("{line}"),
+        };
+        match &progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    };
     for text in &args.references {
+        if let Some(bar) = &progress {
+            bar.set_message(text.clone());
+        }
         if text.starts_with(orrery_registry::reference::OCI_SCHEME) {
             match fetch_oci(text, &args.registry, &cache) {
-                Ok(line) => println!("{line}"),
+                Ok(line) => say(line, false),
                 Err(message) => {
-                    eprintln!("error: cannot fetch `{text}`: {message}");
+                    say(format!("error: cannot fetch `{text}`: {message}"), true);
                     failed = true;
                 }
+            }
+            if let Some(bar) = &progress {
+                bar.inc(1);
             }
             continue;
         }
@@ -250,15 +285,27 @@ fn fetch(args: FetchArgs) -> ExitCode {
             Err(message) => return report_usage(&message),
         };
         match store.fetch(&reference) {
-            Ok(orb) => println!("{reference} -> {} ({})", orb.version, orb.origin),
+            Ok(orb) => say(
+                format!("{reference} -> {} ({})", orb.version, orb.origin),
+                false,
+            ),
             Err(error) => {
-                eprintln!(
-                    "error[{}]: cannot fetch orb `{reference}`: {}\n  help: {}",
-                    error.code, error.message, error.help
+                say(
+                    format!(
+                        "error[{}]: cannot fetch orb `{reference}`: {}\n  help: {}",
+                        error.code, error.message, error.help
+                    ),
+                    true,
                 );
                 failed = true;
             }
         }
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
     }
     if let Some(config) = &args.config {
         let compile_args = CompileArgs {

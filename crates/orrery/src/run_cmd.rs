@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use orrery_diagnostics::{codes, has_errors, render_human, Diagnostic};
 use orrery_orb::LockPolicy;
 use orrery_runtime::checkout::CheckoutMode;
@@ -436,12 +437,15 @@ pub fn run(args: RunArgs) -> ExitCode {
         ColorArg::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let console = Arc::new(Terminal {
+        progress: progress_bar(plan.jobs.len()),
+        running: Mutex::new(Vec::new()),
         colour,
         out: Mutex::new(()),
     });
     let approver = Approvals {
         given: ApprovedNames(args.approve.clone()),
         interactive: std::io::stdin().is_terminal(),
+        progress: console.progress.clone(),
     };
     let machine = MachineExecutor {
         keep: args.keep,
@@ -482,7 +486,17 @@ pub fn run(args: RunArgs) -> ExitCode {
         docker: docker.as_ref().map(|d| d as &dyn Executor),
     };
     eprintln!("run folder: {}", run_dir.display());
-    let report = execute(&plan, &options, &executor, &approver, console, &interrupted);
+    let report = execute(
+        &plan,
+        &options,
+        &executor,
+        &approver,
+        console.clone(),
+        &interrupted,
+    );
+    if let Some(bar) = &console.progress {
+        bar.finish_and_clear();
+    }
     // Whatever an interrupted node could not remove itself.
     orrery_runtime::cgroup::remove_run(&run_id);
     if let Some(d) = &docker {
@@ -641,6 +655,45 @@ fn describe(plan: &Plan) -> String {
 struct Terminal {
     colour: bool,
     out: Mutex<()>,
+    /// Jobs done of all, below the live logs: only when stdout and stderr are a terminal.
+    progress: Option<ProgressBar>,
+    /// The jobs running now, for the progress line.
+    running: Mutex<Vec<String>>,
+}
+
+/// The progress line for `jobs` jobs, or `None` when the output is not a terminal (logs, pipes,
+/// tests), where it would only be noise.
+fn progress_bar(jobs: usize) -> Option<ProgressBar> {
+    if !(std::io::stdout().is_terminal() && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(jobs as u64), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{spinner} {pos}/{len} jobs done  {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+impl Terminal {
+    /// Writes above the progress line (or plainly without one).
+    fn print(&self, text: &str) {
+        let write = || {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        };
+        match &self.progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn show_running(&self, bar: &ProgressBar) {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        bar.set_message(match running.len() {
+            0 => String::new(),
+            _ => format!("running: {}", running.join(", ")),
+        });
+    }
 }
 
 const COLOURS: [u8; 6] = [36, 33, 35, 32, 34, 31];
@@ -666,19 +719,43 @@ impl Console for Terminal {
         } else {
             prefix
         };
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{prefix} {line}");
+        self.print(&format!("{prefix} {line}"));
     }
 
     fn note(&self, line: &str) {
         let _guard = self.out.lock();
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
+        self.print(line);
+    }
+
+    fn job_started(&self, name: &str) {
+        if let Some(bar) = &self.progress {
+            self.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(name.to_string());
+            self.show_running(bar);
+        }
+    }
+
+    fn job_finished(&self, name: &str, _status: Status) {
+        if let Some(bar) = &self.progress {
+            {
+                let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(at) = running.iter().position(|n| n == name) {
+                    running.remove(at);
+                }
+            }
+            bar.inc(1);
+            self.show_running(bar);
+        }
     }
 }
 
 struct Approvals {
     given: ApprovedNames,
     interactive: bool,
+    /// Hidden while the question is asked.
+    progress: Option<ProgressBar>,
 }
 
 impl Approver for Approvals {
@@ -687,10 +764,17 @@ impl Approver for Approvals {
         if given != Decision::Hold || !self.interactive {
             return given;
         }
-        eprint!("approve `{}` (workflow {})? [y/N] ", job.name, job.workflow);
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
+        let ask = || {
+            eprint!("approve `{}` (workflow {})? [y/N] ", job.name, job.workflow);
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            answer
+        };
+        let answer = match &self.progress {
+            Some(bar) => bar.suspend(ask),
+            None => ask(),
+        };
         match answer.trim() {
             "y" | "Y" | "yes" => Decision::Approve,
             _ => Decision::Deny,

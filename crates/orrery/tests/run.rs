@@ -209,8 +209,16 @@ fn the_process_check_sees_orphans_of_this_test() {
         .status()
         .unwrap();
     assert!(shell.success());
-    let seen = run_cases::process_tree();
-    let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+    // The forked child may not have become `sleep` yet when its shell returns: look a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (seen, orphan) = loop {
+        let seen = run_cases::process_tree();
+        let orphan = seen.iter().find(|(_, c)| c == &marker).map(|&(pid, _)| pid);
+        if orphan.is_some() || std::time::Instant::now() > deadline {
+            break (seen, orphan);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
     if let Some(pid) = orphan {
         let pid = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
@@ -220,4 +228,36 @@ fn the_process_check_sees_orphans_of_this_test() {
         !seen.iter().any(|(pid, _)| *pid == 1),
         "init is not in this test's tree: {seen:?}"
     );
+}
+
+/// On a terminal `orrery run` shows `N/M jobs done` below the logs; piped (as here) never.
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let p = project("fan.yml");
+    let piped = run(p.path(), Exec::Machine, &["--jobs", "3"]);
+    let all = format!("{}{}", text(&piped.stdout), text(&piped.stderr));
+    assert!(!all.contains("jobs done") && !all.contains('\r'), "{all}");
+    if !orrery_testkit::outside::on_path("script") {
+        orrery_testkit::missing(
+            "script",
+            "scripts/setup installs it: apt-get install bsdutils",
+        );
+        return;
+    }
+    // `script` gives the run a pseudo-terminal and copies what it shows to our pipe.
+    let command = run_cases::command(p.path(), Exec::Machine, &["--jobs", "3"]);
+    let line: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let shown = std::process::Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .current_dir(p.path())
+        .env("TERM", "xterm")
+        .env("ORRERY_CACHE_DIR", p.path().join(".orb-cache"))
+        .output()
+        .expect("script");
+    let screen = text(&shown.stdout);
+    assert!(screen.contains("jobs done"), "{screen}");
+    assert!(screen.contains("[join] join ran"), "{screen}");
 }
