@@ -121,12 +121,24 @@ fn from_graph<'a>(
         .enumerate()
         .map(|(i, j)| (j.name.as_str(), i))
         .collect();
+    // Entries by place and compiled jobs by name (the first of each, as a scan would find),
+    // so a workflow of thousands of jobs is read in one pass.
+    let mut items_at: HashMap<Span, &Node> = HashMap::with_capacity(items.len());
+    for item in items {
+        items_at.entry(item.span).or_insert(item);
+    }
+    let mut compiled: HashMap<&str, &Node> = HashMap::new();
+    if let Some(map) = compiled_jobs.and_then(Node::as_map) {
+        for entry in &map.entries {
+            compiled.entry(entry.key.as_str()).or_insert(&entry.value);
+        }
+    }
     workflow
         .jobs
         .iter()
         .map(|job| {
             // Every compiled job must come from an entry of this workflow, else read the source.
-            let item = items.iter().find(|i| i.span == job.span)?;
+            let item = *items_at.get(&job.span)?;
             let (invoked, settings, name_span) = entry_parts(item)?;
             Some(FlowJob {
                 name: job.name.clone(),
@@ -139,7 +151,7 @@ fn from_graph<'a>(
                     .iter()
                     .map(|r| index.get(r.job.as_str()).copied())
                     .collect(),
-                compiled: compiled_jobs.and_then(|j| j.get(&job.name)),
+                compiled: compiled.get(job.name.as_str()).copied(),
             })
         })
         .collect()

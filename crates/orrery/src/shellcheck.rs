@@ -52,6 +52,11 @@ impl Shellcheck {
         }
     }
 
+    /// Whether there is a shellcheck to run (or answer from its cache).
+    pub(crate) fn available(&self) -> bool {
+        self.program.is_some()
+    }
+
     fn known(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<ShellFinding>>> {
         self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
