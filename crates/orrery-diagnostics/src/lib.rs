@@ -282,6 +282,7 @@ pub mod codes {
     pub const UNUSED_EXECUTOR: &str = "L1003";
     pub const UNUSED_ORB: &str = "L1004";
     pub const UNUSED_PARAMETER: &str = "L1005";
+    pub const UNUSED_JOB_GROUP: &str = "L1006";
     pub const DEPRECATED_IMAGE: &str = "L1101";
     pub const UNPINNED_IMAGE: &str = "L1102";
     pub const HARDCODED_CREDENTIAL: &str = "L1201";
