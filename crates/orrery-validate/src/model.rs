@@ -51,14 +51,14 @@ pub(crate) fn workflow_invocations(root: &Node) -> Vec<&str> {
 /// The job names a job group's `jobs` list invokes, by group.
 pub(crate) fn group_members(root: &Node) -> Vec<(&Entry, Vec<&str>)> {
     section(root, "job-groups")
-        .into_iter()
+        .iter()
         .map(|group| (group, names_in(group.value.get("jobs"))))
         .collect()
 }
 
 fn entry_names<'a>(root: &'a Node, section_key: &str) -> Vec<&'a str> {
     section(root, section_key)
-        .into_iter()
+        .iter()
         .flat_map(|e| names_in(e.value.get("jobs")))
         .collect()
 }
