@@ -32,6 +32,13 @@ pub struct LspArgs {
     /// The project settings file (default: the nearest .orrery.toml above each config).
     #[arg(long, value_name = "FILE")]
     settings: Option<PathBuf>,
+    /// A pipeline value every document is checked with, e.g. `pipeline.git.branch=main`
+    /// (repeatable).
+    #[arg(long = "pipeline-value", value_name = "KEY=VALUE")]
+    pipeline_value: Vec<String>,
+    /// A YAML or JSON file of pipeline values every document is checked with.
+    #[arg(long = "pipeline-values", value_name = "FILE")]
+    pipeline_values: Option<PathBuf>,
 }
 
 pub fn run(args: LspArgs) -> ExitCode {
@@ -47,6 +54,10 @@ pub fn run(args: LspArgs) -> ExitCode {
                     .collect(),
                 ..StoreArgs::default()
             },
+            pipeline_value: args.pipeline_value,
+            pipeline_values: args
+                .pipeline_values
+                .map(|p| std::path::absolute(&p).unwrap_or(p)),
             ..CompileArgs::default()
         },
         lint: RwLock::new(LintArgs::with_settings(args.settings)),
