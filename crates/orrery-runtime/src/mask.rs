@@ -200,7 +200,10 @@ mod tests {
     fn a_line_ending_past_the_bound_is_cut_too() {
         let mut s = LineSplitter::with_max_line(Masker::default(), 4);
         assert_eq!(
-            split(&mut s, &[b"abcdefghij\r\n", b"abc", b"defghi\nxy\r", b"\n\r", b"\n"]),
+            split(
+                &mut s,
+                &[b"abcdefghij\r\n", b"abc", b"defghi\nxy\r", b"\n\r", b"\n"]
+            ),
             ["abcd", "efgh", "ij", "abcd", "efgh", "i", "xy", ""]
         );
     }
