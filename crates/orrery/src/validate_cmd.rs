@@ -77,6 +77,9 @@ pub struct LintArgs {
     /// turn it off with `shellcheck = "off"` under `[rules]`.
     #[arg(long)]
     no_shellcheck: bool,
+    /// Rule levels over the settings file's (an editor's `rules` setting).
+    #[arg(skip)]
+    overrides: Settings,
 }
 
 impl LintArgs {
@@ -86,7 +89,13 @@ impl LintArgs {
             settings,
             no_lint: false,
             no_shellcheck: false,
+            overrides: Settings::default(),
         }
+    }
+
+    /// Sets rule levels that apply over the settings file's.
+    pub(crate) fn set_overrides(&mut self, overrides: Settings) {
+        self.overrides = overrides;
     }
 }
 
@@ -357,6 +366,13 @@ impl<'a> Checker<'a> {
     /// The settings that apply to `config`, with the settings file's problems the first time
     /// that file is read.
     fn settings(&mut self, config: &Path) -> Result<(Settings, Vec<Diagnostic>), String> {
+        let (mut settings, problems) = self.file_settings(config)?;
+        settings.overlay(&self.lint.overrides);
+        Ok((settings, problems))
+    }
+
+    /// The settings file's rule levels, with its problems the first time it is read.
+    fn file_settings(&mut self, config: &Path) -> Result<(Settings, Vec<Diagnostic>), String> {
         let path = match &self.lint.settings {
             Some(path) => path.clone(),
             None => match find_settings(config) {

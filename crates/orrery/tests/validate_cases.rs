@@ -1,6 +1,7 @@
 //! `orrery config validate|fix` end to end, data-driven: each directory under
 //! `tests/validate/` holds a config (and maybe a `.orrery.toml`) and a `cases` file of
-//! `name | arguments | exit code` lines. Each case runs in a fresh copy of its directory and
+//! `name | arguments | exit code` lines (and maybe `*.values.yml` files of pipeline values the
+//! arguments name). Each case runs in a fresh copy of its directory and
 //! must print `NAME.stdout` and `NAME.stderr` exactly; when `NAME.config.yml` exists, the
 //! config must read like it afterwards. `ORRERY_BLESS=1` rewrites the expected files.
 
@@ -43,7 +44,7 @@ fn workspace(dir: &Path) -> tempfile::TempDir {
             .expect("name")
             .to_string_lossy()
             .into_owned();
-        if name == "config.yml" || name == ".orrery.toml" {
+        if name == "config.yml" || name == ".orrery.toml" || name.ends_with(".values.yml") {
             std::fs::copy(&path, temp.path().join(&name)).expect("copy");
         }
     }
