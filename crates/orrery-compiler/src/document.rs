@@ -121,6 +121,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         opaque: false,
         index: Default::default(),
     });
+    crate::job_definitions::check(ctx, &root_scope.jobs);
     ctx.job_groups = Rc::new(job_group_definitions(ctx, map, &root_scope.jobs));
 
     let implicit;

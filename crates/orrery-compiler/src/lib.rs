@@ -10,6 +10,7 @@ mod document;
 mod env;
 mod executors;
 mod graph;
+mod job_definitions;
 mod jobs;
 mod logic;
 mod orb_check;

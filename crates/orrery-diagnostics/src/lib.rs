@@ -207,6 +207,8 @@ pub mod codes {
     pub const VERSION_INVALID: &str = "E0102";
     pub const SHAPE: &str = "E0103";
     pub const UNKNOWN_TOP_LEVEL_KEY: &str = "W0104";
+    /// A job definition's type, keys or parameter names (CONFIG-SPEC §3.4, §3.6).
+    pub const JOB_DEFINITION: &str = "E0105";
     /// A config or orb does not fit Orrery's JSON Schema (`orrery-schema`).
     pub const SCHEMA: &str = "E0110";
     /// A key CircleCI accepts but ignores (in a built-in step, an orb root), likely a typo.

@@ -20,7 +20,7 @@ mod settings;
 mod suppress;
 
 use orrery_compiler::Compiled;
-use orrery_diagnostics::{Diagnostic, FileId, Severity, Span};
+use orrery_diagnostics::{codes, Diagnostic, FileId, Severity, Span};
 use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
@@ -115,6 +115,16 @@ fn report(
 ) -> Vec<Diagnostic> {
     let (errors, mut reported): (Vec<_>, Vec<_>) = reported.into_iter().partition(|d| d.is_error());
     let mut findings = run_rules(input, settings);
+    // A rule that checks what the compiler checks too says nothing where the compiler already
+    // refused the same place: one fault, one report.
+    findings.retain(|f| {
+        !SAME_AS_COMPILER.iter().any(|(rule, compiler)| {
+            f.code == *rule
+                && errors
+                    .iter()
+                    .any(|e| e.code == *compiler && same_place(e, f))
+        })
+    });
     // The schema's structural findings, where neither the compiler (its wording follows
     // CircleCI's) nor a rule (more specific, and the user can configure it) has already said
     // the same place is wrong.
@@ -148,6 +158,13 @@ fn report(
     });
     out
 }
+
+/// Rules (first) that make the same check as a compiler code (second); the compiler checks
+/// only configs it gets to, the rules also the others.
+const SAME_AS_COMPILER: &[(&str, &str)] = &[
+    (codes::INVALID_JOB_TYPE, codes::JOB_DEFINITION),
+    (codes::RESERVED_PARAMETER_NAME, codes::JOB_DEFINITION),
+];
 
 /// Whether a diagnostic points inside `span`.
 fn within(d: &Diagnostic, span: Span) -> bool {
