@@ -1,7 +1,9 @@
 //! Every rule's documentation (`docs/rules/CODE.md`) is checked: it names the rule, and its
 //! examples run. A ```` ```yaml invalid ```` block must produce exactly one finding, of that
 //! rule; a ```` ```yaml valid ```` block none at all. Examples that import no registry orb must
-//! also compile without errors, so they show real configs.
+//! also compile without errors, so they show real configs, except an invalid one of a rule
+//! the compiler checks too (```` ```yaml invalid E0105 ````): the compiler must refuse it with
+//! exactly that code.
 
 mod common;
 
@@ -49,11 +51,15 @@ fn every_rule_is_documented_with_examples_that_run() {
             .filter(|(i, _)| i == "yaml valid")
             .map(|(_, b)| b)
             .collect();
-        let invalid: Vec<&String> = blocks
+        // `(example, the compiler code that refuses it too)`.
+        let invalid: Vec<(&String, Option<&str>)> = blocks
             .iter()
-            .filter(|(i, _)| i == "yaml invalid")
-            .map(|(_, b)| b)
+            .filter_map(|(i, b)| {
+                let rest = i.strip_prefix("yaml invalid")?;
+                Some((b, Some(rest.trim()).filter(|c| !c.is_empty())))
+            })
             .collect();
+        let valid: Vec<(&String, Option<&str>)> = valid.into_iter().map(|b| (b, None)).collect();
         if valid.is_empty() || invalid.is_empty() {
             let _ = writeln!(
                 failures,
@@ -62,7 +68,7 @@ fn every_rule_is_documented_with_examples_that_run() {
             );
         }
         for (kind, examples) in [("invalid", &invalid), ("valid", &valid)] {
-            for (i, text) in examples.iter().enumerate() {
+            for (i, (text, refused_by)) in examples.iter().enumerate() {
                 let name = format!("{}-{kind}-{}.yml", rule.code, i + 1);
                 let r = run(&name, text);
                 let all: Vec<String> = r.findings.iter().map(|d| describe(&r.db, d)).collect();
@@ -87,13 +93,27 @@ fn every_rule_is_documented_with_examples_that_run() {
                     let mut db = SourceDb::new();
                     let file = db.add(name.clone(), text.to_string());
                     let compiled = compile(&mut db, file, &CompileOptions::default(), &NoOrbs);
+                    let refused: Vec<&str> = compiled
+                        .diagnostics
+                        .iter()
+                        .filter(|d| d.is_error())
+                        .map(|d| d.code)
+                        .collect();
                     let errors: Vec<String> = compiled
                         .diagnostics
                         .iter()
                         .filter(|d| d.is_error())
                         .map(|d| describe(&db, d))
                         .collect();
-                    if !errors.is_empty() {
+                    if let Some(code) = refused_by {
+                        if refused != [*code] {
+                            let _ = writeln!(
+                                failures,
+                                "{name}: the compiler must refuse it with one {code}, got:\n  {}",
+                                errors.join("\n  ")
+                            );
+                        }
+                    } else if !errors.is_empty() {
                         let _ = writeln!(
                             failures,
                             "{name}: does not compile:\n  {}",
