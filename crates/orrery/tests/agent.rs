@@ -64,7 +64,9 @@ jobs:
   wait:
     machine: true
     steps:
-      - run: echo $$ > ~/step.pid && echo "waiting $$" && sleep 120
+      - run:
+          name: sleeper
+          command: echo $$ > ~/step.pid && echo "waiting $$" && sleep 120
 workflows:
   main:
     jobs:
