@@ -1,6 +1,7 @@
 //! Workflows: each workflow's condition, then every job entry planned (matrix instances,
 //! names, arguments, the compiled job), numbered, and emitted with its `requires` resolved
-//! and checked for cycles.
+//! and checked for cycles. A faulty entry is reported and stays as a stand-in, so the
+//! workflow's `requires` and cycles are still checked around it.
 
 mod cycles;
 mod emit;
@@ -15,7 +16,7 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_expr::expr;
 use orrery_yaml::{Entry, Map, Node, Value};
 
-use crate::context::{Ctx, Reported, R};
+use crate::context::{Ctx, R};
 use crate::env::{truthy, Env, ExprEnv};
 use crate::scope::Scope;
 use crate::{logic, subst};
@@ -38,9 +39,56 @@ pub(crate) struct Planned {
     kept: Map,
     job: Option<Node>,
     span: Span,
+    /// Set when the entry was reported as faulty: it compiles to nothing, and stands in for
+    /// the names `requires` may call it by.
+    stand_in: Option<StandIn>,
 }
 
-/// Plans every entry of a workflow; `Ok(false)` when its condition excludes it.
+/// Which `requires` names a faulty entry answers to (besides its own name and alias).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum StandIn {
+    /// Its name is known; it answers to that.
+    Named,
+    /// Its matrix could not be expanded: it answers to every `JOB-…` instance name too.
+    Matrix,
+    /// Not even its name could be read: it answers to any name.
+    Unnamed,
+}
+
+impl Planned {
+    /// A faulty entry's stand-in.
+    fn stand_in(
+        workflow: usize,
+        name: String,
+        alias: Option<String>,
+        kept: Map,
+        span: Span,
+        stand_in: StandIn,
+    ) -> Planned {
+        Planned {
+            workflow,
+            written_name: name.clone(),
+            name,
+            alias,
+            kept,
+            job: None,
+            span,
+            stand_in: Some(stand_in),
+        }
+    }
+}
+
+/// What planning a workflow came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Its `when`/`unless` excludes it.
+    Excluded,
+    /// Planned; `faulty` when an entry was reported (it stays as a stand-in).
+    Planned { faulty: bool },
+}
+
+/// Plans every entry of a workflow. `Err` when the workflow as a whole is faulty (its shape,
+/// its condition, its size); a faulty entry only makes it `Plan::Planned { faulty: true }`.
 pub(crate) fn plan_workflow(
     ctx: &mut Ctx<'_>,
     index: usize,
@@ -48,7 +96,7 @@ pub(crate) fn plan_workflow(
     env: &Env<'_>,
     root: &Rc<Scope>,
     planned: &mut Vec<Planned>,
-) -> R<bool> {
+) -> R<Plan> {
     let Some(workflow) = entry.value.as_map() else {
         return Err(ctx.report(
             Diagnostic::error(
@@ -64,7 +112,7 @@ pub(crate) fn plan_workflow(
     for (word, wanted) in [("when", true), ("unless", false)] {
         if let Some(condition) = workflow.get(word) {
             if workflow_condition(ctx, condition, env)? != wanted {
-                return Ok(false);
+                return Ok(Plan::Excluded);
             }
         }
     }
@@ -79,11 +127,11 @@ pub(crate) fn plan_workflow(
             .with_help("list the jobs to run: `jobs: [build, test]`"),
         ));
     };
-    let mut failed = false;
+    let mut faulty = false;
     let before = planned.len();
     for item in job_list {
         if plan_entry(ctx, index, item, env, root, planned).is_err() {
-            failed = true;
+            faulty = true;
         }
         let max = ctx.limits.max_workflow_jobs;
         if planned.len() - before > max {
@@ -100,11 +148,7 @@ pub(crate) fn plan_workflow(
             ));
         }
     }
-    if failed {
-        Err(Reported)
-    } else {
-        Ok(true)
-    }
+    Ok(Plan::Planned { faulty })
 }
 
 fn workflow_condition(ctx: &mut Ctx<'_>, condition: &Node, env: &Env<'_>) -> R<bool> {

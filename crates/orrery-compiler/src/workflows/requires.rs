@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use orrery_diagnostics::{codes, Diagnostic};
 use orrery_yaml::{Entry, Map, Node, Value};
 
-use super::Planned;
-use crate::context::{Ctx, R};
+use super::{Planned, StandIn};
+use crate::context::{Ctx, Reported, R};
 
 /// A workflow's job names, by final name, matrix alias and written name, looked up once
 /// per `requires` item (a workflow can hold thousands of jobs).
@@ -16,6 +16,11 @@ pub(super) struct Names<'a> {
     names: HashSet<&'a str>,
     by_alias: HashMap<&'a str, Vec<&'a str>>,
     by_written: HashMap<&'a str, Vec<&'a str>>,
+    /// Names of faulty matrix entries: `requires` naming one of their instances
+    /// (`NAME-…`) is not reported, since their instance names are not known.
+    matrix_stand_ins: Vec<&'a str>,
+    /// A faulty entry whose name could not be read: then no unknown name is reported.
+    unnamed_stand_in: bool,
 }
 
 impl<'a> Names<'a> {
@@ -25,8 +30,18 @@ impl<'a> Names<'a> {
             names: HashSet::with_capacity(members.len()),
             by_alias: HashMap::new(),
             by_written: HashMap::new(),
+            matrix_stand_ins: Vec::new(),
+            unnamed_stand_in: false,
         };
         for m in members {
+            match m.stand_in {
+                Some(StandIn::Matrix) => names.matrix_stand_ins.push(m.name.as_str()),
+                Some(StandIn::Unnamed) => {
+                    names.unnamed_stand_in = true;
+                    continue;
+                }
+                _ => {}
+            }
             names.names.insert(m.name.as_str());
             if let Some(alias) = m.alias.as_deref() {
                 names
@@ -43,30 +58,47 @@ impl<'a> Names<'a> {
         }
         names
     }
+
+    /// Whether `name` may be a job of a faulty entry whose names are not known.
+    fn maybe_stand_in(&self, name: &str) -> bool {
+        self.unnamed_stand_in
+            || self.matrix_stand_ins.iter().any(|job| {
+                name.strip_prefix(job)
+                    .is_some_and(|instance| instance.starts_with('-'))
+            })
+    }
 }
 
+/// The entry's `requires` with each name resolved to final job names, and whether every item
+/// resolved (a bad item is reported and left out; the rest still count for the cycle check).
 pub(super) fn resolve_requires(
     ctx: &mut Ctx<'_>,
     p: &Planned,
     requires: &Node,
     names: &Names<'_>,
     workflow: &str,
-) -> R<Node> {
+) -> (Node, R<()>) {
     let items: Vec<Node> = match &requires.value {
         Value::Seq(items) => items.clone(),
         Value::Str(_) => vec![requires.clone()],
         Value::Null => Vec::new(),
         _ => {
-            return Err(ctx.report(
+            let reported = ctx.report(
                 Diagnostic::error(
                     codes::WORKFLOW_SHAPE,
                     "`requires` must be a list of job names",
                 )
                 .at(requires.span, "not a list"),
-            ));
+            );
+            return (
+                Node::new(Value::Seq(Vec::new()), requires.span),
+                Err(reported),
+            );
         }
     };
     let mut out = Vec::with_capacity(items.len());
+    // Every bad item is reported, not only the first.
+    let mut failed = false;
     for item in items {
         let (name, status, span) = match &item.value {
             Value::Str(n) => (n.clone(), None, item.span),
@@ -76,13 +108,15 @@ pub(super) fn resolve_requires(
                 m.entries[0].key_span,
             ),
             _ => {
-                return Err(ctx.report(
+                ctx.report(
                     Diagnostic::error(
                         codes::WORKFLOW_SHAPE,
                         "a `requires` item must be a job name or `{job: status}`",
                     )
                     .at(item.span, "not a job name"),
-                ))
+                );
+                failed = true;
+                continue;
             }
         };
         let targets: Vec<&str> = if names.names.contains(name.as_str()) {
@@ -104,6 +138,10 @@ pub(super) fn resolve_requires(
                 // Unique in this workflow, numbered only because another workflow uses the
                 // same name differently: the requirement means this workflow's job.
                 written
+            } else if written.is_empty() && names.maybe_stand_in(&name) {
+                // Perhaps the job of an entry already reported; the workflow is refused.
+                failed = true;
+                continue;
             } else {
                 let numbered = written.len();
                 let message = if numbered > 1 {
@@ -124,7 +162,7 @@ pub(super) fn resolve_requires(
                         |s| format!("did you mean `{s}`?"),
                     )
                 };
-                return Err(ctx.report(
+                ctx.report(
                     Diagnostic::error(
                         if numbered > 1 {
                             codes::REQUIRES_AMBIGUOUS
@@ -135,7 +173,9 @@ pub(super) fn resolve_requires(
                     )
                     .at(span, "unknown job")
                     .with_help(help),
-                ));
+                );
+                failed = true;
+                continue;
             }
         };
         for target in targets {
@@ -154,5 +194,6 @@ pub(super) fn resolve_requires(
             });
         }
     }
-    Ok(Node::new(Value::Seq(out), requires.span))
+    let resolved = Node::new(Value::Seq(out), requires.span);
+    (resolved, if failed { Err(Reported) } else { Ok(()) })
 }
