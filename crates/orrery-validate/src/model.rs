@@ -68,6 +68,57 @@ pub(crate) fn invocations(root: &Node) -> Vec<(&str, &Node)> {
     out
 }
 
+/// The steps that invoke a command named like a built-in step (`run`, `deploy`, …): the
+/// compiler resolves a step to a command of its own scope first (the config's `commands`, or
+/// an inline orb's), so the built-in's shape does not apply to them. `when`, `unless` and
+/// `steps` are never commands.
+pub(crate) fn steps_invoking_commands(root: &Node) -> Vec<Span> {
+    let mut out = Vec::new();
+    let in_scope = |scope: &Node, skip: Option<&str>, out: &mut Vec<Span>| {
+        let commands: HashSet<&str> = section(scope, "commands")
+            .iter()
+            .map(|e| e.key.as_str())
+            .filter(|name| !matches!(*name, "when" | "unless" | "steps"))
+            .collect();
+        if commands.is_empty() {
+            return;
+        }
+        let Some(map) = scope.as_map() else {
+            return;
+        };
+        for entry in map.entries.iter().filter(|e| Some(e.key.as_str()) != skip) {
+            walk(&entry.value, &mut |entry, node| {
+                let is_step_list = entry.is_some_and(|e| {
+                    matches!(
+                        e.key.as_str(),
+                        "steps" | "pre-steps" | "post-steps" | "default"
+                    )
+                });
+                let Some(items) = node.as_seq().filter(|_| is_step_list) else {
+                    return;
+                };
+                for item in items {
+                    let name = match &item.value {
+                        Value::Str(name) => Some(name.as_str()),
+                        Value::Map(m) if m.entries.len() == 1 => Some(m.entries[0].key.as_str()),
+                        _ => None,
+                    };
+                    if name.is_some_and(|n| commands.contains(n)) {
+                        out.push(item.span);
+                    }
+                }
+            });
+        }
+    };
+    in_scope(root, Some("orbs"), &mut out);
+    for orb in section(root, "orbs") {
+        if orb.value.as_map().is_some() {
+            in_scope(&orb.value, None, &mut out);
+        }
+    }
+    out
+}
+
 /// Whether any workflow is declared (`workflows:` other than its `version` key).
 pub(crate) fn has_workflows(root: &Node) -> bool {
     section(root, "workflows")

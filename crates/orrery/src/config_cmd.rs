@@ -109,22 +109,68 @@ pub struct Session {
 /// Compiles a config file (`-`: standard input) with the orb store its flags name. A file that
 /// is not UTF-8 text is reported where its first bad byte is (E0008), not compiled.
 pub fn compile(file: &Path, args: &CompileArgs, policy: LockPolicy) -> Result<Session, String> {
-    let bytes = read_bytes(file)?;
-    match String::from_utf8(bytes) {
-        Ok(source) => compile_source(SourceDb::new(), file, source, args, policy),
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            let byte = e.as_bytes()[offset];
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+    match read_config(file)? {
+        ConfigText::Utf8(source) => compile_source(SourceDb::new(), file, source, args, policy),
+        ConfigText::NotUtf8(bad) => {
             let mut session = compile_source(SourceDb::new(), file, String::new(), args, policy)?;
-            let config = session.db.add(file.display().to_string(), text);
+            let (config, diagnostic) = bad.report(&mut session.db, file);
             session.config = config;
             session.compiled.config = None;
             session.compiled.graph = None;
-            session.compiled.diagnostics = vec![not_text(&session.db, config, offset, byte)];
+            session.compiled.diagnostics = vec![diagnostic];
             Ok(session)
         }
     }
+}
+
+/// A config file's contents: its text, or bytes that are not UTF-8.
+pub enum ConfigText {
+    Utf8(String),
+    NotUtf8(NotUtf8),
+}
+
+/// Bytes that are not UTF-8: their text with the bad bytes replaced, and the first bad one.
+pub struct NotUtf8 {
+    text: String,
+    offset: usize,
+    byte: u8,
+}
+
+impl NotUtf8 {
+    /// Adds the text to `db` as `file` and says where its first bad byte is (E0008).
+    pub fn report(self, db: &mut SourceDb, file: &Path) -> (FileId, Diagnostic) {
+        let line = self.text[..self.offset].matches('\n').count() + 1;
+        let config = db.add(file.display().to_string(), self.text);
+        let diagnostic = Diagnostic::error(
+            codes::YAML_NOT_TEXT,
+            format!(
+                "the file is not UTF-8 text: byte 0x{:02x} at offset {} (line {line}) is not \
+                 valid UTF-8",
+                self.byte, self.offset
+            ),
+        )
+        .at(
+            Span::new(config, self.offset, self.offset + '\u{FFFD}'.len_utf8()),
+            "not UTF-8",
+        )
+        .with_help("a config is YAML text in UTF-8; convert it (e.g. `iconv -t UTF-8`) or check that this is the right file");
+        (config, diagnostic)
+    }
+}
+
+/// A config file's contents (`-`: standard input). `Err` only when it cannot be read.
+pub fn read_config(file: &Path) -> Result<ConfigText, String> {
+    let bytes = read_bytes(file)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => ConfigText::Utf8(text),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes()[offset];
+            // The replacement keeps every byte before the first bad one, so `offset` holds.
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            ConfigText::NotUtf8(NotUtf8 { text, offset, byte })
+        }
+    })
 }
 
 /// The bytes of `file`, or of standard input for `-`.
@@ -136,42 +182,6 @@ fn read_bytes(file: &Path) -> Result<Vec<u8>, String> {
         return Ok(bytes);
     }
     std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
-}
-
-/// E0008 at byte `offset` of `file` (whose text has its bad bytes replaced, so the offset of
-/// the first one still holds).
-fn not_text(db: &SourceDb, file: FileId, offset: usize, byte: u8) -> Diagnostic {
-    let line = db
-        .file(file)
-        .map(|f| f.text[..offset].matches('\n').count() + 1)
-        .unwrap_or(1);
-    Diagnostic::error(
-        codes::YAML_NOT_TEXT,
-        format!(
-            "the file is not UTF-8 text: byte 0x{byte:02x} at offset {offset} (line {line}) is not \
-             valid UTF-8"
-        ),
-    )
-    .at(
-        Span::new(file, offset, offset + '\u{FFFD}'.len_utf8()),
-        "not UTF-8",
-    )
-    .with_help("a config is YAML text in UTF-8; convert it (e.g. `iconv -t UTF-8`) or check that this is the right file")
-}
-
-/// A config file's text (`-`: standard input); bytes that are not UTF-8 are an error that
-/// says where the first one is.
-pub fn read_config(file: &Path) -> Result<String, String> {
-    let bytes = read_bytes(file)?;
-    String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-        format!(
-            "{} is not UTF-8 text: byte 0x{:02x} at offset {offset} (line {line}) is not valid UTF-8",
-            file.display(),
-            e.as_bytes()[offset]
-        )
-    })
 }
 
 /// Compiles `source` as the config at `file`, adding the files it reads to `db` (so several

@@ -66,6 +66,22 @@ fn check(expected: &Path, actual: &str, bless: bool, failures: &mut Vec<String>)
     }
 }
 
+fn check_bytes(expected: &Path, actual: &[u8], bless: bool, failures: &mut Vec<String>) {
+    if bless {
+        std::fs::write(expected, actual).expect("bless");
+        return;
+    }
+    let want = std::fs::read(expected).unwrap_or_default();
+    if want != actual {
+        failures.push(format!(
+            "{}:\n--- expected\n{}\n--- actual\n{}",
+            expected.display(),
+            String::from_utf8_lossy(&want),
+            String::from_utf8_lossy(actual)
+        ));
+    }
+}
+
 #[test]
 fn validate_and_fix_cases() {
     let bless = std::env::var_os("ORRERY_BLESS").is_some();
@@ -118,8 +134,9 @@ fn validate_and_fix_cases() {
             );
             let after = dir.join(format!("{}.config.yml", case.name));
             if after.exists() {
-                let text = std::fs::read_to_string(temp.path().join("config.yml")).expect("read");
-                check(&after, &text, bless, &mut failures);
+                // Bytes, not text: a config that is not UTF-8 must be left byte for byte.
+                let bytes = std::fs::read(temp.path().join("config.yml")).expect("read");
+                check_bytes(&after, &bytes, bless, &mut failures);
             }
         }
     }
