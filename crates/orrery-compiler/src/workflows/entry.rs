@@ -7,7 +7,7 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Map, Node, Value};
 
 use super::matrix::{expand_matrix, Instance};
-use super::{Planned, StandIn};
+use super::{Place, Planned, StandIn};
 use crate::context::{Ctx, Reported, R};
 use crate::env::Env;
 use crate::jobs::{self, Invocation};
@@ -27,6 +27,23 @@ pub(super) fn plan_entry(
     root: &Rc<Scope>,
     planned: &mut Vec<Planned>,
 ) -> R<()> {
+    plan_entry_in(ctx, workflow, item, env, root, planned, &Place::WORKFLOW)
+}
+
+/// Plans an entry of a workflow, or of a job group invoked from it (`place`). A faulty entry
+/// is reported and left in `planned` as a stand-in.
+pub(super) fn plan_entry_in(
+    ctx: &mut Ctx<'_>,
+    workflow: usize,
+    item: &Node,
+    env: &Env<'_>,
+    root: &Rc<Scope>,
+    planned: &mut Vec<Planned>,
+    place: &Place,
+) -> R<()> {
+    let stand_in = |name: String, alias: Option<String>, kept: Map, kind: StandIn| {
+        Planned::stand_in(workflow, name, alias, kept, item.span, place, kind)
+    };
     let empty = Map::new();
     let (job_name, invocation, name_span) = match &item.value {
         Value::Str(name) => (name.clone(), &empty, item.span),
@@ -46,14 +63,7 @@ pub(super) fn plan_entry(
                             "indent `requires:`, `context:` and arguments under the job name",
                         ),
                     );
-                    planned.push(Planned::stand_in(
-                        workflow,
-                        e.key.clone(),
-                        None,
-                        Map::new(),
-                        item.span,
-                        StandIn::Named,
-                    ));
+                    planned.push(stand_in(e.key.clone(), None, Map::new(), StandIn::Named));
                     return Err(reported);
                 }
             }
@@ -67,17 +77,35 @@ pub(super) fn plan_entry(
                 .at(item.span, "not a job entry")
                 .with_help("write `- build` or `- build: { requires: [test] }`"),
             );
-            planned.push(Planned::stand_in(
-                workflow,
-                String::new(),
-                None,
-                Map::new(),
-                item.span,
-                StandIn::Unnamed,
-            ));
+            planned.push(stand_in(String::new(), None, Map::new(), StandIn::Unnamed));
             return Err(reported);
         }
     };
+    if let Some(group) = ctx.job_groups.get(&job_name) {
+        if place.group.is_some() {
+            // Nesting is reported once, at the group's definition.
+            return Err(Reported);
+        }
+        let group = Rc::clone(group);
+        let invocation = super::groups::Invocation {
+            group: &group,
+            keys: invocation,
+            name_span,
+            span: item.span,
+        };
+        let before = planned.len();
+        let result = super::groups::plan_invocation(ctx, workflow, &invocation, env, root, planned);
+        if result.is_err() && planned.len() == before {
+            // Nothing of the group was planned: the workflow may still require it by name.
+            let name = invocation
+                .keys
+                .get("name")
+                .and_then(|n| n.value.scalar_text())
+                .unwrap_or(job_name);
+            planned.push(stand_in(name, None, Map::new(), StandIn::Named));
+        }
+        return result;
+    }
     let alias = invocation.get("matrix").map(|m| {
         m.get("alias")
             .and_then(|a| a.value.scalar_text())
@@ -88,14 +116,7 @@ pub(super) fn plan_entry(
             Ok(instances) => instances,
             Err(reported) => {
                 // Its `requires` may name matrix values; they are not known.
-                planned.push(Planned::stand_in(
-                    workflow,
-                    job_name.clone(),
-                    alias,
-                    Map::new(),
-                    item.span,
-                    StandIn::Matrix,
-                ));
+                planned.push(stand_in(job_name, alias, Map::new(), StandIn::Matrix));
                 return Err(reported);
             }
         },
@@ -125,12 +146,10 @@ pub(super) fn plan_entry(
             ..
         }) = substituted
         else {
-            planned.push(Planned::stand_in(
-                workflow,
+            planned.push(stand_in(
                 unsubstituted_name,
                 alias.clone(),
                 Map::new(),
-                item.span,
                 StandIn::Named,
             ));
             failed = true;
@@ -150,6 +169,7 @@ pub(super) fn plan_entry(
             alias.clone(),
             root,
             item.span,
+            place,
         );
         failed |= p.stand_in.is_some();
         planned.push(p);
@@ -174,6 +194,7 @@ fn plan_instance(
     alias: Option<String>,
     root: &Rc<Scope>,
     span: Span,
+    place: &Place,
 ) -> Planned {
     let mut kept = Map::new();
     let mut args = Map::new();
@@ -197,19 +218,23 @@ fn plan_instance(
         post_steps,
         use_site: name_span,
     };
-    let job = compile_instance(ctx, &invocation, &name, &kept, override_with.as_ref(), root);
-    match job {
+    match compile_instance(ctx, &invocation, &name, &kept, override_with.as_ref(), root) {
         Ok(job) => Planned {
             workflow,
-            written_name: name.clone(),
-            name,
+            name: format!("{}{name}", place.prefix),
+            written_name: name,
             alias,
             kept,
             job,
             span,
+            scope: place.scope,
+            also_in: None,
+            group: place.group.clone(),
             stand_in: None,
         },
-        Err(Reported) => Planned::stand_in(workflow, name, alias, kept, span, StandIn::Named),
+        Err(Reported) => {
+            Planned::stand_in(workflow, name, alias, kept, span, place, StandIn::Named)
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! Workflows: each workflow's condition, then every job entry planned (matrix instances,
-//! names, arguments, the compiled job), numbered, and emitted with its `requires` resolved
-//! and checked for cycles. A faulty entry is reported and stays as a stand-in, so the
-//! workflow's `requires` and cycles are still checked around it.
+//! names, arguments, the compiled job; job groups expanded), numbered, and emitted with its
+//! `requires` resolved and checked for cycles. A faulty entry is reported and stays as a
+//! stand-in, so the workflow's `requires` and cycles are still checked around it.
 
 mod cycles;
 mod emit;
 mod entry;
+mod groups;
 mod matrix;
 mod numbering;
 mod requires;
@@ -22,6 +23,7 @@ use crate::scope::Scope;
 use crate::{logic, subst};
 
 pub(crate) use emit::emit_workflow;
+pub(crate) use groups::{definitions as job_group_definitions, JobGroups};
 pub(crate) use numbering::number_duplicates;
 
 use entry::plan_entry;
@@ -39,40 +41,51 @@ pub(crate) struct Planned {
     kept: Map,
     job: Option<Node>,
     span: Span,
+    /// Where the entry's `requires` are resolved and where it can be required: the
+    /// workflow ([`Place::WORKFLOW`]) or one invocation of a job group.
+    scope: usize,
+    /// A second scope that sees the entry: the jobs that join a group to its workflow.
+    also_in: Option<usize>,
+    /// The job group the entry is a member of.
+    group: Option<Rc<str>>,
     /// Set when the entry was reported as faulty: it compiles to nothing, and stands in for
     /// the names `requires` may call it by.
     stand_in: Option<StandIn>,
 }
 
 /// Which `requires` names a faulty entry answers to (besides its own name and alias).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum StandIn {
     /// Its name is known; it answers to that.
     Named,
-    /// Its matrix could not be expanded: it answers to every `JOB-…` instance name too.
+    /// Its matrix could not be expanded: it answers to every `NAME-…` instance name too.
     Matrix,
     /// Not even its name could be read: it answers to any name.
     Unnamed,
 }
 
 impl Planned {
-    /// A faulty entry's stand-in.
+    /// A faulty entry's stand-in, named `name` (before `place`'s prefix).
     fn stand_in(
         workflow: usize,
         name: String,
         alias: Option<String>,
         kept: Map,
         span: Span,
+        place: &Place,
         stand_in: StandIn,
     ) -> Planned {
         Planned {
             workflow,
-            written_name: name.clone(),
-            name,
+            name: format!("{}{name}", place.prefix),
+            written_name: name,
             alias,
             kept,
             job: None,
             span,
+            scope: place.scope,
+            also_in: None,
+            group: place.group.clone(),
             stand_in: Some(stand_in),
         }
     }
@@ -85,6 +98,22 @@ pub(crate) enum Plan {
     Excluded,
     /// Planned; `faulty` when an entry was reported (it stays as a stand-in).
     Planned { faulty: bool },
+}
+
+/// Where an entry is planned: the workflow itself, or the members of one job group invocation
+/// (their names prefixed when the invocation is named).
+pub(crate) struct Place {
+    scope: usize,
+    prefix: String,
+    group: Option<Rc<str>>,
+}
+
+impl Place {
+    const WORKFLOW: Place = Place {
+        scope: 0,
+        prefix: String::new(),
+        group: None,
+    };
 }
 
 /// Plans every entry of a workflow. `Err` when the workflow as a whole is faulty (its shape,
@@ -127,7 +156,7 @@ pub(crate) fn plan_workflow(
             .with_help("list the jobs to run: `jobs: [build, test]`"),
         ));
     };
-    let mut faulty = false;
+    let mut faulty = groups::check_invocations(ctx, job_list).is_err();
     let before = planned.len();
     for item in job_list {
         if plan_entry(ctx, index, item, env, root, planned).is_err() {
