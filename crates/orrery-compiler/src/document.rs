@@ -13,7 +13,7 @@ use crate::orbs::{self, OrbCache};
 use crate::params;
 use crate::scope::Scope;
 use crate::workflows::{
-    emit_workflow, job_group_definitions, number_duplicates, plan_workflow, Planned,
+    emit_workflow, job_group_definitions, number_duplicates, plan_workflow, Plan, Planned,
 };
 use crate::{subst, version2};
 
@@ -167,18 +167,27 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
             format!("Error calling workflow: '{}'", entry.key),
             entry.key_span,
         );
+        let before = planned.len();
         let result = plan_workflow(ctx, index, entry, &env, &root_scope, &mut planned);
         ctx.pop_frame();
         match result {
-            Ok(true) => surviving.push((index, entry)),
-            Ok(false) => {}
-            Err(Reported) => failed = true,
+            Ok(Plan::Planned { faulty }) => {
+                // Its faulty entries stay as stand-ins: `requires` and cycles are still
+                // checked around them.
+                failed |= faulty;
+                surviving.push((index, entry));
+            }
+            Ok(Plan::Excluded) => {}
+            Err(Reported) => {
+                failed = true;
+                planned.truncate(before);
+            }
         }
     }
-    if failed {
-        return Err(Reported);
-    }
     if surviving.is_empty() {
+        if failed {
+            return Err(Reported);
+        }
         return Err(ctx.report(
             Diagnostic::error(codes::ALL_WORKFLOWS_FILTERED, "All Workflows have been filtered from this Pipeline.")
                 .at(workflows.span, "every workflow's `when`/`unless` excluded it")

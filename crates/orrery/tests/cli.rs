@@ -301,3 +301,74 @@ fn fix_says_when_only_unsafe_fixes_exist() {
     );
     assert_eq!(fs::read_to_string(&file).unwrap(), body);
 }
+
+/// `config validate --format json` over the compiler's recovery fixtures (configs with many
+/// faults, each annotated where it must be reported): every annotated error is in the report,
+/// once, and no other error is.
+#[test]
+fn validate_json_reports_every_recovered_fault_once() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../orrery-compiler/tests/fixtures/errors");
+    let mut configs: Vec<_> = fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("recover-") && name.ends_with(".yml")
+        })
+        .collect();
+    configs.sort();
+    assert!(configs.len() >= 3, "the recovery fixtures are missing");
+    for config in configs {
+        let source = fs::read_to_string(&config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join(".git")).unwrap();
+        let file = write(dir.path(), "config.yml", &source);
+        let out = orrery(&["config", "validate", &file, "--format", "json"]);
+        let name = config.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let errors = json["errors"].as_array().unwrap();
+        let expected: Vec<_> = orrery_testkit::annotations::read(&name, &source)
+            .into_iter()
+            .filter(|e| !e.secondary)
+            .collect();
+        let place = |e: &serde_json::Value| {
+            (
+                e["code"].as_str().unwrap_or("").to_string(),
+                e["line"].as_u64().unwrap_or(0) as usize,
+                e["column"].as_u64().unwrap_or(0) as usize,
+            )
+        };
+        let mut seen = std::collections::HashSet::new();
+        for error in errors {
+            let (code, line, column) = place(error);
+            let message = error["message"].as_str().unwrap_or("");
+            assert!(
+                seen.insert((code.clone(), line, column, message.to_string())),
+                "{name}: reported twice: {error}"
+            );
+            assert!(
+                expected.iter().any(|e| e.code == code
+                    && e.line == line
+                    && e.column == column
+                    && message.contains(&e.text)),
+                "{name}: an error no annotation expects: {error}"
+            );
+        }
+        for e in &expected {
+            let hits = errors
+                .iter()
+                .filter(|error| {
+                    place(error) == (e.code.clone(), e.line, e.column)
+                        && error["message"].as_str().unwrap_or("").contains(&e.text)
+                })
+                .count();
+            assert_eq!(
+                hits, 1,
+                "{}: expected {} {:?} once at {}:{}, reported {hits} times",
+                e.written, e.code, e.text, e.line, e.column
+            );
+        }
+    }
+}

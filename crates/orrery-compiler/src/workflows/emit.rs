@@ -42,11 +42,13 @@ pub(crate) fn emit_workflow(
     let mut failed = false;
     for p in &members {
         let mut kept = p.kept.clone();
+        // A faulty entry refuses the workflow but still takes part in its checks.
+        failed |= p.stand_in.is_some();
         if let Some(requires) = kept.get("requires").cloned() {
-            match resolve_requires(ctx, p, &requires, &names[&p.scope], &entry.key) {
-                Ok(r) => kept.insert("requires", requires.span, r),
-                Err(Reported) => failed = true,
-            }
+            let (resolved, result) =
+                resolve_requires(ctx, p, &requires, &names[&p.scope], &entry.key);
+            failed |= result.is_err();
+            kept.insert("requires", requires.span, resolved);
         }
         if let Some(job) = &p.job {
             if emitted.insert(p.name.clone()) {
@@ -72,10 +74,10 @@ pub(crate) fn emit_workflow(
             )
         });
     }
+    check_cycles(ctx, &members, &list, &entry.key)?;
     if failed {
         return Err(Reported);
     }
-    check_cycles(ctx, &members, &list, &entry.key)?;
     let mut out = Map::new();
     for e in &workflow.entries {
         match e.key.as_str() {

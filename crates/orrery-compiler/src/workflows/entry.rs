@@ -7,7 +7,7 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Map, Node, Value};
 
 use super::matrix::{expand_matrix, Instance};
-use super::{Place, Planned};
+use super::{Place, Planned, StandIn};
 use crate::context::{Ctx, Reported, R};
 use crate::env::Env;
 use crate::jobs::{self, Invocation};
@@ -30,7 +30,8 @@ pub(super) fn plan_entry(
     plan_entry_in(ctx, workflow, item, env, root, planned, &Place::WORKFLOW)
 }
 
-/// Plans an entry of a workflow, or of a job group invoked from it (`place`).
+/// Plans an entry of a workflow, or of a job group invoked from it (`place`). A faulty entry
+/// is reported and left in `planned` as a stand-in.
 pub(super) fn plan_entry_in(
     ctx: &mut Ctx<'_>,
     workflow: usize,
@@ -40,6 +41,9 @@ pub(super) fn plan_entry_in(
     planned: &mut Vec<Planned>,
     place: &Place,
 ) -> R<()> {
+    let stand_in = |name: String, alias: Option<String>, kept: Map, kind: StandIn| {
+        Planned::stand_in(workflow, name, alias, kept, item.span, place, kind)
+    };
     let empty = Map::new();
     let (job_name, invocation, name_span) = match &item.value {
         Value::Str(name) => (name.clone(), &empty, item.span),
@@ -49,7 +53,7 @@ pub(super) fn plan_entry_in(
                 Value::Map(inv) => (e.key.clone(), inv, e.key_span),
                 Value::Null => (e.key.clone(), &empty, e.key_span),
                 _ => {
-                    return Err(ctx.report(
+                    let reported = ctx.report(
                         Diagnostic::error(
                             codes::WORKFLOW_SHAPE,
                             format!("the settings of job `{}` must be a map", e.key),
@@ -58,19 +62,23 @@ pub(super) fn plan_entry_in(
                         .with_help(
                             "indent `requires:`, `context:` and arguments under the job name",
                         ),
-                    ))
+                    );
+                    planned.push(stand_in(e.key.clone(), None, Map::new(), StandIn::Named));
+                    return Err(reported);
                 }
             }
         }
         _ => {
-            return Err(ctx.report(
+            let reported = ctx.report(
                 Diagnostic::error(
                     codes::WORKFLOW_SHAPE,
                     "a workflow job entry must be a job name or a one-key map",
                 )
                 .at(item.span, "not a job entry")
                 .with_help("write `- build` or `- build: { requires: [test] }`"),
-            ))
+            );
+            planned.push(stand_in(String::new(), None, Map::new(), StandIn::Unnamed));
+            return Err(reported);
         }
     };
     if let Some(group) = ctx.job_groups.get(&job_name) {
@@ -85,20 +93,38 @@ pub(super) fn plan_entry_in(
             name_span,
             span: item.span,
         };
-        return super::groups::plan_invocation(ctx, workflow, &invocation, env, root, planned);
+        let before = planned.len();
+        let result = super::groups::plan_invocation(ctx, workflow, &invocation, env, root, planned);
+        if result.is_err() && planned.len() == before {
+            // Nothing of the group was planned: the workflow may still require it by name.
+            let name = invocation
+                .keys
+                .get("name")
+                .and_then(|n| n.value.scalar_text())
+                .unwrap_or(job_name);
+            planned.push(stand_in(name, None, Map::new(), StandIn::Named));
+        }
+        return result;
     }
-    let instances = match invocation.get("matrix") {
-        Some(matrix) => expand_matrix(ctx, &job_name, matrix, env)?,
-        None => vec![Instance {
-            values: Vec::new(),
-            name: None,
-        }],
-    };
     let alias = invocation.get("matrix").map(|m| {
         m.get("alias")
             .and_then(|a| a.value.scalar_text())
             .unwrap_or_else(|| job_name.clone())
     });
+    let instances = match invocation.get("matrix") {
+        Some(matrix) => match expand_matrix(ctx, &job_name, matrix, env) {
+            Ok(instances) => instances,
+            Err(reported) => {
+                // Its `requires` may name matrix values; they are not known.
+                planned.push(stand_in(job_name, alias, Map::new(), StandIn::Matrix));
+                return Err(reported);
+            }
+        },
+        None => vec![Instance {
+            values: Vec::new(),
+            name: None,
+        }],
+    };
     let mut failed = false;
     for instance in instances {
         let instance_env = Env {
@@ -107,28 +133,46 @@ pub(super) fn plan_entry_in(
         };
         let mut inv = invocation.clone();
         inv.remove("matrix");
-        let substituted = subst::subst(ctx, &Node::new(Value::Map(inv), item.span), &instance_env)?;
-        let Value::Map(mut inv) = substituted.value else {
-            return Err(Reported);
+        let written_name = |inv: &Map| {
+            inv.get("name")
+                .and_then(|n| n.value.scalar_text())
+                .or_else(|| instance.name.clone())
+                .unwrap_or_else(|| job_name.clone())
+        };
+        let unsubstituted_name = written_name(&inv);
+        let substituted = subst::subst(ctx, &Node::new(Value::Map(inv), item.span), &instance_env);
+        let Ok(Node {
+            value: Value::Map(mut inv),
+            ..
+        }) = substituted
+        else {
+            planned.push(stand_in(
+                unsubstituted_name,
+                alias.clone(),
+                Map::new(),
+                StandIn::Named,
+            ));
+            failed = true;
+            continue;
         };
         for (param, value) in &instance.values {
             inv.insert(param.clone(), value.span, value.clone());
         }
-        match plan_instance(
+        let name = written_name(&inv);
+        let p = plan_instance(
             ctx,
             workflow,
             &job_name,
             name_span,
             inv,
-            instance.name,
+            name,
             alias.clone(),
             root,
             item.span,
             place,
-        ) {
-            Ok(p) => planned.push(p),
-            Err(Reported) => failed = true,
-        }
+        );
+        failed |= p.stand_in.is_some();
+        planned.push(p);
     }
     if failed {
         Err(Reported)
@@ -137,6 +181,8 @@ pub(super) fn plan_entry_in(
     }
 }
 
+/// One instance of an entry: its workflow-level keys and its compiled job, or, when that
+/// fails (reported), a stand-in that keeps its name and `requires`.
 #[allow(clippy::too_many_arguments)]
 fn plan_instance(
     ctx: &mut Ctx<'_>,
@@ -144,30 +190,12 @@ fn plan_instance(
     job_name: &str,
     name_span: Span,
     inv: Map,
-    matrix_name: Option<String>,
+    name: String,
     alias: Option<String>,
     root: &Rc<Scope>,
     span: Span,
     place: &Place,
-) -> R<Planned> {
-    let explicit_name = inv.get("name").and_then(|n| n.value.scalar_text());
-    let name = explicit_name
-        .or(matrix_name)
-        .unwrap_or_else(|| job_name.to_string());
-    let approval = match inv.get("type") {
-        None => false,
-        Some(t) if t.as_str() == Some("approval") => true,
-        Some(t) => {
-            return Err(ctx.report(
-                Diagnostic::error(
-                    codes::WORKFLOW_SHAPE,
-                    "only `type: approval` may be set on a workflow job entry",
-                )
-                .at(t.span, "not allowed here")
-                .with_help("set other job types in the job's definition under `jobs:`"),
-            ))
-        }
-    };
+) -> Planned {
     let mut kept = Map::new();
     let mut args = Map::new();
     let mut pre_steps = None;
@@ -183,55 +211,84 @@ fn plan_instance(
             _ => args.entries.push(entry),
         }
     }
-    let job = if approval {
-        None
-    } else {
-        let overriding = match &override_with {
-            Some(target) => override_job(ctx, target, root)?,
-            None => None,
-        };
-        let Some(found) = overriding.or_else(|| scope::find(root, Kind::Job, job_name)) else {
-            if matches!(scope::lookup(root, Kind::Job, job_name), Lookup::Opaque) {
-                return Err(Reported);
-            }
-            let known: Vec<&str> = root.jobs.keys().collect();
-            let help = match orrery_diagnostics::suggest(job_name, &known) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "define it under `jobs:`, import the orb that provides it, or add `type: approval` for an approval job".into(),
-            };
+    let invocation = Invocation {
+        job_name: job_name.to_string(),
+        args,
+        pre_steps,
+        post_steps,
+        use_site: name_span,
+    };
+    match compile_instance(ctx, &invocation, &name, &kept, override_with.as_ref(), root) {
+        Ok(job) => Planned {
+            workflow,
+            name: format!("{}{name}", place.prefix),
+            written_name: name,
+            alias,
+            kept,
+            job,
+            span,
+            scope: place.scope,
+            also_in: None,
+            group: place.group.clone(),
+            stand_in: None,
+        },
+        Err(Reported) => {
+            Planned::stand_in(workflow, name, alias, kept, span, place, StandIn::Named)
+        }
+    }
+}
+
+/// The compiled job of an instance; `None` for an approval entry.
+fn compile_instance(
+    ctx: &mut Ctx<'_>,
+    invocation: &Invocation,
+    name: &str,
+    kept: &Map,
+    override_with: Option<&Node>,
+    root: &Rc<Scope>,
+) -> R<Option<Node>> {
+    match kept.get("type") {
+        None => {}
+        Some(t) if t.as_str() == Some("approval") => return Ok(None),
+        Some(t) => {
             return Err(ctx.report(
                 Diagnostic::error(
-                    codes::UNKNOWN_JOB,
-                    format!("Cannot find a definition for job named {job_name}"),
+                    codes::WORKFLOW_SHAPE,
+                    "only `type: approval` may be set on a workflow job entry",
                 )
-                .at(name_span, "unknown job")
-                .with_help(help),
-            ));
-        };
-        let invocation = Invocation {
-            job_name: job_name.to_string(),
-            args,
-            pre_steps,
-            post_steps,
-            use_site: name_span,
-        };
-        ctx.push_frame(format!("Error calling job: '{name}'"), name_span);
-        let compiled = jobs::compile(ctx, &found, &invocation, root);
-        ctx.pop_frame();
-        Some(compiled?)
+                .at(t.span, "not allowed here")
+                .with_help("set other job types in the job's definition under `jobs:`"),
+            ))
+        }
+    }
+    let job_name = invocation.job_name.as_str();
+    let name_span = invocation.use_site;
+    let overriding = match override_with {
+        Some(target) => override_job(ctx, target, root)?,
+        None => None,
     };
-    Ok(Planned {
-        workflow,
-        name: format!("{}{name}", place.prefix),
-        written_name: name,
-        alias,
-        kept,
-        job,
-        span,
-        scope: place.scope,
-        also_in: None,
-        group: place.group.clone(),
-    })
+    let Some(found) = overriding.or_else(|| scope::find(root, Kind::Job, job_name)) else {
+        if matches!(scope::lookup(root, Kind::Job, job_name), Lookup::Opaque) {
+            return Err(Reported);
+        }
+        let known: Vec<&str> = root.jobs.keys().collect();
+        let help = match orrery_diagnostics::suggest(job_name, &known) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => "define it under `jobs:`, import the orb that provides it, or add `type: approval` for an approval job".into(),
+        };
+        return Err(ctx.report(
+            Diagnostic::error(
+                codes::UNKNOWN_JOB,
+                format!("Cannot find a definition for job named {job_name}"),
+            )
+            .at(name_span, "unknown job")
+            .with_help(help),
+        ));
+    };
+    ctx.push_frame(format!("Error calling job: '{name}'"), name_span);
+    let compiled = jobs::compile(ctx, &found, invocation, root);
+    ctx.pop_frame();
+    Ok(Some(compiled?))
 }
 
 /// `override-with: orb/job`: that orb job's definition replaces the local one when it exists

@@ -437,6 +437,7 @@ pub(super) fn plan_invocation(
         scope,
         also_in,
         group: None,
+        stand_in: None,
     };
 
     // The entry job: the invocation's requires and filters, in their written order.

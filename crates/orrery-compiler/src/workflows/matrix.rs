@@ -31,23 +31,30 @@ pub(super) fn expand_matrix(
         ));
     };
     let mut axes: Vec<(&str, &[Node])> = Vec::new();
+    let mut faulty = None;
     for entry in &parameters.entries {
         match entry.value.as_seq() {
             Some(values) => axes.push((&entry.key, values)),
+            // Every axis that is not a list is reported, not only the first.
             None => {
-                return Err(ctx.report(
-                    Diagnostic::error(
-                        codes::MATRIX,
-                        format!("matrix parameter `{}` must be a list of values", entry.key),
-                    )
-                    .at(
-                        entry.value.span,
-                        format!("this is a {}", entry.value.type_name()),
-                    )
-                    .with_help(format!("write `{}: [a, b]`", entry.key)),
-                ))
+                faulty = Some(
+                    ctx.report(
+                        Diagnostic::error(
+                            codes::MATRIX,
+                            format!("matrix parameter `{}` must be a list of values", entry.key),
+                        )
+                        .at(
+                            entry.value.span,
+                            format!("this is a {}", entry.value.type_name()),
+                        )
+                        .with_help(format!("write `{}: [a, b]`", entry.key)),
+                    ),
+                )
             }
         }
+    }
+    if let Some(reported) = faulty {
+        return Err(reported);
     }
     // Refused before any instance is built: a few lines can ask for millions.
     let instances = axes

@@ -1,6 +1,7 @@
 //! Workflows: each workflow's condition, then every job entry planned (matrix instances,
 //! names, arguments, the compiled job; job groups expanded), numbered, and emitted with its
-//! `requires` resolved and checked for cycles.
+//! `requires` resolved and checked for cycles. A faulty entry is reported and stays as a
+//! stand-in, so the workflow's `requires` and cycles are still checked around it.
 
 mod cycles;
 mod emit;
@@ -16,7 +17,7 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_expr::expr;
 use orrery_yaml::{Entry, Map, Node, Value};
 
-use crate::context::{Ctx, Reported, R};
+use crate::context::{Ctx, R};
 use crate::env::{truthy, Env, ExprEnv};
 use crate::scope::Scope;
 use crate::{logic, subst};
@@ -47,6 +48,56 @@ pub(crate) struct Planned {
     also_in: Option<usize>,
     /// The job group the entry is a member of.
     group: Option<Rc<str>>,
+    /// Set when the entry was reported as faulty: it compiles to nothing, and stands in for
+    /// the names `requires` may call it by.
+    stand_in: Option<StandIn>,
+}
+
+/// Which `requires` names a faulty entry answers to (besides its own name and alias).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StandIn {
+    /// Its name is known; it answers to that.
+    Named,
+    /// Its matrix could not be expanded: it answers to every `NAME-…` instance name too.
+    Matrix,
+    /// Not even its name could be read: it answers to any name.
+    Unnamed,
+}
+
+impl Planned {
+    /// A faulty entry's stand-in, named `name` (before `place`'s prefix).
+    fn stand_in(
+        workflow: usize,
+        name: String,
+        alias: Option<String>,
+        kept: Map,
+        span: Span,
+        place: &Place,
+        stand_in: StandIn,
+    ) -> Planned {
+        Planned {
+            workflow,
+            name: format!("{}{name}", place.prefix),
+            written_name: name,
+            alias,
+            kept,
+            job: None,
+            span,
+            scope: place.scope,
+            also_in: None,
+            group: place.group.clone(),
+            stand_in: Some(stand_in),
+        }
+    }
+}
+
+/// What planning a workflow came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Its `when`/`unless` excludes it.
+    Excluded,
+    /// Planned; `faulty` when an entry was reported (it stays as a stand-in).
+    Planned { faulty: bool },
 }
 
 /// Where an entry is planned: the workflow itself, or the members of one job group invocation
@@ -65,7 +116,8 @@ impl Place {
     };
 }
 
-/// Plans every entry of a workflow; `Ok(false)` when its condition excludes it.
+/// Plans every entry of a workflow. `Err` when the workflow as a whole is faulty (its shape,
+/// its condition, its size); a faulty entry only makes it `Plan::Planned { faulty: true }`.
 pub(crate) fn plan_workflow(
     ctx: &mut Ctx<'_>,
     index: usize,
@@ -73,7 +125,7 @@ pub(crate) fn plan_workflow(
     env: &Env<'_>,
     root: &Rc<Scope>,
     planned: &mut Vec<Planned>,
-) -> R<bool> {
+) -> R<Plan> {
     let Some(workflow) = entry.value.as_map() else {
         return Err(ctx.report(
             Diagnostic::error(
@@ -89,7 +141,7 @@ pub(crate) fn plan_workflow(
     for (word, wanted) in [("when", true), ("unless", false)] {
         if let Some(condition) = workflow.get(word) {
             if workflow_condition(ctx, condition, env)? != wanted {
-                return Ok(false);
+                return Ok(Plan::Excluded);
             }
         }
     }
@@ -104,11 +156,11 @@ pub(crate) fn plan_workflow(
             .with_help("list the jobs to run: `jobs: [build, test]`"),
         ));
     };
-    let mut failed = groups::check_invocations(ctx, job_list).is_err();
+    let mut faulty = groups::check_invocations(ctx, job_list).is_err();
     let before = planned.len();
     for item in job_list {
         if plan_entry(ctx, index, item, env, root, planned).is_err() {
-            failed = true;
+            faulty = true;
         }
         let max = ctx.limits.max_workflow_jobs;
         if planned.len() - before > max {
@@ -125,11 +177,7 @@ pub(crate) fn plan_workflow(
             ));
         }
     }
-    if failed {
-        Err(Reported)
-    } else {
-        Ok(true)
-    }
+    Ok(Plan::Planned { faulty })
 }
 
 fn workflow_condition(ctx: &mut Ctx<'_>, condition: &Node, env: &Env<'_>) -> R<bool> {

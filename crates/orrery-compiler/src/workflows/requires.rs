@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use orrery_diagnostics::{codes, Diagnostic};
 use orrery_yaml::{Entry, Map, Node, Value};
 
-use super::Planned;
-use crate::context::{Ctx, R};
+use super::{Planned, StandIn};
+use crate::context::{Ctx, Reported, R};
 
 /// The job names of a workflow, or of one job group invocation in it, by final name, matrix
 /// alias and written name, looked up once per `requires` item (a workflow can hold thousands
@@ -19,6 +19,11 @@ pub(super) struct Names<'a> {
     names: HashSet<&'a str>,
     by_alias: HashMap<&'a str, Vec<&'a str>>,
     by_written: HashMap<&'a str, Vec<&'a str>>,
+    /// Names of faulty matrix entries: `requires` naming one of their instances
+    /// (`NAME-…`) is not reported, since their instance names are not known.
+    matrix_stand_ins: Vec<&'a str>,
+    /// A faulty entry whose name could not be read: then no unknown name is reported.
+    unnamed_stand_in: bool,
 }
 
 impl<'a> Names<'a> {
@@ -29,8 +34,18 @@ impl<'a> Names<'a> {
             names: HashSet::with_capacity(members.len()),
             by_alias: HashMap::new(),
             by_written: HashMap::new(),
+            matrix_stand_ins: Vec::new(),
+            unnamed_stand_in: false,
         };
         for m in members {
+            match m.stand_in {
+                Some(StandIn::Matrix) => names.matrix_stand_ins.push(m.name.as_str()),
+                Some(StandIn::Unnamed) => {
+                    names.unnamed_stand_in = true;
+                    continue;
+                }
+                _ => {}
+            }
             names.names.insert(m.name.as_str());
             if let Some(alias) = m.alias.as_deref() {
                 names
@@ -47,30 +62,47 @@ impl<'a> Names<'a> {
         }
         names
     }
+
+    /// Whether `name` may be a job of a faulty entry whose names are not known.
+    fn maybe_stand_in(&self, name: &str) -> bool {
+        self.unnamed_stand_in
+            || self.matrix_stand_ins.iter().any(|job| {
+                name.strip_prefix(job)
+                    .is_some_and(|instance| instance.starts_with('-'))
+            })
+    }
 }
 
+/// The entry's `requires` with each name resolved to final job names, and whether every item
+/// resolved (a bad item is reported and left out; the rest still count for the cycle check).
 pub(super) fn resolve_requires(
     ctx: &mut Ctx<'_>,
     p: &Planned,
     requires: &Node,
     names: &Names<'_>,
     workflow: &str,
-) -> R<Node> {
+) -> (Node, R<()>) {
     let items: Vec<Node> = match &requires.value {
         Value::Seq(items) => items.clone(),
         Value::Str(_) => vec![requires.clone()],
         Value::Null => Vec::new(),
         _ => {
-            return Err(ctx.report(
+            let reported = ctx.report(
                 Diagnostic::error(
                     codes::WORKFLOW_SHAPE,
                     "`requires` must be a list of job names",
                 )
                 .at(requires.span, "not a list"),
-            ));
+            );
+            return (
+                Node::new(Value::Seq(Vec::new()), requires.span),
+                Err(reported),
+            );
         }
     };
     let mut out = Vec::with_capacity(items.len());
+    // Every bad item is reported, not only the first.
+    let mut failed = false;
     for item in items {
         let (name, status, span) = match &item.value {
             Value::Str(n) => (n.clone(), None, item.span),
@@ -80,13 +112,15 @@ pub(super) fn resolve_requires(
                 m.entries[0].key_span,
             ),
             _ => {
-                return Err(ctx.report(
+                ctx.report(
                     Diagnostic::error(
                         codes::WORKFLOW_SHAPE,
                         "a `requires` item must be a job name or `{job: status}`",
                     )
                     .at(item.span, "not a job name"),
-                ))
+                );
+                failed = true;
+                continue;
             }
         };
         let targets: Vec<&str> = if names.names.contains(name.as_str()) {
@@ -109,7 +143,7 @@ pub(super) fn resolve_requires(
                 // same name differently: the requirement means this workflow's job.
                 written
             } else if let Some(crossing) = crossing_group(ctx, &name, names.group) {
-                return Err(ctx.report(
+                ctx.report(
                     Diagnostic::error(codes::REQUIRES_GROUP_MEMBER, crossing)
                         .at(span, "inside another job group")
                         .with_help(match names.group {
@@ -118,7 +152,13 @@ pub(super) fn resolve_requires(
                             }
                             Some(_) => "a job group's jobs can require only jobs of the same group",
                         }),
-                ));
+                );
+                failed = true;
+                continue;
+            } else if written.is_empty() && names.maybe_stand_in(&name) {
+                // Perhaps the job of an entry already reported; the workflow is refused.
+                failed = true;
+                continue;
             } else {
                 let numbered = written.len();
                 let message = if numbered > 1 {
@@ -137,7 +177,7 @@ pub(super) fn resolve_requires(
                 let known: Vec<&str> = names
                     .members
                     .iter()
-                    .filter(|m| m.scope == p.scope)
+                    .filter(|m| m.scope == p.scope && m.stand_in != Some(StandIn::Unnamed))
                     .map(|m| m.written_name.as_str())
                     .collect();
                 let help = if numbered > 1 {
@@ -149,7 +189,7 @@ pub(super) fn resolve_requires(
                         |s| format!("did you mean `{s}`?"),
                     )
                 };
-                return Err(ctx.report(
+                ctx.report(
                     Diagnostic::error(
                         if numbered > 1 {
                             codes::REQUIRES_AMBIGUOUS
@@ -160,7 +200,9 @@ pub(super) fn resolve_requires(
                     )
                     .at(span, "unknown job")
                     .with_help(help),
-                ));
+                );
+                failed = true;
+                continue;
             }
         };
         for target in targets {
@@ -179,7 +221,8 @@ pub(super) fn resolve_requires(
             });
         }
     }
-    Ok(Node::new(Value::Seq(out), requires.span))
+    let resolved = Node::new(Value::Seq(out), requires.span);
+    (resolved, if failed { Err(Reported) } else { Ok(()) })
 }
 
 /// The official words for a `requires` that reaches into a job group from outside it

@@ -212,6 +212,8 @@ async fn serve(
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        // Small answers written in pieces must not wait for the agent's delayed ACK (Nagle).
+        let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
         let tls = tls.clone();
         tokio::spawn(async move {
