@@ -620,6 +620,9 @@ fn describe(plan: &Plan) -> String {
         for job in plan.jobs.iter().filter(|j| &j.workflow == w) {
             let what = match &job.kind {
                 JobKind::Approval => "approval".to_string(),
+                JobKind::NoOp => "no-op".to_string(),
+                JobKind::Lock { key } => format!("lock {key}"),
+                JobKind::Unlock { key } => format!("unlock {key}"),
                 JobKind::Run(spec) => {
                     let mut d = format!("{}, {} steps", spec.executor.label(), spec.steps.len());
                     if spec.parallelism > 1 {

@@ -17,6 +17,11 @@ fn fan_out_fan_in_failure_blocks_dependents() {
 }
 
 #[test]
+fn job_groups_run_between_their_joints_and_serial_groups_wait() {
+    run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Exec::Machine);
+}
+
+#[test]
 fn caches_survive_runs_and_keys_are_immutable() {
     run_cases::caches_survive_runs_and_keys_are_immutable(Exec::Machine);
 }
