@@ -141,24 +141,39 @@ fn escape_json_body(out: &mut String, text: &str) {
 /// JSON text for machines, pretty-printed; key order = the order [`emit_yaml`] uses. Integers
 /// past 64 bits are written digit for digit, as JSON allows.
 pub fn emit_json(node: &Node) -> String {
-    serde_json::to_string_pretty(&Json(node)).unwrap_or_default()
+    let json = Json {
+        node,
+        top_level: true,
+        jobs: false,
+    };
+    serde_json::to_string_pretty(&json).unwrap_or_default()
 }
 
-struct Json<'a>(&'a Node);
+/// A node to serialize: `top_level` for the document, `jobs` for its compiled `jobs:` map.
+struct Json<'a> {
+    node: &'a Node,
+    top_level: bool,
+    jobs: bool,
+}
 
 impl serde::Serialize for Json<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.0.value {
+        let inner = |node, jobs| Json {
+            node,
+            top_level: false,
+            jobs,
+        };
+        match &self.node.value {
             Value::BigInt(i) => serde_json::value::RawValue::from_string(i.to_string())
                 .map_err(serde::ser::Error::custom)?
                 .serialize(s),
-            Value::Seq(items) => s.collect_seq(items.iter().map(Json)),
+            Value::Seq(items) => s.collect_seq(items.iter().map(|n| inner(n, false))),
             Value::Map(m) => s.collect_map(
-                ordered_entries(m)
+                entries(m, self.jobs)
                     .into_iter()
-                    .map(|e| (&e.key, Json(&e.value))),
+                    .map(|e| (&e.key, inner(&e.value, self.top_level && e.key == "jobs"))),
             ),
-            _ => to_json(self.0).serialize(s),
+            _ => to_json(self.node).serialize(s),
         }
     }
 }
