@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use orrery_compiler::{JobGraph, WorkflowGraph};
 use orrery_diagnostics::{codes, Diagnostic};
 use orrery_yaml::Node;
+use serde::{Deserialize, Serialize};
 
 use crate::filters::{passes, GitRef};
 use crate::spec::{job_spec, JobSpec};
@@ -22,7 +23,8 @@ pub struct Selection {
 }
 
 /// The end state of a job, as CircleCI names them, plus `OnHold` for an approval nobody gave.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     Success,
     Failed,
