@@ -328,6 +328,8 @@ pub mod codes {
     pub const RESERVED_PARAMETER_NAME: &str = "L1717";
     pub const MULTIPLE_EXECUTOR_TYPES: &str = "L1718";
     pub const MISSING_EXECUTOR: &str = "L1719";
+    /// A resource class, machine image or Xcode version not in the dated offerings table.
+    pub const UNKNOWN_EXECUTOR_OFFERING: &str = "L1720";
     pub const REQUIRES_ALL_TERMINAL_STATUSES: &str = "L1801";
     pub const INVALID_REQUIRES_STATUS: &str = "L1802";
     pub const ENV_VAR_IN_CONDITION: &str = "L1803";

@@ -15,6 +15,7 @@ mod fix;
 mod flow;
 mod host;
 mod model;
+mod offerings;
 mod rules;
 mod settings;
 mod suppress;

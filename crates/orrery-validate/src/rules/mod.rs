@@ -44,6 +44,7 @@ pub(crate) mod shellcheck;
 mod steps_in_non_build_job;
 mod template_in_condition_expression;
 mod test_job_without_test_results;
+mod unknown_executor_offering;
 mod unpinned_image;
 mod unreachable_job;
 mod unused_anchor;
@@ -105,6 +106,7 @@ pub(crate) const ALL: &[Rule] = &[
     reserved_parameter_name::RULE,
     multiple_executor_types::RULE,
     missing_executor::RULE,
+    unknown_executor_offering::RULE,
     requires_all_terminal_statuses::RULE,
     invalid_requires_status::RULE,
     env_var_in_condition::RULE,
