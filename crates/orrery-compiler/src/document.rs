@@ -74,8 +74,10 @@ fn version(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Version> {
     match text.as_str() {
         "2.1" => Ok(Version::TwoOne),
         "2" | "2.0" => Ok(Version::Two),
-        _ if matches!(node.value, Value::Float(_) | Value::Int(_))
-            || text.parse::<f64>().is_ok() =>
+        _ if matches!(
+            node.value,
+            Value::Float(_) | Value::Int(_) | Value::BigInt(_)
+        ) || text.parse::<f64>().is_ok() =>
         {
             // The official compiler treats any other number as 2.0 and validates it as such.
             ctx.warn(
@@ -308,8 +310,11 @@ fn bind_pipeline_parameters(ctx: &mut Ctx<'_>, map: &Map) -> R<()> {
             (Some(params::ParamType::Boolean), Value::Str(s)) if s == "true" || s == "false" => {
                 Node::new(Value::Bool(s == "true"), value.span)
             }
-            (Some(params::ParamType::Integer), Value::Str(s)) if s.parse::<i64>().is_ok() => {
-                Node::new(Value::Int(s.parse().unwrap_or(0)), value.span)
+            (Some(params::ParamType::Integer), Value::Str(s)) if is_decimal(s) => {
+                match s.parse::<orrery_yaml::BigInt>() {
+                    Ok(i) => Node::new(Value::integer(i), value.span),
+                    Err(_) => value.clone(),
+                }
             }
             _ => value.clone(),
         };
@@ -323,4 +328,10 @@ fn bind_pipeline_parameters(ctx: &mut Ctx<'_>, map: &Map) -> R<()> {
     ctx.pop_frame();
     ctx.pipeline_params = Rc::from(bound?);
     Ok(())
+}
+
+/// A decimal integer with an optional sign, as a trigger gives an integer parameter.
+fn is_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

@@ -93,6 +93,7 @@ pub(crate) fn to_expr(value: &Value) -> expr::Value {
         Value::Bool(b) => expr::Value::Bool(*b),
         Value::Int(i) => expr::Value::Int(*i),
         Value::Str(s) => expr::Value::Str(s.clone()),
+        Value::BigInt(i) => expr::Value::Str(i.to_string()),
         Value::Float(f) => expr::Value::Str(orrery_yaml::format_float(*f)),
         Value::Seq(_) | Value::Map(_) => expr::Value::Str(format!("<{}>", value.type_name())),
     }
@@ -114,6 +115,8 @@ pub(crate) fn truthy(value: &Value) -> bool {
         Value::Null => false,
         Value::Bool(b) => *b,
         Value::Int(i) => *i != 0,
+        // Never zero: zero fits in 64 bits.
+        Value::BigInt(_) => true,
         Value::Float(f) => *f != 0.0 && !f.is_nan(),
         Value::Str(s) => !s.is_empty(),
         Value::Seq(items) => !items.is_empty(),

@@ -285,9 +285,10 @@ pub(crate) fn bind(ctx: &mut Ctx<'_>, decls: &[ParamDecl], args: &Map, use_site:
                     )
                 };
                 let help = match (decl.ty, &value.value) {
-                    (ParamType::String, Value::Bool(_) | Value::Int(_) | Value::Float(_)) => {
-                        "quote the value to pass it as a string".to_string()
-                    }
+                    (
+                        ParamType::String,
+                        Value::Bool(_) | Value::Int(_) | Value::BigInt(_) | Value::Float(_),
+                    ) => "quote the value to pass it as a string".to_string(),
                     (ParamType::Enum, _) => format!("use one of: {}", decl.allowed.join(", ")),
                     _ => format!("pass a value of type {}", decl.ty.name()),
                 };
@@ -322,7 +323,7 @@ fn check(decl: &ParamDecl, value: &Node) -> Result<Node, String> {
     match (decl.ty, &value.value) {
         (ParamType::String, Value::Str(_))
         | (ParamType::Boolean, Value::Bool(_))
-        | (ParamType::Integer, Value::Int(_)) => Ok(value.clone()),
+        | (ParamType::Integer, Value::Int(_) | Value::BigInt(_)) => Ok(value.clone()),
         (ParamType::EnvVarName, Value::Str(s)) => {
             let mut chars = s.chars();
             let ok = chars

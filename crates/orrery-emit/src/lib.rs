@@ -12,7 +12,10 @@
 //! * [`emit_yaml`] — the document body, ending with a newline.
 //! * [`orb_header`] — one `# Orb '…' resolved to '…'` line.
 //! * [`trailer`] — the `# Original config.yml file:` block.
-//! * [`to_json`] — the same tree as JSON, keys in the same order.
+//! * [`emit_json`] — the same tree as JSON text, keys in the same order, integers of any size
+//!   exact.
+//! * [`to_json`] — the same tree as a `serde_json::Value` (an integer past 64 bits becomes the
+//!   nearest double there).
 
 mod hash;
 mod scalar;
@@ -135,7 +138,47 @@ fn escape_json_body(out: &mut String, text: &str) {
     }
 }
 
-/// JSON for machines; key order = the order [`emit_yaml`] uses.
+/// JSON text for machines, pretty-printed; key order = the order [`emit_yaml`] uses. Integers
+/// past 64 bits are written digit for digit, as JSON allows.
+pub fn emit_json(node: &Node) -> String {
+    let json = Json {
+        node,
+        top_level: true,
+        jobs: false,
+    };
+    serde_json::to_string_pretty(&json).unwrap_or_default()
+}
+
+/// A node to serialize: `top_level` for the document, `jobs` for its compiled `jobs:` map.
+struct Json<'a> {
+    node: &'a Node,
+    top_level: bool,
+    jobs: bool,
+}
+
+impl serde::Serialize for Json<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let inner = |node, jobs| Json {
+            node,
+            top_level: false,
+            jobs,
+        };
+        match &self.node.value {
+            Value::BigInt(i) => serde_json::value::RawValue::from_string(i.to_string())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
+            Value::Seq(items) => s.collect_seq(items.iter().map(|n| inner(n, false))),
+            Value::Map(m) => s.collect_map(
+                entries(m, self.jobs)
+                    .into_iter()
+                    .map(|e| (&e.key, inner(&e.value, self.top_level && e.key == "jobs"))),
+            ),
+            _ => to_json(self.node).serialize(s),
+        }
+    }
+}
+
+/// JSON for machines as a value; key order = the order [`emit_yaml`] uses.
 pub fn to_json(node: &Node) -> serde_json::Value {
     json_value(node, true)
 }
@@ -147,6 +190,12 @@ fn json_value(node: &Node, top_level: bool) -> serde_json::Value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
         Value::Int(i) => J::from(*i),
+        // JSON numbers have no bound, but serde_json's do: past 64 bits the nearest double.
+        Value::BigInt(i) => match u64::try_from(i) {
+            Ok(u) => J::from(u),
+            Err(_) => serde_json::Number::from_f64(i.to_string().parse().unwrap_or(f64::NAN))
+                .map_or(J::Null, J::Number),
+        },
         Value::Float(f) => serde_json::Number::from_f64(*f)
             .map(J::Number)
             .unwrap_or_else(|| J::String(java_double_string(*f))),
@@ -313,6 +362,8 @@ fn non_string_text(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
+        // SnakeYAML prints a `BigInteger` as its decimal digits.
+        Value::BigInt(i) => i.to_string(),
         Value::Float(f) => java_double_string(*f),
         Value::Str(s) => s.clone(),
         Value::Seq(_) => "[]".into(),

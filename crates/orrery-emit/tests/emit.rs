@@ -2,7 +2,8 @@
 
 use orrery_diagnostics::{FileId, Span};
 use orrery_emit::{
-    clojure_hash_order, emit_yaml, emit_yaml_with, orb_header, to_json, trailer, EmitOptions,
+    clojure_hash_order, emit_json, emit_yaml, emit_yaml_with, orb_header, to_json, trailer,
+    EmitOptions,
 };
 use orrery_yaml::{Map, Node, Value};
 
@@ -255,6 +256,51 @@ fn clojure_hash_order_matches_reference() {
     assert_eq!(
         clojure_hash_order(&["", "é", "🏗", "node/test", "Test Upload"]),
         ["", "é", "🏗", "Test Upload", "node/test"]
+    );
+}
+
+/// SnakeYAML reads an integer past 64 bits as a `BigInteger` and prints its decimal digits;
+/// the JSON text keeps every digit too, in the same key order as for any map.
+#[test]
+fn integers_past_64_bits_are_printed_digit_for_digit() {
+    let big = |digits: &str| Node::new(Value::BigInt(digits.parse().unwrap()), sp());
+    let keys: Vec<(&str, Node)> = vec![
+        ("big", big("12345678901234567890123456789")),
+        ("neg", big("-99999999999999999999")),
+        ("small", Node::new(Value::Int(7), sp())),
+    ];
+    let doc = map(keys);
+    assert_eq!(
+        emit_yaml(&doc),
+        "big: 12345678901234567890123456789\nneg: -99999999999999999999\nsmall: 7\n"
+    );
+    assert_eq!(
+        emit_json(&doc),
+        "{\n  \"big\": 12345678901234567890123456789,\n  \"neg\": -99999999999999999999,\n  \"small\": 7\n}"
+    );
+    // The top-level `jobs:` of more than 8 jobs is in hash order in both; without big
+    // integers the text is the value's text.
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    let jobs = |value: &dyn Fn() -> Node| {
+        map(vec![(
+            "jobs",
+            map(names.iter().map(|k| (*k, value())).collect()),
+        )])
+    };
+    let doc = jobs(&|| big("100000000000000000000"));
+    let yaml_order: Vec<String> = emit_yaml(&doc)
+        .lines()
+        .skip(1)
+        .map(|l| l.trim()[..1].to_string())
+        .collect();
+    let json: serde_json::Value = serde_json::from_str(&emit_json(&doc)).unwrap();
+    let json_order: Vec<&String> = json["jobs"].as_object().unwrap().keys().collect();
+    assert_eq!(json_order, yaml_order.iter().collect::<Vec<_>>());
+    assert_ne!(yaml_order, names);
+    let doc = jobs(&|| s("v"));
+    assert_eq!(
+        emit_json(&doc),
+        serde_json::to_string_pretty(&to_json(&doc)).unwrap()
     );
 }
 

@@ -680,6 +680,7 @@ pub fn scalar_text(node: &Node) -> String {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
+        Value::BigInt(i) => i.to_string(),
         Value::Float(f) => orrery_yaml::format_float(*f),
         Value::Str(s) => s.clone(),
         Value::Seq(items) => format!(

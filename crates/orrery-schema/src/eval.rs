@@ -147,7 +147,7 @@ pub fn type_of(node: &Node) -> u8 {
     match &node.value {
         Value::Null => types::NULL,
         Value::Bool(_) => types::BOOLEAN,
-        Value::Int(_) => types::INTEGER,
+        Value::Int(_) | Value::BigInt(_) => types::INTEGER,
         Value::Float(f) if f.is_finite() && f.fract() == 0.0 => types::INTEGER,
         Value::Float(_) => types::FRACTION,
         Value::Str(_) => types::STRING,
@@ -157,9 +157,11 @@ pub fn type_of(node: &Node) -> u8 {
 }
 
 fn number(node: &Node) -> Option<f64> {
-    match node.value {
-        Value::Int(i) => Some(i as f64),
-        Value::Float(f) => Some(f),
+    match &node.value {
+        Value::Int(i) => Some(*i as f64),
+        // Past 64 bits the nearest double: beyond every bound a schema here sets.
+        Value::BigInt(i) => i.to_string().parse().ok(),
+        Value::Float(f) => Some(*f),
         _ => None,
     }
 }
@@ -215,7 +217,7 @@ impl<'s> Evaluator<'s> {
                     }
                 }
             }
-            Value::Int(_) | Value::Float(_) => {
+            Value::Int(_) | Value::BigInt(_) | Value::Float(_) => {
                 let n = number(node).unwrap_or(f64::NAN);
                 if schema.minimum.is_some_and(|min| n < min)
                     || schema.maximum.is_some_and(|max| n > max)
@@ -555,7 +557,7 @@ impl<'s> Evaluator<'s> {
         let expected = self.words(id);
         let found = match (&node.value, show_value) {
             (Value::Str(s), true) => words::quoted(s),
-            (Value::Int(_) | Value::Float(_) | Value::Bool(_), true) => node
+            (Value::Int(_) | Value::BigInt(_) | Value::Float(_) | Value::Bool(_), true) => node
                 .value
                 .scalar_text()
                 .map_or_else(|| words::found(node), |t| format!("`{t}`")),
@@ -564,7 +566,7 @@ impl<'s> Evaluator<'s> {
         let help = match &node.value {
             Value::Str(s) if show_value => orrery_diagnostics::closest(s, self.allowed_values(id))
                 .map(|wanted| format!("did you mean `{wanted}`?")),
-            Value::Bool(_) | Value::Int(_) | Value::Float(_)
+            Value::Bool(_) | Value::Int(_) | Value::BigInt(_) | Value::Float(_)
                 if self.node(id).accepts & types::STRING != 0
                     && self.node(id).accepts & type_of(node) == 0 =>
             {

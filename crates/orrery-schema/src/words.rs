@@ -44,7 +44,7 @@ pub fn found(node: &Node) -> String {
     match &node.value {
         Value::Null => "nothing".into(),
         Value::Bool(_) => "a boolean".into(),
-        Value::Int(_) => "an integer".into(),
+        Value::Int(_) | Value::BigInt(_) => "an integer".into(),
         Value::Float(_) => "a number".into(),
         Value::Str(_) => "a string".into(),
         Value::Seq(_) => "a list".into(),

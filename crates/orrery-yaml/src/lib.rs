@@ -12,4 +12,5 @@ mod scalar;
 
 pub use compose::{parse, Anchor, Limits, Parsed};
 pub use node::{format_float, Entry, Map, Node, Value};
+pub use num_bigint::{BigInt, Sign};
 pub use scalar::resolve_plain;

@@ -1,3 +1,4 @@
+use num_bigint::BigInt;
 use orrery_diagnostics::Span;
 
 /// A YAML value with the span it came from.
@@ -12,6 +13,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer that does not fit in 64 bits (YAML 1.1 integers have no bound).
+    BigInt(BigInt),
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -163,11 +166,20 @@ impl Node {
 }
 
 impl Value {
+    /// An integer: `Int` when it fits in 64 bits, else `BigInt` (SnakeYAML reads a `Long` or,
+    /// past 64 bits, a `BigInteger`; never a float).
+    pub fn integer(value: BigInt) -> Value {
+        match i64::try_from(&value) {
+            Ok(v) => Value::Int(v),
+            Err(_) => Value::BigInt(value),
+        }
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "boolean",
-            Value::Int(_) => "integer",
+            Value::Int(_) | Value::BigInt(_) => "integer",
             Value::Float(_) => "float",
             Value::Str(_) => "string",
             Value::Seq(_) => "sequence",
@@ -182,6 +194,7 @@ impl Value {
             Value::Null => String::new(),
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
+            Value::BigInt(i) => i.to_string(),
             Value::Float(f) => format_float(*f),
             Value::Str(s) => s.clone(),
             Value::Seq(_) | Value::Map(_) => return None,

@@ -1,5 +1,7 @@
 //! YAML 1.1 plain-scalar typing, matching SnakeYAML/PyYAML's implicit resolvers.
 
+use num_bigint::BigInt;
+
 use crate::Value;
 
 /// Types an unquoted scalar: booleans, null, integers (decimal, octal, hex, binary,
@@ -72,16 +74,12 @@ fn resolve_int(text: &str) -> Option<Value> {
     if clean.is_empty() {
         return None;
     }
-    let magnitude = i128::from_str_radix(&clean, radix).ok();
-    let signed = magnitude.map(|m| if negative { -m } else { m });
-    match signed.and_then(|v| i64::try_from(v).ok()) {
-        Some(v) => Some(Value::Int(v)),
-        // Too large for 64 bits: keep the number as a float rather than failing.
-        None => clean
-            .parse::<f64>()
-            .ok()
-            .map(|f| Value::Float(if negative { -f } else { f })),
-    }
+    let magnitude = BigInt::parse_bytes(clean.as_bytes(), radix)?;
+    Some(Value::integer(if negative {
+        -magnitude
+    } else {
+        magnitude
+    }))
 }
 
 fn resolve_sexagesimal(negative: bool, body: &str) -> Option<Value> {
@@ -93,18 +91,18 @@ fn resolve_sexagesimal(negative: bool, body: &str) -> Option<Value> {
     {
         return None;
     }
-    let mut value: i64 = first.replace('_', "").parse().ok()?;
+    let mut value: BigInt = first.replace('_', "").parse().ok()?;
     for part in parts {
         if part.is_empty() || part.len() > 2 || !part.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let n: i64 = part.parse().ok()?;
+        let n: u8 = part.parse().ok()?;
         if n > 59 {
             return None;
         }
-        value = value.checked_mul(60)?.checked_add(n)?;
+        value = value * 60u8 + n;
     }
-    Some(Value::Int(if negative { -value } else { value }))
+    Some(Value::integer(if negative { -value } else { value }))
 }
 
 fn resolve_float(text: &str) -> Option<f64> {
@@ -164,5 +162,42 @@ mod tests {
         assert_eq!(resolve_plain("12.14.0"), Value::Str("12.14.0".into()));
         assert_eq!(resolve_plain("089"), Value::Str("089".into()));
         assert_eq!(resolve_plain("latest"), Value::Str("latest".into()));
+    }
+
+    #[test]
+    fn integers_past_64_bits_stay_integers() {
+        let big = |digits: &str| Value::BigInt(digits.parse().unwrap());
+        assert_eq!(resolve_plain("9223372036854775807"), Value::Int(i64::MAX));
+        assert_eq!(resolve_plain("-9223372036854775808"), Value::Int(i64::MIN));
+        assert_eq!(
+            resolve_plain("9223372036854775808"),
+            big("9223372036854775808")
+        );
+        assert_eq!(
+            resolve_plain("12345678901234567890123456789"),
+            big("12345678901234567890123456789")
+        );
+        assert_eq!(
+            resolve_plain("-1_000_000_000_000_000_000_000"),
+            big("-1000000000000000000000")
+        );
+        assert_eq!(
+            resolve_plain("0x1_0000_0000_0000_0000"),
+            big("18446744073709551616")
+        );
+        assert_eq!(
+            resolve_plain("0777777777777777777777777"),
+            big("4722366482869645213695")
+        );
+        assert_eq!(
+            resolve_plain("999999999999999999:59"),
+            big("59999999999999999999")
+        );
+        assert_eq!(resolve_plain("1e30"), Value::Str("1e30".into()));
+        assert_eq!(resolve_plain("1.0e+30"), Value::Float(1e30));
+        assert_eq!(
+            resolve_plain("12345678901234567890123456789").type_name(),
+            "integer"
+        );
     }
 }

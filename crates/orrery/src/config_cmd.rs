@@ -512,8 +512,7 @@ fn process(args: ProcessArgs) -> ExitCode {
     };
     let text = match args.format {
         ProcessFormat::Json => {
-            let mut s =
-                serde_json::to_string_pretty(&orrery_emit::to_json(config)).unwrap_or_default();
+            let mut s = orrery_emit::emit_json(config);
             s.push('\n');
             s
         }

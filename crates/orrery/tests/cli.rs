@@ -372,3 +372,41 @@ fn validate_json_reports_every_recovered_fault_once() {
         }
     }
 }
+
+/// An integer past 64 bits is an integer (YAML 1.1 integers have no bound): an integer
+/// parameter takes it, it is printed digit for digit in YAML and JSON, and a string parameter
+/// refuses it as an integer, not as a float.
+#[test]
+fn a_29_digit_integer_stays_an_integer() {
+    let dir = tempfile::tempdir().unwrap();
+    let digits = "12345678901234567890123456789";
+    let body = format!(
+        "version: 2.1\njobs:\n  build:\n    parameters:\n      n: {{type: integer, default: {digits}}}\n    docker: [{{image: cimg/base:stable}}]\n    environment:\n      HEX: 0x1_0000_0000_0000_0000\n    steps:\n      - run: echo << parameters.n >>\nworkflows:\n  main:\n    jobs: [build]\n"
+    );
+    let file = write(dir.path(), "config.yml", &body);
+    let out = orrery(&["config", "process", &file]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("command: echo {digits}\n")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- HEX: 18446744073709551616\n"), "{stdout}");
+    let json = orrery(&["config", "process", &file, "--format", "json"]);
+    assert!(
+        text(&json.stdout).contains("\"HEX\": 18446744073709551616\n"),
+        "{}",
+        text(&json.stdout)
+    );
+
+    let body = body.replace("type: integer", "type: string");
+    let file = write(dir.path(), "config.yml", &body);
+    let out = orrery(&["config", "process", &file]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("actual value: {digits} (type integer)")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("float"), "{stderr}");
+}

@@ -60,6 +60,10 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
         let problem = match &depth.value {
             Value::Int(n) if *n > 0 => continue,
             Value::Int(_) => "checkout depth must be a positive integer for a shallow clone",
+            Value::BigInt(n) if n.sign() == orrery_yaml::Sign::Minus => {
+                "checkout depth must be a positive integer for a shallow clone"
+            }
+            Value::BigInt(_) => "checkout depth is too large for git",
             _ => "checkout depth is not an integer",
         };
         let d = sink
