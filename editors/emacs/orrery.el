@@ -43,8 +43,7 @@ The language server itself never waits on the network."
 
 (defcustom orrery-rules nil
   "Rule levels by name or code, e.g. ((\"unused-job\" . \"off\") (\"L1102\" . \"error\")).
-Sent to the server as `rules'; `orrery lsp' does not apply them yet, so
-set levels in `.orrery.toml'."
+Sent to the server as `rules'; they apply over the project's `.orrery.toml'."
   :type '(alist :key-type string
                 :value-type (choice (const "off") (const "note") (const "warning") (const "error"))))
 

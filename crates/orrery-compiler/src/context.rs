@@ -30,6 +30,8 @@ pub(crate) struct Ctx<'a> {
     pub step_scopes: Vec<Rc<Scope>>,
     /// Declared pipeline parameters with their values for this pipeline.
     pub pipeline_params: Rc<[(String, orrery_yaml::Node)]>,
+    /// The config's `job-groups:`, read once before the workflows.
+    pub job_groups: Rc<crate::workflows::JobGroups>,
 }
 
 impl<'a> Ctx<'a> {
@@ -49,6 +51,7 @@ impl<'a> Ctx<'a> {
             frames: Vec::new(),
             step_scopes: Vec::new(),
             pipeline_params: Rc::from(Vec::new()),
+            job_groups: Rc::default(),
         }
     }
 

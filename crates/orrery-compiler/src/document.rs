@@ -12,7 +12,9 @@ use crate::graph::{graph_of, JobGraph};
 use crate::orbs::{self, OrbCache};
 use crate::params;
 use crate::scope::Scope;
-use crate::workflows::{emit_workflow, number_duplicates, plan_workflow, Planned};
+use crate::workflows::{
+    emit_workflow, job_group_definitions, number_duplicates, plan_workflow, Planned,
+};
 use crate::{subst, version2};
 
 pub(crate) struct Output {
@@ -119,6 +121,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         opaque: false,
         index: Default::default(),
     });
+    ctx.job_groups = Rc::new(job_group_definitions(ctx, map, &root_scope.jobs));
 
     let implicit;
     let workflows = match map.get("workflows") {

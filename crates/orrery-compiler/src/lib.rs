@@ -28,7 +28,7 @@ use orrery_yaml::{Limits, Node};
 pub use graph::{GraphJob, JobGraph, Requirement, WorkflowGraph};
 pub use orb_check::{check_orb, OrbCheck};
 pub use orbs::{FetchedOrb, NoOrbs, OrbFetchError, OrbRef, OrbSource};
-pub use pipeline::PipelineValues;
+pub use pipeline::{PipelineValues, SetError as PipelineSetError, ValueKind as PipelineValueKind};
 
 /// What the caller knows about the pipeline being compiled.
 #[derive(Clone, Debug, Default)]

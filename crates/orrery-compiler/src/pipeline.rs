@@ -1,4 +1,7 @@
-//! Pipeline values (`pipeline.*`): every known name exists, null unless the caller set it.
+//! Pipeline values (`pipeline.*`): every known name exists; one the caller did not set is
+//! empty (`""`, or `false` for a boolean), as the platform renders a value its trigger does not
+//! carry, so `<< pipeline.project.type >>` is always an argument and
+//! `pipeline.trigger.type != "schedule"` agrees with `not (pipeline.trigger.type == "schedule")`.
 
 use orrery_yaml::Value;
 
@@ -109,13 +112,52 @@ const KNOWN: &[&str] = &[
     "pipeline.trigger_parameters.gitlab.is_fork_merge_request",
     "pipeline.deploy.component_name",
     "pipeline.deploy.environment_name",
+    "pipeline.deploy.target_environment_name",
     "pipeline.deploy.target_version",
     "pipeline.deploy.current_version",
     "pipeline.deploy.namespace",
     "pipeline.deploy.reason",
 ];
 
-/// The `pipeline.*` values of one pipeline. Unset values are null (undefined in expressions).
+/// The type of a pipeline value (CONFIG-SPEC §10.2: strings unless noted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    Str,
+    Int,
+    Bool,
+}
+
+impl ValueKind {
+    pub fn of(name: &str) -> ValueKind {
+        match name {
+            "pipeline.number" | "pipeline.event.github.pull_request.number" => ValueKind::Int,
+            "pipeline.git.branch.is_default"
+            | "pipeline.event.github.pull_request.draft"
+            | "pipeline.event.github.pull_request.merged"
+            | "pipeline.trigger_parameters.gitlab.is_fork_merge_request" => ValueKind::Bool,
+            _ => ValueKind::Str,
+        }
+    }
+
+    /// The value of this kind that means "not known".
+    fn empty(self) -> Value {
+        match self {
+            ValueKind::Bool => Value::Bool(false),
+            ValueKind::Str | ValueKind::Int => Value::Str(String::new()),
+        }
+    }
+}
+
+/// Why a value given by name could not be set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetError {
+    /// Not a pipeline value; the closest known name, if one is close.
+    Unknown { suggestion: Option<&'static str> },
+    /// A known value given text its type cannot hold.
+    Type { expected: ValueKind },
+}
+
+/// The `pipeline.*` values of one pipeline. Values nobody set are empty.
 #[derive(Clone, Debug)]
 pub struct PipelineValues {
     values: Vec<(&'static str, Value)>,
@@ -124,7 +166,10 @@ pub struct PipelineValues {
 impl Default for PipelineValues {
     fn default() -> Self {
         let mut values = PipelineValues {
-            values: KNOWN.iter().map(|&k| (k, Value::Null)).collect(),
+            values: KNOWN
+                .iter()
+                .map(|&k| (k, ValueKind::of(k).empty()))
+                .collect(),
         };
         values.set(
             "pipeline.id",
@@ -132,7 +177,6 @@ impl Default for PipelineValues {
         );
         values.set("pipeline.number", Value::Int(1));
         values.set("pipeline.trigger_source", Value::Str("webhook".into()));
-        values.set("pipeline.git.branch.is_default", Value::Bool(false));
         values
     }
 }
@@ -149,12 +193,82 @@ impl PipelineValues {
         }
     }
 
-    /// `None` when the name is not a pipeline value at all; `Some(Null)` when it is unset.
+    /// Sets a value given as text (a flag, a file), typed as the value is typed: `42` for an
+    /// integer, `true`/`false` for a boolean.
+    pub fn set_text(&mut self, name: &str, text: &str) -> Result<(), SetError> {
+        if self.get(name).is_none() {
+            return Err(SetError::Unknown {
+                suggestion: orrery_diagnostics::closest(name, KNOWN.iter().copied()),
+            });
+        }
+        let expected = ValueKind::of(name);
+        let value = match expected {
+            ValueKind::Str => Value::Str(text.to_string()),
+            ValueKind::Int => match text.trim().parse() {
+                Ok(n) => Value::Int(n),
+                Err(_) if text.is_empty() => Value::Str(String::new()),
+                Err(_) => return Err(SetError::Type { expected }),
+            },
+            ValueKind::Bool => match text.trim() {
+                "true" => Value::Bool(true),
+                "false" | "" => Value::Bool(false),
+                _ => return Err(SetError::Type { expected }),
+            },
+        };
+        self.set(name, value);
+        Ok(())
+    }
+
+    /// `None` when the name is not a pipeline value at all; an empty value when it is unset.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
+    /// A value as text, `None` when it is empty (not known for this pipeline).
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .and_then(Value::scalar_text)
+            .filter(|t| !t.is_empty())
+    }
+
     pub fn names() -> &'static [&'static str] {
         KNOWN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_values_are_empty_and_typed_ones_parse() {
+        let mut values = PipelineValues::default();
+        assert_eq!(
+            values.get("pipeline.project.type"),
+            Some(&Value::Str(String::new()))
+        );
+        assert_eq!(
+            values.get("pipeline.deploy.target_environment_name"),
+            Some(&Value::Str(String::new()))
+        );
+        assert_eq!(values.text("pipeline.git.tag"), None);
+        assert_eq!(values.set_text("pipeline.number", "42"), Ok(()));
+        assert_eq!(values.get("pipeline.number"), Some(&Value::Int(42)));
+        assert_eq!(
+            values.set_text("pipeline.number", "many"),
+            Err(SetError::Type {
+                expected: ValueKind::Int
+            })
+        );
+        assert_eq!(
+            values.set_text("pipeline.event.github.pull_request.draft", "true"),
+            Ok(())
+        );
+        assert_eq!(
+            values.set_text("pipeline.project.typ", "github"),
+            Err(SetError::Unknown {
+                suggestion: Some("pipeline.project.type")
+            })
+        );
     }
 }

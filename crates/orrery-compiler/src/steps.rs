@@ -276,8 +276,22 @@ fn conditional(
     };
     let condition = match body.get("condition") {
         Some(c) => logic::evaluate(ctx, c)?,
-        // The 2018 preview form without `condition` was dropped entirely.
-        None => false,
+        // The 2018 preview form without `condition` is dropped entirely (official output).
+        None => {
+            ctx.warn(
+                Diagnostic::warning(
+                    codes::STEP_SHAPE,
+                    format!(
+                        "this `{word}` step has no `condition`, so it is dropped with its steps"
+                    ),
+                )
+                .at(key_span(step), "no `condition`")
+                .with_help(format!(
+                    "write `- {word}: {{ condition: ..., steps: [...] }}`"
+                )),
+            );
+            false
+        }
     };
     if condition != is_when {
         return Ok(());

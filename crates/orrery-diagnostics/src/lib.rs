@@ -247,6 +247,10 @@ pub mod codes {
     pub const MATRIX: &str = "E0604";
     pub const ALL_WORKFLOWS_FILTERED: &str = "E0605";
     pub const REQUIRES_CYCLE: &str = "E0606";
+    /// A job group's definition or invocation breaks its rules (CONFIG-SPEC §6.10.5).
+    pub const JOB_GROUP: &str = "E0607";
+    /// A `requires` reaches into a job group from outside it.
+    pub const REQUIRES_GROUP_MEMBER: &str = "E0608";
     // packing (`orb pack`, `config pack`) and unpacking (`orb unpack`)
     pub const PACK_NO_ORB_ROOT: &str = "E0701";
     pub const PACK_NOT_A_MAP: &str = "E0702";
@@ -278,6 +282,7 @@ pub mod codes {
     pub const UNUSED_EXECUTOR: &str = "L1003";
     pub const UNUSED_ORB: &str = "L1004";
     pub const UNUSED_PARAMETER: &str = "L1005";
+    pub const UNUSED_JOB_GROUP: &str = "L1006";
     pub const DEPRECATED_IMAGE: &str = "L1101";
     pub const UNPINNED_IMAGE: &str = "L1102";
     pub const HARDCODED_CREDENTIAL: &str = "L1201";

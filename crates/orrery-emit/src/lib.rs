@@ -2,8 +2,12 @@
 //!
 //! The official compiler is Clojure; its output is SnakeYAML's block style with 2-space
 //! indentation and sequences not indented under their key. Maps keep Clojure's iteration
-//! order: up to 8 entries (an array map) in insertion order, more than 8 (a hash map) in the
-//! hash-array-mapped-trie order given by [`clojure_hash_order`].
+//! order. The maps it reads from YAML are ordered maps, whatever their size, and so are the
+//! maps it builds from them; the top-level `jobs:` map it assembles itself is a plain Clojure
+//! map: up to 8 entries (an array map) in insertion order, more than 8 (a hash map) in the
+//! hash-array-mapped-trie order given by [`clojure_hash_order`]. (Every `jobs:` map of more
+//! than 8 jobs in the shared outputs is hash-ordered; a 9-entry `environment` map of a docker
+//! image kept its order in a 2020 output.)
 //!
 //! * [`emit_yaml`] — the document body, ending with a newline.
 //! * [`orb_header`] — one `# Orb '…' resolved to '…'` line.
@@ -23,8 +27,9 @@ pub use hash::{clojure_hash_order, clojure_hash_positions};
 /// Largest map Clojure keeps as a `PersistentArrayMap` (insertion order).
 const ARRAY_MAP_MAX: usize = 8;
 
-/// The entries of `map` in the order the official compiler prints them.
-pub fn ordered_entries(map: &Map) -> Vec<&Entry> {
+/// The entries of a map the official compiler assembles as a plain Clojure map (the compiled
+/// top-level `jobs:`) in the order it prints them.
+pub fn hash_map_entries(map: &Map) -> Vec<&Entry> {
     if map.entries.len() <= ARRAY_MAP_MAX {
         return map.entries.iter().collect();
     }
@@ -35,9 +40,19 @@ pub fn ordered_entries(map: &Map) -> Vec<&Entry> {
         .collect()
 }
 
+/// The entries of `map` in print order: `top_level_jobs` is the compiled `jobs:` map (hash
+/// order past 8 entries); every other map keeps insertion order.
+fn entries(map: &Map, top_level_jobs: bool) -> Vec<&Entry> {
+    if top_level_jobs {
+        hash_map_entries(map)
+    } else {
+        map.entries.iter().collect()
+    }
+}
+
 /// The compiled document as CircleCI prints it (no header lines, no trailer): block style,
-/// 2-space indent, sequences not indented under their key, SnakeYAML-like scalar styles, maps of
-/// more than 8 entries in Clojure hash-map order, maps of up to 8 entries in insertion order.
+/// 2-space indent, sequences not indented under their key, SnakeYAML-like scalar styles, the
+/// top-level `jobs:` map in Clojure hash-map order past 8 jobs, every other map in insertion order.
 /// Ends with a newline.
 pub fn emit_yaml(node: &Node) -> String {
     emit_yaml_with(node, &EmitOptions::default())
@@ -58,7 +73,7 @@ pub fn emit_yaml_with(node: &Node, options: &EmitOptions) -> String {
     };
     let mut out = String::new();
     match &node.value {
-        Value::Map(m) if !m.is_empty() => e.write_map(&mut out, m, 0, false),
+        Value::Map(m) if !m.is_empty() => e.write_map(&mut out, m, 0, false, true),
         Value::Seq(s) if !s.is_empty() => e.write_seq(&mut out, s, 0, false),
         _ => {
             // A lone scalar or empty collection: written as the rest of a line.
@@ -122,7 +137,12 @@ fn escape_json_body(out: &mut String, text: &str) {
 
 /// JSON for machines; key order = the order [`emit_yaml`] uses.
 pub fn to_json(node: &Node) -> serde_json::Value {
+    json_value(node, true)
+}
+
+fn json_value(node: &Node, top_level: bool) -> serde_json::Value {
     use serde_json::Value as J;
+    let to_json = |n: &Node| json_value(n, false);
     match &node.value {
         Value::Null => J::Null,
         Value::Bool(b) => J::Bool(*b),
@@ -133,9 +153,20 @@ pub fn to_json(node: &Node) -> serde_json::Value {
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
         Value::Map(m) => J::Object(
-            ordered_entries(m)
-                .into_iter()
-                .map(|e| (e.key.clone(), to_json(&e.value)))
+            m.entries
+                .iter()
+                .map(|e| {
+                    let value = match &e.value.value {
+                        Value::Map(jobs) if top_level && e.key == "jobs" => J::Object(
+                            hash_map_entries(jobs)
+                                .into_iter()
+                                .map(|job| (job.key.clone(), to_json(&job.value)))
+                                .collect(),
+                        ),
+                        _ => to_json(&e.value),
+                    };
+                    (e.key.clone(), value)
+                })
                 .collect(),
         ),
     }
@@ -212,9 +243,27 @@ impl Emitter {
     }
 
     /// A block mapping whose keys sit at `indent`. With `inline_first`, the first key continues the
-    /// current line (right after `- `).
-    fn write_map(&self, out: &mut String, map: &Map, indent: usize, inline_first: bool) {
-        for (i, entry) in ordered_entries(map).into_iter().enumerate() {
+    /// current line (right after `- `). `top_level`: the document's root map.
+    fn write_map(
+        &self,
+        out: &mut String,
+        map: &Map,
+        indent: usize,
+        inline_first: bool,
+        top_level: bool,
+    ) {
+        self.write_entries(out, entries(map, false), indent, inline_first, top_level);
+    }
+
+    fn write_entries(
+        &self,
+        out: &mut String,
+        entries_in_order: Vec<&Entry>,
+        indent: usize,
+        inline_first: bool,
+        top_level: bool,
+    ) {
+        for (i, entry) in entries_in_order.into_iter().enumerate() {
             if i > 0 || !inline_first {
                 pad(out, indent);
             }
@@ -223,7 +272,8 @@ impl Emitter {
             match &entry.value.value {
                 Value::Map(m) if !m.is_empty() => {
                     out.push('\n');
-                    self.write_map(out, m, indent + 2, false);
+                    let jobs = top_level && entry.key == "jobs";
+                    self.write_entries(out, entries(m, jobs), indent + 2, false, false);
                 }
                 Value::Seq(s) if !s.is_empty() => {
                     out.push('\n');
@@ -246,7 +296,7 @@ impl Emitter {
             match &item.value {
                 Value::Map(m) if !m.is_empty() => {
                     out.push(' ');
-                    self.write_map(out, m, indent + 2, true);
+                    self.write_map(out, m, indent + 2, true, false);
                 }
                 Value::Seq(s) if !s.is_empty() => {
                     out.push(' ');

@@ -184,29 +184,55 @@ fn keys_are_quoted_like_values() {
 }
 
 #[test]
-fn big_maps_use_hash_order() {
+fn only_the_top_level_jobs_map_uses_hash_order() {
     let keys = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
-    let doc = map(keys.iter().map(|k| (*k, s("v"))).collect());
+    let nine = || map(keys.iter().map(|k| (*k, s("v"))).collect());
+    let hashed = ["d", "f", "e", "a", "i", "b", "g", "h", "c"];
+    // Past 8 jobs, the compiled `jobs:` map is a Clojure hash map.
+    let doc = map(vec![("version", s("2")), ("jobs", nine())]);
     let out = emit_yaml(&doc);
-    let order: Vec<&str> = out.lines().map(|l| &l[..1]).collect();
-    assert_eq!(order, ["d", "f", "e", "a", "i", "b", "g", "h", "c"]);
-    // Eight entries stay in insertion order.
-    let doc = map(keys[..8].iter().map(|k| (*k, s("v"))).collect());
-    let order: Vec<String> = emit_yaml(&doc)
-        .lines()
-        .map(|l| l[..1].to_string())
-        .collect();
-    assert_eq!(order, keys[..8]);
+    let order: Vec<&str> = out.lines().skip(2).map(|l| &l[2..3]).collect();
+    assert_eq!(order, hashed);
     // JSON follows the same order.
-    let doc = map(keys.iter().map(|k| (*k, s("v"))).collect());
     let json = to_json(&doc);
-    let json_keys: Vec<&str> = json
+    let json_keys: Vec<&str> = json["jobs"]
         .as_object()
         .unwrap()
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(json_keys, ["d", "f", "e", "a", "i", "b", "g", "h", "c"]);
+    assert_eq!(json_keys, hashed);
+    // Eight jobs stay in insertion order.
+    let doc = map(vec![(
+        "jobs",
+        map(keys[..8].iter().map(|k| (*k, s("v"))).collect()),
+    )]);
+    let order: Vec<String> = emit_yaml(&doc)
+        .lines()
+        .skip(1)
+        .map(|l| l[2..3].to_string())
+        .collect();
+    assert_eq!(order, keys[..8]);
+    // Maps read from YAML keep their order whatever their size: a 9-entry `environment` of a
+    // docker image (a 2020 official output), a 9-key root, a `jobs` key deeper down.
+    let image = map(vec![
+        ("image", s("cimg/base:stable")),
+        ("environment", nine()),
+    ]);
+    let job = map(vec![("docker", seq(vec![image])), ("jobs", nine())]);
+    let doc = map(vec![("jobs", map(vec![("build", job)]))]);
+    let out = emit_yaml(&doc);
+    let order: Vec<&str> = out
+        .lines()
+        .filter(|l| l.ends_with(": v"))
+        .map(|l| &l.trim_start()[..1])
+        .collect();
+    assert_eq!(order, [keys, keys].concat());
+    let order: Vec<String> = emit_yaml(&nine())
+        .lines()
+        .map(|l| l[..1].to_string())
+        .collect();
+    assert_eq!(order, keys);
 }
 
 /// Expected orders computed with `python3 shared/tools/cljhash.py` (`order(keys)`).

@@ -121,6 +121,25 @@ fn export_jobs<'a>(
     for job in &plan.jobs {
         let kind = match &job.kind {
             JobKind::Approval => Kind::Approval,
+            JobKind::NoOp | JobKind::Lock { .. } | JobKind::Unlock { .. } => {
+                let span = config
+                    .get("jobs")
+                    .and_then(|j| j.get(&job.name))
+                    .map(|n| n.span);
+                let d = Diagnostic::error(
+                    codes::RUN_EXECUTOR,
+                    format!(
+                        "job `{}` runs nothing (a no-op, release, lock or unlock job, as job groups compile to), which the export targets do not model yet",
+                        job.name
+                    ),
+                )
+                .with_help("export the group's jobs with --job NAME, or run the workflow with `orrery run`");
+                diagnostics.push(match span {
+                    Some(span) => d.at(span, "not a docker job"),
+                    None => d,
+                });
+                continue;
+            }
             JobKind::Run(spec) => match &spec.executor {
                 ExecutorKind::Docker { images } if !images.is_empty() => {
                     let node = config.get("jobs").and_then(|j| j.get(&job.name));

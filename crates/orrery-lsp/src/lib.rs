@@ -11,18 +11,26 @@ mod convert;
 mod documents;
 mod position;
 mod server;
+mod settings;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use orrery_ide::Analysis;
 pub use position::{Encoding, LineMap};
+pub use settings::ClientSettings;
 
 /// The project behind the server. Implementations may read files and run local processes;
 /// they never touch the network.
 pub trait Workspace: Send + Sync + 'static {
     /// Checks `text` as the config at `path` (which may not exist on disk yet).
     fn analyze(&self, path: &Path, text: &str) -> Analysis;
+
+    /// The editor's settings changed (or arrived with `initialize`); the answer lists what
+    /// is wrong with them, in sentences for the user. Documents are checked again after it.
+    fn configure(&self, _settings: &ClientSettings) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Project files changed on disk (`.orrery.toml`, `orbs.lock`, a vendored orb): forget
     /// whatever was remembered about them.

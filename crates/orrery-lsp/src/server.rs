@@ -1,7 +1,7 @@
 //! The protocol handlers.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tower_lsp_server::jsonrpc::{Error, Result};
@@ -11,7 +11,7 @@ use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 use crate::convert::{self, Locator};
 use crate::documents::{Documents, NotReady, Pending, Snapshot};
 use crate::position::{Encoding, LineMap};
-use crate::Workspace;
+use crate::{ClientSettings, Workspace};
 
 pub async fn serve<I, O>(input: I, output: O, workspace: Arc<dyn Workspace>)
 where
@@ -26,6 +26,9 @@ where
             encoding: OnceLock::new(),
             docs_base: OnceLock::new(),
             watch_files: OnceLock::new(),
+            pull_configuration: OnceLock::new(),
+            settings: Mutex::new(None),
+            settings_problems: Mutex::new(Vec::new()),
         }),
     })
     .custom_method("orrery/compiledConfig", Backend::compiled_config)
@@ -62,6 +65,12 @@ struct Shared {
     docs_base: OnceLock<Option<String>>,
     /// Whether the client lets the server register file watchers.
     watch_files: OnceLock<bool>,
+    /// Whether the client answers `workspace/configuration`.
+    pull_configuration: OnceLock<bool>,
+    /// The editor settings the workspace has now.
+    settings: Mutex<Option<ClientSettings>>,
+    /// What was wrong with the settings sent with `initialize`, shown once initialized.
+    settings_problems: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -138,6 +147,41 @@ impl Backend {
             .filter(|d| d.is_error())
             .count();
         Ok(CompiledConfig { yaml, errors })
+    }
+
+    /// Hands the editor's settings to the workspace; `true` when they differ from those it
+    /// had (documents are then checked again). What is wrong with them is returned.
+    fn configure(&self, section: &serde_json::Value) -> (bool, Vec<String>) {
+        let (settings, mut problems) = ClientSettings::from_json(section);
+        let mut current = self
+            .shared
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if current.as_ref() == Some(&settings) {
+            return (false, problems);
+        }
+        problems.extend(self.shared.workspace.configure(&settings));
+        *current = Some(settings);
+        (true, problems)
+    }
+
+    /// Shows what is wrong with the editor's settings, all in one message.
+    async fn show_settings_problems(&self, problems: Vec<String>) {
+        if problems.is_empty() {
+            return;
+        }
+        let message = format!("orrery: the editor's settings: {}", problems.join("; "));
+        self.client
+            .show_message(MessageType::WARNING, message)
+            .await;
+    }
+
+    /// Checks every open document again (project files or settings changed).
+    fn recheck_all(&self) {
+        for pending in self.shared.documents.touch_all() {
+            self.schedule(pending);
+        }
     }
 
     async fn snapshot(&self, uri: &Uri) -> Result<Option<Arc<Snapshot>>> {
@@ -223,6 +267,21 @@ impl LanguageServer for Backend {
             .and_then(|w| w.dynamic_registration)
             .unwrap_or(false);
         let _ = self.shared.watch_files.set(watch_files);
+        let pull_configuration = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.configuration)
+            .unwrap_or(false);
+        let _ = self.shared.pull_configuration.set(pull_configuration);
+        if let Some(options) = &params.initialization_options {
+            let (_, problems) = self.configure(options);
+            *self
+                .shared
+                .settings_problems
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = problems;
+        }
         Ok(InitializeResult {
             server_info: Some(ServerInfo {
                 name: "orrery".into(),
@@ -294,6 +353,14 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        let problems = std::mem::take(
+            &mut *self
+                .shared
+                .settings_problems
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        self.show_settings_problems(problems).await;
         if !self.shared.watch_files.get().copied().unwrap_or(false) {
             return;
         }
@@ -322,8 +389,28 @@ impl LanguageServer for Backend {
             .collect();
         let paths: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
         self.shared.workspace.files_changed(&paths);
-        for pending in self.shared.documents.touch_all() {
-            self.schedule(pending);
+        self.recheck_all();
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let section = match ClientSettings::section(&params.settings) {
+            Some(section) => section.clone(),
+            None if self.shared.pull_configuration.get() == Some(&true) => {
+                let item = ConfigurationItem {
+                    scope_uri: None,
+                    section: Some("orrery".into()),
+                };
+                match self.client.configuration(vec![item]).await {
+                    Ok(mut values) if !values.is_empty() => values.swap_remove(0),
+                    _ => return,
+                }
+            }
+            None => return,
+        };
+        let (changed, problems) = self.configure(&section);
+        self.show_settings_problems(problems).await;
+        if changed {
+            self.recheck_all();
         }
     }
 
@@ -530,9 +617,7 @@ impl LanguageServer for Backend {
         .map_err(|_| Error::internal_error())?;
         // What the command changed (orbs, the lockfile) is checked again.
         self.shared.workspace.files_changed(&[]);
-        for pending in self.shared.documents.touch_all() {
-            self.schedule(pending);
-        }
+        self.recheck_all();
         match result {
             Ok(output) => Ok(Some(serde_json::Value::String(output))),
             Err(message) => Err(Error::invalid_params(message)),

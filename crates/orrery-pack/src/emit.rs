@@ -2,8 +2,8 @@
 //!
 //! Scalars are written by `orrery-emit` (SnakeYAML's styles, YAML 1.1-safe quoting, literal
 //! blocks for multi-line strings). The structure is written here because `orrery-emit` prints
-//! maps of more than 8 keys in Clojure hash order, as `config process` does, while a packed orb
-//! keeps its order: root keys in orb order, elements in file order.
+//! a top-level `jobs:` map of more than 8 jobs in Clojure hash order, as `config process` does,
+//! while a packed orb keeps its order: root keys in orb order, elements in file order.
 
 use orrery_diagnostics::Span;
 use orrery_yaml::{Map, Node, Value};

@@ -1,8 +1,9 @@
 //! The job environment: CircleCI's built-in variables and the precedence chain
 //! project < contexts < built-ins < job < step (the shell itself comes last).
 
+use serde::{Deserialize, Serialize};
 /// What the run knows about the project and pipeline, the same for every job.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RunInfo {
     pub branch: Option<String>,
     pub tag: Option<String>,

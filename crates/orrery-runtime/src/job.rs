@@ -1,11 +1,10 @@
 //! Runs the steps of one job node through a [`JobEnv`]: the environment chain, step conditions,
 //! `run` steps, checkout, caches, workspaces, artifacts and test results, halting.
 
-use std::fs;
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use flate2::read::GzDecoder;
@@ -20,27 +19,24 @@ use crate::junit;
 use crate::keys::{host_arch, render_key, KeyContext};
 use crate::mask::{LineSplitter, Masker};
 use crate::plan::{JobKind, Status};
-use crate::run::{safe, NodeReport, Shared};
-use crate::spec::{ExecutorKind, JobSpec, RunStep, Step, StepKind};
+use crate::run::{NodeReport, Shared};
+use crate::services::{admit, node_task, LocalServices, NodeServices, NodeTask};
+use crate::spec::{JobSpec, RunStep, Step, StepKind};
 
-/// A node's log: the job log file and the console, every line masked first.
+/// A node's log: every line masked first, then handed to the node's sink (the run's log file
+/// and console, or the agent's stream to the store).
 pub(crate) struct JobLog {
-    label: String,
-    job: usize,
-    file: Mutex<Option<fs::File>>,
     masker: Masker,
-    console: Arc<dyn crate::run::Console>,
+    sink: Box<dyn Fn(&str) + Send + Sync>,
 }
 
 impl JobLog {
+    pub fn new(masker: Masker, sink: Box<dyn Fn(&str) + Send + Sync>) -> JobLog {
+        JobLog { masker, sink }
+    }
+
     pub fn line(&self, text: &str) {
-        let text = self.masker.mask(text);
-        if let Ok(mut f) = self.file.lock() {
-            if let Some(f) = f.as_mut() {
-                let _ = writeln!(f, "{text}");
-            }
-        }
-        self.console.job_line(&self.label, self.job, &text);
+        (self.sink)(&self.masker.mask(text));
     }
 }
 
@@ -50,81 +46,51 @@ enum StepResult {
     Canceled,
 }
 
-struct Node<'s, 'a> {
-    shared: &'s Shared<'a>,
-    job: usize,
-    node: u32,
+struct Node<'s> {
+    task: &'s NodeTask,
+    services: &'s dyn NodeServices,
+    cancel: &'s AtomicBool,
     spec: &'s JobSpec,
     env: Box<dyn JobEnv>,
     log: Arc<JobLog>,
     /// The job's environment chain without the step layer.
     vars: Vec<(String, String)>,
     working_dir: PathBuf,
-    build_num: u64,
-    dir: PathBuf,
     report: NodeReport,
-    persisted: usize,
 }
 
+/// Runs one job node on this machine: its executor's [`JobEnv`] over the run's own stores.
 pub(crate) fn run_node(shared: &Shared<'_>, job: usize, node: u32) -> Status {
-    let planned = &shared.plan.jobs[job];
-    let JobKind::Run(spec) = &planned.kind else {
+    let stores = &shared.stores;
+    let planned = &stores.plan.jobs[job];
+    if !matches!(planned.kind, JobKind::Run(_)) {
         return Status::Success;
-    };
-    let dir = shared.job_dir(job, node);
-    let label = if planned.nodes() > 1 {
-        format!("{}/{node}", planned.name)
-    } else {
-        planned.name.clone()
-    };
-    let _ = fs::create_dir_all(&dir);
-    let log = Arc::new(JobLog {
-        label: label.clone(),
-        job,
-        file: Mutex::new(fs::File::create(dir.join("log.txt")).ok()),
-        masker: shared.masker.clone(),
-        console: shared.console.clone(),
-    });
+    }
+    let services = Arc::new(LocalServices::new(stores.clone(), job, node));
     let started = Instant::now();
     let emit_node = |status: Status| {
-        shared.events.emit(serde_json::json!({
+        stores.events.emit(serde_json::json!({
             "event": "node_finished", "workflow": planned.workflow, "job": planned.name,
             "node": node, "status": status.as_str(), "duration_ms": started.elapsed().as_millis() as u64,
         }));
         status
     };
-    shared.events.emit(serde_json::json!({"event": "node_started", "workflow": planned.workflow, "job": planned.name, "node": node}));
-
-    if let Some(missing) = planned
-        .contexts
-        .iter()
-        .find(|c| !shared.options.secrets.contexts.contains_key(*c))
-    {
-        log.line(&format!(
-            "context `{missing}` is not in the secrets file: the job is unauthorized"
-        ));
-        return emit_node(Status::Unauthorized);
+    stores.events.emit(serde_json::json!({"event": "node_started", "workflow": planned.workflow, "job": planned.name, "node": node}));
+    let log = Arc::new(JobLog::new(stores.masker.clone(), {
+        let services = services.clone();
+        Box::new(move |line| services.log.write(line))
+    }));
+    if let Err((status, message)) = admit(stores, job) {
+        log.line(&message);
+        return emit_node(status);
     }
-    match &spec.executor {
-        ExecutorKind::Machine | ExecutorKind::Docker { .. } => {}
-        other => {
-            log.line(&format!("the {} executor cannot run here", other.label()));
-            return emit_node(Status::Failed);
-        }
-    }
+    let JobKind::Run(spec) = &planned.kind else {
+        return Status::Success;
+    };
     let setup = NodeSetup {
         spec,
-        label: label.clone(),
-        scratch: shared
-            .options
-            .run_dir
-            .join(".work")
-            .join("nodes")
-            .join(format!(
-                "{}-{}-{node}",
-                safe(&planned.workflow),
-                safe(&planned.name)
-            )),
+        label: services.log.label().to_string(),
+        scratch: stores.scratch_dir(job, node),
     };
     let env = match shared.executor.start(&setup) {
         Ok(env) => env,
@@ -133,34 +99,50 @@ pub(crate) fn run_node(shared: &Shared<'_>, job: usize, node: u32) -> Status {
             return emit_node(Status::Failed);
         }
     };
-    let build_num = shared.build_num.fetch_add(1, Ordering::SeqCst);
+    let build_num = stores.build_num.fetch_add(1, Ordering::SeqCst);
+    let Some(task) = node_task(stores, job, node, build_num) else {
+        return Status::Success;
+    };
+    let (status, report) = run_task(&task, env, services.as_ref(), log.clone(), shared.cancel);
+    if let Ok(mut r) = stores.reports.lock() {
+        r.insert((job, node), report);
+    }
+    log.line(&format!(
+        "job {} ({})",
+        status.as_str(),
+        fmt_secs(started.elapsed().as_secs_f64())
+    ));
+    emit_node(status)
+}
+
+/// Runs the steps of `task` in `env`, with what they need from outside through `services`:
+/// the step runner shared by the local executors and `orrery agent task`. Ends the
+/// environment ([`JobEnv::finish`]) before it returns.
+pub(crate) fn run_task(
+    task: &NodeTask,
+    mut env: Box<dyn JobEnv>,
+    services: &dyn NodeServices,
+    log: Arc<JobLog>,
+    cancel: &AtomicBool,
+) -> (Status, NodeReport) {
+    let spec = &task.spec;
     let home = env.home();
     let working_dir = resolve(&home, &home, &spec.working_directory);
-    let task = env.task_dir();
+    let task_dir = env.task_dir();
     let info = NodeInfo {
-        job: &planned.name,
-        node,
-        total: planned.nodes(),
-        build_num,
-        build_url: format!("file://{}", dir.display()),
-        workflow_id: shared
-            .workflow_ids
-            .get(&planned.workflow)
-            .map(String::as_str)
-            .unwrap_or(""),
+        job: &task.job,
+        node: task.node,
+        total: task.total,
+        build_num: task.build_num,
+        build_url: task.build_url.clone(),
+        workflow_id: &task.workflow_id,
         job_id: uuid(),
         working_directory: &spec.working_directory,
-        task_dir: task.display().to_string(),
-        bash_env: task.join("bash_env").display().to_string(),
+        task_dir: task_dir.display().to_string(),
+        bash_env: task_dir.join("bash_env").display().to_string(),
     };
-    let mut env = env;
     let mut base = env.base_env();
-    let helpers = shared
-        .options
-        .helper_dir
-        .as_ref()
-        .and_then(|dir| env.helpers(dir, &shared.options.timings_file));
-    if let Some((bin, timings)) = helpers {
+    if let Some((bin, timings)) = services.helpers(env.as_ref()) {
         let path = base
             .iter()
             .find(|(k, _)| k == "PATH")
@@ -169,50 +151,32 @@ pub(crate) fn run_node(shared: &Shared<'_>, job: usize, node: u32) -> Status {
         base.push(("PATH".into(), format!("{}:{path}", bin.display())));
         base.push(("ORRERY_TIMINGS".into(), timings.display().to_string()));
     }
-    let secrets = &shared.options.secrets;
-    let contexts: Vec<(String, String)> = planned
-        .contexts
-        .iter()
-        .flat_map(|c| secrets.contexts.get(c).cloned().unwrap_or_default())
-        .collect();
     let vars = chain(&[
         &base,
-        &secrets.project,
-        &contexts,
-        &builtins(&shared.options.info, &info),
+        &task.secrets,
+        &builtins(&task.info, &info),
         &spec.environment,
     ]);
-    let bash_env = task.join("bash_env");
+    let bash_env = task_dir.join("bash_env");
     if !env.exists(&bash_env) {
         if let Err(e) = env.write_file(&bash_env, b"") {
             log.line(&format!("cannot create BASH_ENV: {e}"));
         }
     }
     let mut n = Node {
-        shared,
-        job,
-        node,
+        task,
+        services,
+        cancel,
         spec,
         env,
         log,
         vars,
         working_dir,
-        build_num,
-        dir,
         report: NodeReport::default(),
-        persisted: 0,
     };
     let status = n.steps();
     n.env.finish();
-    if let Ok(mut r) = shared.reports.lock() {
-        r.insert((job, node), n.report.clone());
-    }
-    n.log.line(&format!(
-        "job {} ({})",
-        status.as_str(),
-        fmt_secs(started.elapsed().as_secs_f64())
-    ));
-    emit_node(status)
+    (status, n.report)
 }
 
 fn fmt_secs(s: f64) -> String {
@@ -236,7 +200,7 @@ pub(crate) fn resolve(home: &Path, base: &Path, path: &str) -> PathBuf {
     base.join(path)
 }
 
-impl Node<'_, '_> {
+impl Node<'_> {
     fn steps(&mut self) -> Status {
         if let Err(e) = self.env.make_dir(&self.working_dir.clone()) {
             self.log.line(&e);
@@ -245,7 +209,7 @@ impl Node<'_, '_> {
         let mut failed = false;
         let halt = self.env.task_dir().join("halt");
         for (i, step) in self.spec.steps.iter().enumerate() {
-            if self.shared.cancel.load(Ordering::SeqCst) {
+            if self.cancel.load(Ordering::SeqCst) {
                 return Status::Canceled;
             }
             if !step.when.runs(failed) {
@@ -262,9 +226,9 @@ impl Node<'_, '_> {
             if let Some(m) = &message {
                 self.log.line(m);
             }
-            self.shared.events.emit(serde_json::json!({
-                "event": "step_finished", "workflow": self.shared.plan.jobs[self.job].workflow,
-                "job": self.spec.name, "node": self.node, "step": i, "name": step.name,
+            self.services.event(serde_json::json!({
+                "event": "step_finished", "workflow": self.task.workflow,
+                "job": self.spec.name, "node": self.task.node, "step": i, "name": step.name,
                 "status": status, "message": message, "duration_ms": started.elapsed().as_millis() as u64,
             }));
             match result {
@@ -362,7 +326,7 @@ impl Node<'_, '_> {
         let outcome = self.env.exec(
             &request,
             &mut |chunk| lines.push(chunk, |l| log.line(l)),
-            self.shared.cancel,
+            self.cancel,
         );
         lines.flush(|l| log.line(l));
         match outcome {
@@ -384,28 +348,26 @@ impl Node<'_, '_> {
             Some(p) => self.path(p),
             None => self.working_dir.clone(),
         };
-        let tars = self.shared.checkout_tars()?;
         if self.env.exists(&target) && !self.env.exists(&target.join(".git")) {
             let listed = self.env.glob(&target, "*");
             if !listed.is_empty() {
                 return Err(format!("Directory ({}) you are trying to checkout to is not empty and not a git repository", target.display()));
             }
         }
-        let mut files = 0;
-        for tar in tars {
-            let mut f = fs::File::open(&tar).map_err(|e| e.to_string())?;
-            files += self.env.put_archive(&target, &mut f)?.len();
-        }
+        let env = &mut self.env;
+        let files = self
+            .services
+            .checkout(&mut |tar| Ok(env.put_archive(&target, tar)?.len()))?;
         self.log.line(&format!(
             "copied {files} entries of {} into {}",
-            self.shared.options.project_root.display(),
+            self.task.project,
             target.display()
         ));
         Ok(())
     }
 
     fn key(&mut self, template: &str) -> Result<String, String> {
-        let info = &self.shared.options.info;
+        let info = &self.task.info;
         let wd = self.working_dir.clone();
         let home = self.env.home();
         let env = &mut self.env;
@@ -417,7 +379,7 @@ impl Node<'_, '_> {
         let mut ctx = KeyContext {
             branch: info.branch.as_deref().unwrap_or(""),
             revision: info.sha1.as_deref().unwrap_or(""),
-            build_num: self.build_num,
+            build_num: self.task.build_num,
             environment: &self.vars,
             epoch,
             arch: host_arch(),
@@ -431,7 +393,7 @@ impl Node<'_, '_> {
         if key.len() > 900 {
             return Err("cache keys are at most 900 characters".into());
         }
-        if self.shared.caches.exists(&key) {
+        if self.services.cache_exists(&key)? {
             self.log.line(&format!(
                 "Skipping cache generation, cache already exists for key: {key}"
             ));
@@ -452,7 +414,7 @@ impl Node<'_, '_> {
             return Ok(());
         }
         let env = &mut self.env;
-        let saved = self.shared.caches.save(&key, &mut |w| {
+        let saved = self.services.cache_save(&key, &mut |w| {
             let mut gz = GzEncoder::new(w, Compression::fast());
             env.get_archive(&home, &rels, &mut gz)?;
             gz.finish().map(|_| ()).map_err(|e| e.to_string())
@@ -473,21 +435,23 @@ impl Node<'_, '_> {
         for k in keys {
             rendered.push(self.key(k)?);
         }
-        let Some(entry) = self.shared.caches.find(&rendered) else {
-            self.log.line(&format!(
+        let home = self.env.home();
+        let env = &mut self.env;
+        let log = &self.log;
+        let restored = self
+            .services
+            .cache_restore(&rendered, &mut |key, archive| {
+                log.line(&format!("Found a cache with key {key}"));
+                let mut gz = GzDecoder::new(BufReader::new(archive));
+                Ok(env.put_archive(&home, &mut gz)?.len())
+            })?;
+        match restored {
+            Some(n) => self.log.line(&format!("Restored {n} entries")),
+            None => self.log.line(&format!(
                 "No cache is found for key: {}",
                 rendered.join(", ")
-            ));
-            return Ok(());
-        };
-        self.log
-            .line(&format!("Found a cache with key {}", entry.key));
-        let file = fs::File::open(&entry.archive).map_err(|e| e.to_string())?;
-        let mut gz = GzDecoder::new(BufReader::new(file));
-        let home = self.env.home();
-        let written = self.env.put_archive(&home, &mut gz)?;
-        self.log
-            .line(&format!("Restored {} entries", written.len()));
+            )),
+        }
         Ok(())
     }
 
@@ -520,18 +484,13 @@ impl Node<'_, '_> {
         }
         rels.sort();
         rels.dedup();
-        let planned = &self.shared.plan.jobs[self.job];
-        let dir = self.shared.workspace_dir(&planned.workflow);
-        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let layer = dir.join(format!(
-            "{:05}-{:04}-{}.tar.gz",
-            self.job, self.node, self.persisted
-        ));
-        self.persisted += 1;
-        let file = fs::File::create(&layer).map_err(|e| e.to_string())?;
-        let mut gz = GzEncoder::new(file, Compression::fast());
-        let n = self.env.get_archive(&root, &rels, &mut gz)?;
-        gz.finish().map_err(|e| e.to_string())?;
+        let env = &mut self.env;
+        let n = self.services.persist_layer(&mut |out| {
+            let mut gz = GzEncoder::new(out, Compression::fast());
+            let n = env.get_archive(&root, &rels, &mut gz)?;
+            gz.finish().map_err(|e| e.to_string())?;
+            Ok(n)
+        })?;
         self.log
             .line(&format!("Persisted {n} entries from {}", root.display()));
         Ok(())
@@ -539,55 +498,21 @@ impl Node<'_, '_> {
 
     fn attach(&mut self, at: &str) -> Result<(), String> {
         let at = self.path(at);
-        let plan = self.shared.plan;
-        let upstream = plan.upstream(self.job);
-        let dir = self.shared.workspace_dir(&plan.jobs[self.job].workflow);
-        let mut layers: Vec<(usize, PathBuf)> = Vec::new();
-        if let Ok(read) = fs::read_dir(&dir) {
-            for e in read.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if let Some(j) = name.split('-').next().and_then(|j| j.parse::<usize>().ok()) {
-                    if upstream.contains(&j) {
-                        layers.push((j, e.path()));
-                    }
-                }
-            }
-        }
-        // Plan order is graph order; file names order a job's own layers.
-        layers.sort();
-        // Two layers from jobs that may have run at the same time must not write one file.
-        let mut owner: std::collections::BTreeMap<PathBuf, usize> = Default::default();
-        for (j, layer) in &layers {
-            let mut f = fs::File::open(layer).map_err(|e| e.to_string())?;
-            for entry in archive::list_gz(&mut f)? {
-                if let Some(&other) = owner.get(&entry) {
-                    let ordered = other == *j || plan.upstream(*j).contains(&other);
-                    if !ordered {
-                        return Err(format!(
-                            "Concurrent upstream jobs persisted the same file(s) into the workspace: {} (jobs `{}` and `{}`)",
-                            entry.display(), plan.jobs[other].name, plan.jobs[*j].name
-                        ));
-                    }
-                }
-                owner.insert(entry, *j);
-            }
-        }
-        let mut count = 0;
-        for (_, layer) in &layers {
-            let file = fs::File::open(layer).map_err(|e| e.to_string())?;
-            let mut gz = GzDecoder::new(BufReader::new(file));
-            count += self.env.put_archive(&at, &mut gz)?.len();
-        }
+        let env = &mut self.env;
+        let (layers, count) = self.services.attach_layers(&mut |layer| {
+            let mut gz = GzDecoder::new(BufReader::new(layer));
+            Ok(env.put_archive(&at, &mut gz)?.len())
+        })?;
         self.log.line(&format!(
-            "Attached {} layers ({count} entries) at {}",
-            layers.len(),
+            "Attached {layers} layers ({count} entries) at {}",
             at.display()
         ));
         Ok(())
     }
 
-    /// Copies `path` out of the job into `dest` on the host (contents for a directory).
-    fn copy_out(&mut self, path: &Path, dest: &Path) -> Result<usize, String> {
+    /// Copies `path` out of the job into `dest` (under the node's folder); returns the tar it
+    /// sent and the files stored.
+    fn copy_out(&mut self, path: &Path, dest: &Path) -> Result<(Vec<u8>, usize), String> {
         let (base, name) = match (path.parent(), path.file_name()) {
             (Some(b), Some(n)) => (b.to_path_buf(), PathBuf::from(n)),
             _ => return Err(format!("cannot copy {}", path.display())),
@@ -595,18 +520,10 @@ impl Node<'_, '_> {
         let mut tar = Vec::new();
         self.env
             .get_archive(&base, std::slice::from_ref(&name), &mut tar)?;
-        let staging = self.dir.join(".staging");
-        let _ = fs::remove_dir_all(&staging);
-        let written = archive::unpack(&mut tar.as_slice(), &staging)?;
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        // Count files before the staging directory goes: afterwards nothing there is a directory.
-        let files = written.iter().filter(|p| !staging.join(p).is_dir()).count();
-        merge(&staging.join(&name), dest)
-            .map_err(|e| format!("cannot store {}: {e}", dest.display()))?;
-        let _ = fs::remove_dir_all(&staging);
-        Ok(files)
+        let files = self
+            .services
+            .store_files(dest, &name, &mut tar.as_slice())?;
+        Ok((tar, files))
     }
 
     fn artifacts(&mut self, path: &str, destination: Option<&str>) -> Result<(), String> {
@@ -623,8 +540,8 @@ impl Node<'_, '_> {
         let prefix = archive::contained(Path::new(prefix))
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("artifacts"));
-        let dest = self.dir.join("artifacts").join(prefix);
-        let n = self.copy_out(&full, &dest)?;
+        let dest = Path::new("artifacts").join(prefix);
+        let (_, n) = self.copy_out(&full, &dest)?;
         self.report.artifacts += n;
         let files = if n == 1 { "file" } else { "files" };
         self.log.line(&format!("Stored {n} artifact {files}"));
@@ -638,27 +555,15 @@ impl Node<'_, '_> {
                 .line(&format!("No test results found at {}", full.display()));
             return Ok(());
         }
-        let dest = self
-            .dir
-            .join("test-results")
-            .join(full.file_name().unwrap_or_default());
-        self.copy_out(&full, &dest)?;
+        let dest = Path::new("test-results").join(full.file_name().unwrap_or_default());
+        let (tar, _) = self.copy_out(&full, &dest)?;
         let mut cases = Vec::new();
-        let mut xml = Vec::new();
-        collect_xml(&dest, &mut xml);
-        for file in xml {
-            let mut text = String::new();
-            if fs::File::open(&file)
-                .and_then(|mut f| f.read_to_string(&mut text))
-                .is_err()
-            {
-                continue;
-            }
+        for (file, text) in xml_files(&tar) {
             match junit::parse(&text) {
                 Ok(mut c) => cases.append(&mut c),
                 Err(e) => self.log.line(&format!(
                     "Warning: {} is not JUnit XML: {e}",
-                    file.display()
+                    full.parent().unwrap_or(&full).join(file).display()
                 )),
             }
         }
@@ -667,10 +572,7 @@ impl Node<'_, '_> {
         for f in &summary.failing {
             self.log.line(&format!("  failed: {f}"));
         }
-        let _ = fs::write(
-            self.dir.join("tests.json"),
-            serde_json::to_string_pretty(&summary.to_json()).unwrap_or_default(),
-        );
+        self.services.test_results(&summary, &cases);
         let merged = match self.report.tests.take() {
             None => summary,
             Some(mut s) => {
@@ -684,50 +586,33 @@ impl Node<'_, '_> {
             }
         };
         self.report.tests = Some(merged);
-        if let Ok(mut all) = self.shared.cases.lock() {
-            all.entry(self.job).or_default().extend(cases);
-        }
         Ok(())
     }
 }
 
-fn collect_xml(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_file() {
-        if path.extension().is_some_and(|e| e == "xml") {
-            out.push(path.to_path_buf());
+/// The `.xml` files of a tar (regular files only), in path order, as text.
+fn xml_files(tar: &[u8]) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut archive = tar::Archive::new(tar);
+    let Ok(entries) = archive.entries() else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let mut entry = entry;
+        if !entry.header().entry_type().is_file() {
+            continue;
         }
-        return;
+        let Ok(path) = entry.path().map(|p| p.into_owned()) else {
+            continue;
+        };
+        if path.extension().is_none_or(|e| e != "xml") {
+            continue;
+        }
+        let mut text = String::new();
+        if entry.read_to_string(&mut text).is_ok() {
+            out.push((path, text));
+        }
     }
-    if let Ok(read) = fs::read_dir(path) {
-        let mut entries: Vec<PathBuf> = read.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            if !fs::symlink_metadata(&e).is_ok_and(|m| m.file_type().is_symlink()) {
-                collect_xml(&e, out);
-            }
-        }
-    }
-}
-
-/// Moves `from` to `to`, merging into an existing directory.
-fn merge(from: &Path, to: &Path) -> std::io::Result<()> {
-    let from_meta = fs::symlink_metadata(from)?;
-    match fs::symlink_metadata(to) {
-        Ok(m) if m.is_dir() && from_meta.is_dir() => {
-            for e in fs::read_dir(from)? {
-                let e = e?;
-                merge(&e.path(), &to.join(e.file_name()))?;
-            }
-            Ok(())
-        }
-        Ok(m) => {
-            if m.is_dir() {
-                fs::remove_dir_all(to)?;
-            } else {
-                fs::remove_file(to)?;
-            }
-            fs::rename(from, to)
-        }
-        Err(_) => fs::rename(from, to),
-    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }

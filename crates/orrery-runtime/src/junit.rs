@@ -1,6 +1,8 @@
 //! JUnit XML test results: every `<testcase>` with its outcome, time and file, and a summary.
 
-#[derive(Clone, Debug, PartialEq)]
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Passed,
     Failed,
@@ -8,7 +10,7 @@ pub enum Outcome {
     Skipped,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TestCase {
     pub name: String,
     pub classname: String,
@@ -17,7 +19,7 @@ pub struct TestCase {
     pub outcome: Outcome,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub tests: usize,
     pub failures: usize,

@@ -8,6 +8,7 @@
 //! executor ([`docker::DockerExecutor`]) in containers; both implement [`executor::JobEnv`], and
 //! [`executor::ByKind`] sends each job to the one its executor names.
 
+pub mod agent;
 pub mod archive;
 pub mod cache;
 pub mod cgroup;
@@ -27,8 +28,10 @@ pub mod plan;
 pub mod run;
 pub mod schedule;
 pub mod secrets;
+pub mod services;
 pub mod spec;
 pub mod split;
+pub mod store;
 pub mod swarm;
 pub mod sweep;
 

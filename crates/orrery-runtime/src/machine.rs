@@ -61,8 +61,34 @@ impl Executor for MachineExecutor {
             groups: Vec::new(),
             background: Vec::new(),
             readers: Vec::new(),
+            withheld: Vec::new(),
         }))
     }
+}
+
+/// The environment of `orrery agent task` where it runs (inside the job's own container): steps
+/// run as on the machine executor (each in its own process group, killed on timeout, on cancel
+/// and at the end), `~` is `home` (kept), the task files go to `task` (removed at the end). The
+/// variables named in `withheld` (the agent's own, its token among them) never reach a step.
+pub fn in_container(
+    home: &Path,
+    task: &Path,
+    withheld: &[&str],
+) -> Result<Box<dyn JobEnv>, String> {
+    for dir in [home, task] {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    Ok(Box::new(MachineEnv {
+        root: task.to_path_buf(),
+        home: home.to_path_buf(),
+        task: task.to_path_buf(),
+        keep: false,
+        groups: Vec::new(),
+        background: Vec::new(),
+        readers: Vec::new(),
+        group: None,
+        withheld: withheld.iter().map(|v| v.to_string()).collect(),
+    }))
 }
 
 struct MachineEnv {
@@ -76,6 +102,8 @@ struct MachineEnv {
     readers: Vec<JoinHandle<()>>,
     /// The node's cgroup, where the host allows one.
     group: Option<NodeGroup>,
+    /// Variables of this process that steps do not get.
+    withheld: Vec<String>,
 }
 
 static SCRIPTS: AtomicUsize = AtomicUsize::new(0);
@@ -168,6 +196,7 @@ impl JobEnv for MachineEnv {
     fn base_env(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = std::env::vars()
             .filter(|(k, _)| !DROPPED.contains(&k.as_str()) && !k.starts_with("CIRCLE"))
+            .filter(|(k, _)| !self.withheld.contains(k))
             .collect();
         env.push(("HOME".into(), self.home.display().to_string()));
         env

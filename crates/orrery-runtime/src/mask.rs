@@ -118,14 +118,19 @@ impl LineSplitter {
         let mut start = 0;
         let mut rest = bytes;
         while let Some(i) = memchr::memchr(b'\n', rest) {
-            let mut l = &rest[..i];
-            if !self.pending.is_empty() {
+            let l = &rest[..i];
+            if self.pending.is_empty() && l.len() <= self.max_line {
+                line(&String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l)));
+            } else {
+                // The line's end may come with more than the bound: it is cut too.
                 self.pending.extend_from_slice(l);
-                l = &self.pending;
+                if self.pending.last() == Some(&b'\r') {
+                    self.pending.pop();
+                }
+                self.cut_long(0, &mut line);
+                line(&String::from_utf8_lossy(&self.pending));
+                self.pending.clear();
             }
-            let l = l.strip_suffix(b"\r").unwrap_or(l);
-            line(&String::from_utf8_lossy(l));
-            self.pending.clear();
             start += i + 1;
             rest = &bytes[start..];
         }
@@ -189,6 +194,18 @@ mod tests {
         let mut s = LineSplitter::default();
         let lines = split(&mut s, &[b"hel", b"lo\nwor", b"ld\r\n\nlast"]);
         assert_eq!(lines, ["hello", "world", "", "last"]);
+    }
+
+    #[test]
+    fn a_line_ending_past_the_bound_is_cut_too() {
+        let mut s = LineSplitter::with_max_line(Masker::default(), 4);
+        assert_eq!(
+            split(
+                &mut s,
+                &[b"abcdefghij\r\n", b"abc", b"defghi\nxy\r", b"\n\r", b"\n"]
+            ),
+            ["abcd", "efgh", "ij", "abcd", "efgh", "i", "xy", ""]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use orrery_compiler::{JobGraph, WorkflowGraph};
 use orrery_diagnostics::{codes, Diagnostic};
 use orrery_yaml::Node;
+use serde::{Deserialize, Serialize};
 
 use crate::filters::{passes, GitRef};
 use crate::spec::{job_spec, JobSpec};
@@ -22,7 +23,8 @@ pub struct Selection {
 }
 
 /// The end state of a job, as CircleCI names them, plus `OnHold` for an approval nobody gave.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     Success,
     Failed,
@@ -75,6 +77,17 @@ pub struct Dependency {
 pub enum JobKind {
     Approval,
     Run(JobSpec),
+    /// A job that runs nothing and succeeds at once: `type: no-op` (a job group's start and
+    /// end), and `type: release`, which is about a deploy CircleCI tracks, not a local one.
+    NoOp,
+    /// `type: lock`: waits until no other job of the run holds `key`, then holds it.
+    Lock {
+        key: String,
+    },
+    /// `type: unlock`: gives `key` back.
+    Unlock {
+        key: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,7 +104,7 @@ impl PlannedJob {
     pub fn nodes(&self) -> u32 {
         match &self.kind {
             JobKind::Run(spec) => spec.parallelism.max(1),
-            JobKind::Approval => 1,
+            _ => 1,
         }
     }
 }
@@ -118,6 +131,22 @@ impl Plan {
             }
         }
         seen.into_iter().collect()
+    }
+}
+
+/// What a compiled job is to the scheduler, from its `type`.
+fn kind_of(name: &str, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> JobKind {
+    let key = || {
+        node.get("key")
+            .and_then(|k| k.value.scalar_text())
+            .unwrap_or_default()
+    };
+    match node.get("type").and_then(Node::as_str) {
+        Some("no-op" | "release") => JobKind::NoOp,
+        Some("lock") => JobKind::Lock { key: key() },
+        Some("unlock") => JobKind::Unlock { key: key() },
+        Some("approval") => JobKind::Approval,
+        _ => JobKind::Run(job_spec(name, node, diagnostics)),
     }
 }
 
@@ -306,7 +335,7 @@ pub fn plan(config: &Node, graph: &JobGraph, selection: &Selection) -> (Plan, Ve
             JobKind::Approval
         } else {
             match jobs_map.and_then(|m| m.get(&job.name)) {
-                Some(node) => JobKind::Run(job_spec(&job.name, node, &mut diagnostics)),
+                Some(node) => kind_of(&job.name, node, &mut diagnostics),
                 None => {
                     diagnostics.push(
                         Diagnostic::error(

@@ -86,17 +86,23 @@ impl EventLog {
     }
 }
 
-pub(crate) struct Shared<'a> {
-    pub plan: &'a Plan,
-    pub options: &'a RunOptions,
-    pub executor: &'a dyn Executor,
+/// A run's stores and records, owned (not borrowed from the caller) so that the coordinator's
+/// HTTP store (`crate::store`) can serve them to agents from its own threads.
+pub struct RunStores {
+    pub plan: Plan,
+    pub run_dir: PathBuf,
+    project_root: PathBuf,
+    checkout_mode: CheckoutMode,
+    timings_file: PathBuf,
+    helper_dir: Option<PathBuf>,
+    pub info: RunInfo,
+    pub secrets: Secrets,
     pub console: Arc<dyn Console>,
     pub events: EventLog,
-    pub cancel: &'a AtomicBool,
     pub build_num: AtomicU64,
     pub workflow_ids: BTreeMap<String, String>,
     pub caches: CacheStore,
-    pub checkout_tars: Mutex<Option<Result<Vec<PathBuf>, String>>>,
+    checkout_tars: Mutex<Option<Result<Vec<PathBuf>, String>>>,
     pub timings: Mutex<Timings>,
     pub reports: Mutex<BTreeMap<(usize, u32), NodeReport>>,
     /// Test cases per job, recorded as timings only when the whole job succeeds.
@@ -105,20 +111,79 @@ pub(crate) struct Shared<'a> {
     pub masker: Masker,
 }
 
-impl Shared<'_> {
+impl RunStores {
+    /// Creates the run folder and its `events.jsonl`, and reads the recorded test timings.
+    pub fn new(
+        plan: &Plan,
+        options: &RunOptions,
+        console: Arc<dyn Console>,
+    ) -> Result<RunStores, String> {
+        fs::create_dir_all(&options.run_dir)
+            .map_err(|e| format!("cannot create {}: {e}", options.run_dir.display()))?;
+        let masker = Masker::new(options.secrets.values());
+        let events_file = fs::File::create(options.run_dir.join("events.jsonl"))
+            .map_err(|e| format!("cannot write events.jsonl: {e}"))?;
+        let timings = fs::read(&options.timings_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .map(|v| Timings::from_json(&v))
+            .unwrap_or_default();
+        Ok(RunStores {
+            plan: plan.clone(),
+            run_dir: options.run_dir.clone(),
+            project_root: options.project_root.clone(),
+            checkout_mode: options.checkout,
+            timings_file: options.timings_file.clone(),
+            helper_dir: options.helper_dir.clone(),
+            info: options.info.clone(),
+            secrets: options.secrets.clone(),
+            console,
+            events: EventLog {
+                file: Mutex::new(Some(events_file)),
+                masker: masker.clone(),
+            },
+            build_num: AtomicU64::new(options.first_build_num),
+            workflow_ids: plan.workflows.iter().map(|w| (w.clone(), uuid())).collect(),
+            caches: CacheStore::new(&options.cache_dir),
+            checkout_tars: Mutex::new(None),
+            timings: Mutex::new(timings),
+            reports: Mutex::new(BTreeMap::new()),
+            cases: Mutex::new(BTreeMap::new()),
+            masker,
+        })
+    }
+
     /// The folder of one job (node) in the run folder.
     pub fn job_dir(&self, job: usize, node: u32) -> PathBuf {
         let j = &self.plan.jobs[job];
-        let dir = self
-            .options
-            .run_dir
-            .join(safe(&j.workflow))
-            .join(safe(&j.name));
+        let dir = self.run_dir.join(safe(&j.workflow)).join(safe(&j.name));
         if j.nodes() > 1 {
             dir.join(node.to_string())
         } else {
             dir
         }
+    }
+
+    /// A fresh host directory for one node (the machine executor's home and task files).
+    pub fn scratch_dir(&self, job: usize, node: u32) -> PathBuf {
+        let j = &self.plan.jobs[job];
+        self.run_dir.join(".work").join("nodes").join(format!(
+            "{}-{}-{node}",
+            safe(&j.workflow),
+            safe(&j.name)
+        ))
+    }
+
+    pub fn project_root(&self) -> &Path {
+        &self.project_root
+    }
+
+    pub fn helper_dir(&self) -> Option<&Path> {
+        self.helper_dir.as_deref()
+    }
+
+    pub fn timings_file(&self) -> &Path {
+        &self.timings_file
     }
 
     pub fn checkout_tars(&self) -> Result<Vec<PathBuf>, String> {
@@ -128,21 +193,27 @@ impl Shared<'_> {
             .map_err(|_| "checkout lock poisoned")?;
         if guard.is_none() {
             *guard = Some(checkout::prepare(
-                &self.options.project_root,
-                self.options.checkout,
-                &self.options.run_dir.join(".work").join("checkout"),
+                &self.project_root,
+                self.checkout_mode,
+                &self.run_dir.join(".work").join("checkout"),
             ));
         }
         guard.clone().unwrap_or_else(|| Err("no checkout".into()))
     }
 
     pub fn workspace_dir(&self, workflow: &str) -> PathBuf {
-        self.options
-            .run_dir
+        self.run_dir
             .join(".work")
             .join("workspace")
             .join(safe(workflow))
     }
+}
+
+/// What the local node runner borrows for one run.
+pub(crate) struct Shared<'a> {
+    pub stores: Arc<RunStores>,
+    pub executor: &'a dyn Executor,
+    pub cancel: &'a AtomicBool,
 }
 
 /// A name usable as one path segment.
@@ -209,39 +280,18 @@ pub fn execute(
     console: Arc<dyn Console>,
     cancel: &AtomicBool,
 ) -> Result<RunReport, String> {
-    fs::create_dir_all(&options.run_dir)
-        .map_err(|e| format!("cannot create {}: {e}", options.run_dir.display()))?;
-    let masker = Masker::new(options.secrets.values());
-    let events_file = fs::File::create(options.run_dir.join("events.jsonl"))
-        .map_err(|e| format!("cannot write events.jsonl: {e}"))?;
-    let timings = fs::read(&options.timings_file)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .map(|v| Timings::from_json(&v))
-        .unwrap_or_default();
+    let stores = Arc::new(RunStores::new(plan, options, console)?);
     let shared = Shared {
-        plan,
-        options,
+        stores: stores.clone(),
         executor,
-        console,
-        events: EventLog {
-            file: Mutex::new(Some(events_file)),
-            masker: masker.clone(),
-        },
         cancel,
-        build_num: AtomicU64::new(options.first_build_num),
-        workflow_ids: plan.workflows.iter().map(|w| (w.clone(), uuid())).collect(),
-        caches: CacheStore::new(&options.cache_dir),
-        checkout_tars: Mutex::new(None),
-        timings: Mutex::new(timings),
-        reports: Mutex::new(BTreeMap::new()),
-        cases: Mutex::new(BTreeMap::new()),
-        masker,
     };
-    shared.events.emit(serde_json::json!({
+    let shared = &shared;
+    let stores = &*stores;
+    stores.events.emit(serde_json::json!({
         "event": "run_started",
         "pipeline_id": options.info.pipeline_id,
-        "workflows": plan.workflows.iter().map(|w| serde_json::json!({"name": w, "id": shared.workflow_ids.get(w)})).collect::<Vec<_>>(),
+        "workflows": plan.workflows.iter().map(|w| serde_json::json!({"name": w, "id": stores.workflow_ids.get(w)})).collect::<Vec<_>>(),
         "jobs": plan.jobs.iter().map(|j| serde_json::json!({"workflow": j.workflow, "name": j.name, "nodes": j.nodes()})).collect::<Vec<_>>(),
     }));
     let on_event = |e: ScheduleEvent| {
@@ -252,8 +302,8 @@ pub fn execute(
         match e {
             ScheduleEvent::JobStarted { job } => {
                 let (w, n) = job_json(job);
-                shared.console.job_started(&n);
-                shared
+                stores.console.job_started(&n);
+                stores
                     .events
                     .emit(serde_json::json!({"event": "job_started", "workflow": w, "job": n}));
             }
@@ -263,24 +313,24 @@ pub fn execute(
                 duration,
             } => {
                 let (w, n) = job_json(job);
-                shared.console.job_finished(&n, status);
-                shared.events.emit(serde_json::json!({"event": "job_finished", "workflow": w, "job": n, "status": status.as_str(), "duration_ms": duration.as_millis() as u64}));
+                stores.console.job_finished(&n, status);
+                stores.events.emit(serde_json::json!({"event": "job_finished", "workflow": w, "job": n, "status": status.as_str(), "duration_ms": duration.as_millis() as u64}));
                 if status == Status::Success {
-                    record_timings(&shared, job);
+                    record_timings(stores, job);
                 }
             }
             ScheduleEvent::Approval { job, decision } => {
                 let (w, n) = job_json(job);
                 let d = format!("{decision:?}").to_lowercase();
-                shared.events.emit(serde_json::json!({"event": "approval", "workflow": w, "job": n, "decision": d}));
-                shared.console.note(&format!("approval `{n}`: {d}"));
+                stores.events.emit(serde_json::json!({"event": "approval", "workflow": w, "job": n, "decision": d}));
+                stores.console.note(&format!("approval `{n}`: {d}"));
             }
         }
     };
     let results = run_plan(
         plan,
         options.max_parallel,
-        &Runner(&shared),
+        &Runner(shared),
         approver,
         cancel,
         &on_event,
@@ -288,23 +338,23 @@ pub fn execute(
     for (j, r) in results.iter().enumerate() {
         if !r.ran {
             let job = &plan.jobs[j];
-            shared.events.emit(serde_json::json!({"event": "job_finished", "workflow": job.workflow, "job": job.name, "status": r.status.as_str(), "duration_ms": 0}));
+            stores.events.emit(serde_json::json!({"event": "job_finished", "workflow": job.workflow, "job": job.name, "status": r.status.as_str(), "duration_ms": 0}));
         }
     }
-    shared.events.emit(
+    stores.events.emit(
         serde_json::json!({"event": "run_finished", "canceled": cancel.load(Ordering::SeqCst)}),
     );
     let _ = fs::remove_dir_all(options.run_dir.join(".work"));
-    let reports = shared.reports.into_inner().unwrap_or_default();
+    let reports = stores.reports.lock().map(|r| r.clone()).unwrap_or_default();
     Ok(RunReport {
         results,
         nodes: reports,
-        last_build_num: shared.build_num.load(Ordering::SeqCst),
+        last_build_num: stores.build_num.load(Ordering::SeqCst),
     })
 }
 
-fn record_timings(shared: &Shared<'_>, job: usize) {
-    let cases = shared
+fn record_timings(stores: &RunStores, job: usize) {
+    let cases = stores
         .cases
         .lock()
         .ok()
@@ -313,9 +363,9 @@ fn record_timings(shared: &Shared<'_>, job: usize) {
     if cases.is_empty() {
         return;
     }
-    if let Ok(mut t) = shared.timings.lock() {
+    if let Ok(mut t) = stores.timings.lock() {
         t.record(&cases);
-        let path: &Path = &shared.options.timings_file;
+        let path: &Path = &stores.timings_file;
         if let Some(parent) = path.parent() {
             let _ = fs::create_dir_all(parent);
         }

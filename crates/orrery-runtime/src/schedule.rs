@@ -1,8 +1,9 @@
 //! Runs a plan: a job starts as soon as every requirement reached an accepted end state; parallel
 //! nodes of ready jobs run up to `max_parallel` at once; a requirement ending in a state it does
-//! not accept makes the job `not_run`; approval jobs ask an [`Approver`].
+//! not accept makes the job `not_run`; approval jobs ask an [`Approver`]; no-op jobs succeed at
+//! once; a lock job waits while another job of the run holds its key, an unlock job frees it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -85,6 +86,8 @@ pub fn run_plan(
     let max_parallel = max_parallel.max(1);
     let mut states: Vec<State> = plan.jobs.iter().map(|_| State::Waiting).collect();
     let mut queue: VecDeque<(usize, u32)> = VecDeque::new();
+    // Serial-group key → the lock job holding it.
+    let mut held: HashMap<&str, usize> = HashMap::new();
     let (tx, rx) = mpsc::channel::<(usize, Status)>();
     std::thread::scope(|scope| {
         let mut running = 0usize;
@@ -108,6 +111,9 @@ pub fn run_plan(
                             _ => ready = false,
                         }
                     }
+                    if let JobKind::Lock { key } = &job.kind {
+                        ready &= blocked || canceled || !held.contains_key(key.as_str());
+                    }
                     if !ready {
                         continue;
                     }
@@ -127,7 +133,30 @@ pub fn run_plan(
                         states[j] = finish(Status::Canceled);
                         continue;
                     }
+                    // A job that runs nothing is reported as started and finished at once.
+                    let instant = |status| {
+                        on_event(ScheduleEvent::JobStarted { job: j });
+                        on_event(ScheduleEvent::JobFinished {
+                            job: j,
+                            status,
+                            duration: Duration::ZERO,
+                        });
+                        State::Done(JobResult {
+                            status,
+                            duration: Duration::ZERO,
+                            ran: true,
+                        })
+                    };
                     match &job.kind {
+                        JobKind::NoOp => states[j] = instant(Status::Success),
+                        JobKind::Lock { key } => {
+                            held.insert(key, j);
+                            states[j] = instant(Status::Success);
+                        }
+                        JobKind::Unlock { key } => {
+                            held.remove(key.as_str());
+                            states[j] = instant(Status::Success);
+                        }
                         JobKind::Approval => {
                             let decision = approver.decide(job);
                             on_event(ScheduleEvent::Approval { job: j, decision });
@@ -347,5 +376,69 @@ mod tests {
         let (approved, log) = run(plan, vec![], &["hold"]);
         assert_eq!(approved[2].status, Status::Success);
         assert_eq!(log.len(), 2);
+    }
+
+    #[test]
+    fn a_lock_waits_for_the_unlock_of_its_key_and_no_ops_pass_through() {
+        let of = |name: &str, kind: JobKind, requires| {
+            let mut j = job(name, requires, 1);
+            j.kind = kind;
+            j
+        };
+        let key = || "deploys".to_string();
+        let terminal = [
+            Status::Success,
+            Status::Failed,
+            Status::Canceled,
+            Status::Unauthorized,
+            Status::NotRun,
+        ];
+        let plan = Plan {
+            workflows: vec!["w".into()],
+            jobs: vec![
+                of("a-lock", JobKind::Lock { key: key() }, vec![]),
+                job("a-work", vec![dep(0, &[Status::Success])], 1),
+                of(
+                    "a-unlock",
+                    JobKind::Unlock { key: key() },
+                    vec![dep(1, &terminal)],
+                ),
+                of("b-lock", JobKind::Lock { key: key() }, vec![]),
+                job("b-work", vec![dep(3, &[Status::Success])], 1),
+                of(
+                    "b-unlock",
+                    JobKind::Unlock { key: key() },
+                    vec![dep(4, &terminal)],
+                ),
+                of("end", JobKind::NoOp, vec![dep(1, &[Status::Success])]),
+            ],
+            filtered: Vec::new(),
+        };
+        // a-work fails: its unlock still frees the key, so b runs, but only after a-work ended.
+        let runner = Scripted {
+            fail: vec!["a-work"],
+            plan: plan.clone(),
+            log: Mutex::new(Vec::new()),
+        };
+        let events = Mutex::new(Vec::new());
+        let results = run_plan(
+            &plan,
+            4,
+            &runner,
+            &ApprovedNames(Vec::new()),
+            &AtomicBool::new(false),
+            &|e| events.lock().unwrap().push(e),
+        );
+        let statuses: Vec<Status> = results.iter().map(|r| r.status).collect();
+        use Status::*;
+        assert_eq!(
+            statuses,
+            [Success, Failed, Success, Success, Success, Success, NotRun]
+        );
+        let events = events.into_inner().unwrap();
+        let at = |wanted: &dyn Fn(&ScheduleEvent) -> bool| events.iter().position(wanted).unwrap();
+        let a_work_ended = at(&|e| matches!(e, ScheduleEvent::JobFinished { job: 1, .. }));
+        let b_locked = at(&|e| matches!(e, ScheduleEvent::JobStarted { job: 3 }));
+        assert!(b_locked > a_work_ended, "{events:?}");
     }
 }

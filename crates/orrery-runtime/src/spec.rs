@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Node, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::duration::parse_duration;
 
 /// CircleCI's default `no_output_timeout`.
 pub const DEFAULT_NO_OUTPUT_TIMEOUT: Duration = Duration::from_secs(600);
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ExecutorKind {
     /// `docker:`; the first image is the primary container, the others are services.
     Docker {
@@ -36,7 +37,7 @@ impl ExecutorKind {
 }
 
 /// One entry of `docker:`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DockerImage {
     pub image: String,
     /// `name:`, an extra host name for the container inside the job.
@@ -51,7 +52,7 @@ pub struct DockerImage {
     pub environment: Vec<(String, String)>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum When {
     OnSuccess,
     OnFail,
@@ -78,7 +79,7 @@ impl When {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunStep {
     pub name: String,
     pub command: String,
@@ -90,7 +91,7 @@ pub struct RunStep {
     pub working_directory: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StepKind {
     Run(RunStep),
     Checkout {
@@ -127,14 +128,14 @@ pub enum StepKind {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub name: String,
     pub when: When,
     pub kind: StepKind,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobSpec {
     pub name: String,
     pub executor: ExecutorKind,

@@ -123,8 +123,10 @@ fn report(
     } else {
         Vec::new()
     };
+    let commands = model::steps_invoking_commands(input.root);
     let schema: Vec<Diagnostic> = schema
         .into_iter()
+        .filter(|d| !commands.iter().any(|step| within(d, *step)))
         .filter(|d| {
             !errors
                 .iter()
@@ -145,6 +147,13 @@ fn report(
             })
     });
     out
+}
+
+/// Whether a diagnostic points inside `span`.
+fn within(d: &Diagnostic, span: Span) -> bool {
+    d.primary.as_ref().is_some_and(|p| {
+        p.span.file == span.file && span.start <= p.span.start && p.span.end <= span.end
+    })
 }
 
 /// Whether two diagnostics point at overlapping text (an empty span counts as one character).

@@ -43,26 +43,88 @@ pub(crate) fn strings_and_keys<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
     });
 }
 
-/// The job names invoked by workflows and job groups: `- name` or `- name: {…}`, with the
-/// node naming them.
-pub(crate) fn invocations(root: &Node) -> Vec<(&str, &Node)> {
+/// The names the workflows invoke (jobs and job groups), without the job groups' own entries.
+pub(crate) fn workflow_invocations(root: &Node) -> Vec<&str> {
+    entry_names(root, "workflows")
+}
+
+/// The job names a job group's `jobs` list invokes, by group.
+pub(crate) fn group_members(root: &Node) -> Vec<(&Entry, Vec<&str>)> {
+    section(root, "job-groups")
+        .iter()
+        .map(|group| (group, names_in(group.value.get("jobs"))))
+        .collect()
+}
+
+fn entry_names<'a>(root: &'a Node, section_key: &str) -> Vec<&'a str> {
+    section(root, section_key)
+        .iter()
+        .flat_map(|e| names_in(e.value.get("jobs")))
+        .collect()
+}
+
+/// The names a `jobs` list invokes: `- name` or `- name: {…}`.
+fn names_in(jobs: Option<&Node>) -> Vec<&str> {
+    jobs.and_then(Node::as_seq)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| match &item.value {
+                    Value::Str(name) => Some(name.as_str()),
+                    Value::Map(m) => m.entries.first().map(|e| e.key.as_str()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The steps that invoke a command named like a built-in step (`run`, `deploy`, …): the
+/// compiler resolves a step to a command of its own scope first (the config's `commands`, or
+/// an inline orb's), so the built-in's shape does not apply to them. `when`, `unless` and
+/// `steps` are never commands.
+pub(crate) fn steps_invoking_commands(root: &Node) -> Vec<Span> {
     let mut out = Vec::new();
-    for section_key in ["workflows", "job-groups"] {
-        for wf in section(root, section_key) {
-            let Some(jobs) = wf.value.get("jobs").and_then(Node::as_seq) else {
-                continue;
-            };
-            for item in jobs {
-                match &item.value {
-                    Value::Str(name) => out.push((name.as_str(), item)),
-                    Value::Map(m) => {
-                        if let Some(e) = m.entries.first() {
-                            out.push((e.key.as_str(), item));
-                        }
+    let in_scope = |scope: &Node, skip: Option<&str>, out: &mut Vec<Span>| {
+        let commands: HashSet<&str> = section(scope, "commands")
+            .iter()
+            .map(|e| e.key.as_str())
+            .filter(|name| !matches!(*name, "when" | "unless" | "steps"))
+            .collect();
+        if commands.is_empty() {
+            return;
+        }
+        let Some(map) = scope.as_map() else {
+            return;
+        };
+        for entry in map.entries.iter().filter(|e| Some(e.key.as_str()) != skip) {
+            walk(&entry.value, &mut |entry, node| {
+                let is_step_list = entry.is_some_and(|e| {
+                    matches!(
+                        e.key.as_str(),
+                        "steps" | "pre-steps" | "post-steps" | "default"
+                    )
+                });
+                let Some(items) = node.as_seq().filter(|_| is_step_list) else {
+                    return;
+                };
+                for item in items {
+                    let name = match &item.value {
+                        Value::Str(name) => Some(name.as_str()),
+                        Value::Map(m) if m.entries.len() == 1 => Some(m.entries[0].key.as_str()),
+                        _ => None,
+                    };
+                    if name.is_some_and(|n| commands.contains(n)) {
+                        out.push(item.span);
                     }
-                    _ => {}
                 }
-            }
+            });
+        }
+    };
+    in_scope(root, Some("orbs"), &mut out);
+    for orb in section(root, "orbs") {
+        if orb.value.as_map().is_some() {
+            in_scope(&orb.value, None, &mut out);
         }
     }
     out

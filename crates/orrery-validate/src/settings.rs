@@ -48,6 +48,13 @@ impl Settings {
         true
     }
 
+    /// Applies `top`'s levels over these (editor settings over the project's file).
+    pub fn overlay(&mut self, top: &Settings) {
+        for &(code, level) in &top.overrides {
+            self.set(code, level);
+        }
+    }
+
     /// The severity `rule` reports with, `None` when it is off.
     pub fn severity(&self, rule: &Rule) -> Option<Severity> {
         let level = self
@@ -151,6 +158,38 @@ impl Settings {
                         .with_help("use \"off\", \"note\", \"warning\" or \"error\""),
                     ),
                 }
+            }
+        }
+        (settings, problems)
+    }
+}
+
+impl Settings {
+    /// Reads rule levels given as `(rule name or code, level)` pairs, as an editor's `rules`
+    /// setting sends them. Problems are sentences (there is no file to point into); the pairs
+    /// that are fine still apply.
+    pub fn from_pairs<'p>(
+        pairs: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) -> (Settings, Vec<String>) {
+        let mut settings = Settings::new();
+        let mut problems = Vec::new();
+        for (name, level) in pairs {
+            let Some(rule) = crate::rule(name) else {
+                problems.push(match closest_rule(name) {
+                    Some(close) => format!("unknown rule `{name}`: did you mean `{close}`?"),
+                    None => format!(
+                        "unknown rule `{name}`: `orrery config rules` lists every rule's code and name"
+                    ),
+                });
+                continue;
+            };
+            match Level::parse(level) {
+                Some(level) => {
+                    settings.set(rule.code, level);
+                }
+                None => problems.push(format!(
+                    "`{name}` is set to `{level}`, which is not a level: use off, note, warning or error"
+                )),
             }
         }
         (settings, problems)

@@ -62,6 +62,34 @@ fn settings_turn_rules_off_or_change_their_severity() {
     assert_eq!(codes, [("L1101", Severity::Error)]);
 }
 
+#[test]
+fn editor_rule_levels_lie_over_the_project_settings() {
+    let (mut project, _) = Settings::from_toml(
+        FileId(0),
+        "[rules]\ndeprecated-image = \"error\"\nL1102 = \"off\"\n",
+    );
+    let (editor, problems) = Settings::from_pairs([
+        ("L1102", "note"),
+        ("deprecated-imag", "off"),
+        ("L1101", "loud"),
+    ]);
+    assert_eq!(
+        problems,
+        [
+            "unknown rule `deprecated-imag`: did you mean `deprecated-image`?",
+            "`L1101` is set to `loud`, which is not a level: use off, note, warning or error",
+        ]
+    );
+    project.overlay(&editor);
+    let text = "version: 2.1\njobs:\n  build:\n    docker:\n      - image: circleci/node\n    steps: [checkout]\nworkflows:\n  main:\n    jobs: [build]\n";
+    let r = run_with("c.yml", text, &project, &common::FakeHost::project());
+    let codes: Vec<_> = r.findings.iter().map(|d| (d.code, d.severity)).collect();
+    assert_eq!(
+        codes,
+        [("L1101", Severity::Error), ("L1102", Severity::Note)]
+    );
+}
+
 const OUTDATED: &str = "version: 2.1
 orbs:
 executors: {}

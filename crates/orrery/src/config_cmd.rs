@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use orrery_compiler::{CompileOptions, Compiled, PipelineValues};
+use orrery_compiler::{
+    CompileOptions, Compiled, PipelineSetError, PipelineValueKind, PipelineValues,
+};
 use orrery_diagnostics::{codes, has_errors, render_human, Diagnostic, FileId, SourceDb, Span};
 use orrery_orb::{LockPolicy, OrbStore};
 use orrery_yaml::{Limits, Node, Value};
@@ -46,6 +48,14 @@ pub struct CompileArgs {
     /// Pipeline git revision (default: HEAD).
     #[arg(long)]
     pub revision: Option<String>,
+    /// A pipeline value, e.g. `pipeline.project.type=github` (repeatable; the `pipeline.`
+    /// prefix may be left out). Values nobody gives are empty; git gives the checkout's.
+    #[arg(long = "pipeline-value", value_name = "KEY=VALUE")]
+    pub pipeline_value: Vec<String>,
+    /// A YAML or JSON file of pipeline values: flat (`pipeline.git.branch: main`) or nested
+    /// (`pipeline: {git: {branch: main}}`). `--pipeline-value` flags win over it.
+    #[arg(long = "pipeline-values", value_name = "FILE")]
+    pub pipeline_values: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -99,22 +109,68 @@ pub struct Session {
 /// Compiles a config file (`-`: standard input) with the orb store its flags name. A file that
 /// is not UTF-8 text is reported where its first bad byte is (E0008), not compiled.
 pub fn compile(file: &Path, args: &CompileArgs, policy: LockPolicy) -> Result<Session, String> {
-    let bytes = read_bytes(file)?;
-    match String::from_utf8(bytes) {
-        Ok(source) => compile_source(SourceDb::new(), file, source, args, policy),
-        Err(e) => {
-            let offset = e.utf8_error().valid_up_to();
-            let byte = e.as_bytes()[offset];
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+    match read_config(file)? {
+        ConfigText::Utf8(source) => compile_source(SourceDb::new(), file, source, args, policy),
+        ConfigText::NotUtf8(bad) => {
             let mut session = compile_source(SourceDb::new(), file, String::new(), args, policy)?;
-            let config = session.db.add(file.display().to_string(), text);
+            let (config, diagnostic) = bad.report(&mut session.db, file);
             session.config = config;
             session.compiled.config = None;
             session.compiled.graph = None;
-            session.compiled.diagnostics = vec![not_text(&session.db, config, offset, byte)];
+            session.compiled.diagnostics = vec![diagnostic];
             Ok(session)
         }
     }
+}
+
+/// A config file's contents: its text, or bytes that are not UTF-8.
+pub enum ConfigText {
+    Utf8(String),
+    NotUtf8(NotUtf8),
+}
+
+/// Bytes that are not UTF-8: their text with the bad bytes replaced, and the first bad one.
+pub struct NotUtf8 {
+    text: String,
+    offset: usize,
+    byte: u8,
+}
+
+impl NotUtf8 {
+    /// Adds the text to `db` as `file` and says where its first bad byte is (E0008).
+    pub fn report(self, db: &mut SourceDb, file: &Path) -> (FileId, Diagnostic) {
+        let line = self.text[..self.offset].matches('\n').count() + 1;
+        let config = db.add(file.display().to_string(), self.text);
+        let diagnostic = Diagnostic::error(
+            codes::YAML_NOT_TEXT,
+            format!(
+                "the file is not UTF-8 text: byte 0x{:02x} at offset {} (line {line}) is not \
+                 valid UTF-8",
+                self.byte, self.offset
+            ),
+        )
+        .at(
+            Span::new(config, self.offset, self.offset + '\u{FFFD}'.len_utf8()),
+            "not UTF-8",
+        )
+        .with_help("a config is YAML text in UTF-8; convert it (e.g. `iconv -t UTF-8`) or check that this is the right file");
+        (config, diagnostic)
+    }
+}
+
+/// A config file's contents (`-`: standard input). `Err` only when it cannot be read.
+pub fn read_config(file: &Path) -> Result<ConfigText, String> {
+    let bytes = read_bytes(file)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => ConfigText::Utf8(text),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes()[offset];
+            // The replacement keeps every byte before the first bad one, so `offset` holds.
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            ConfigText::NotUtf8(NotUtf8 { text, offset, byte })
+        }
+    })
 }
 
 /// The bytes of `file`, or of standard input for `-`.
@@ -126,42 +182,6 @@ fn read_bytes(file: &Path) -> Result<Vec<u8>, String> {
         return Ok(bytes);
     }
     std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
-}
-
-/// E0008 at byte `offset` of `file` (whose text has its bad bytes replaced, so the offset of
-/// the first one still holds).
-fn not_text(db: &SourceDb, file: FileId, offset: usize, byte: u8) -> Diagnostic {
-    let line = db
-        .file(file)
-        .map(|f| f.text[..offset].matches('\n').count() + 1)
-        .unwrap_or(1);
-    Diagnostic::error(
-        codes::YAML_NOT_TEXT,
-        format!(
-            "the file is not UTF-8 text: byte 0x{byte:02x} at offset {offset} (line {line}) is not \
-             valid UTF-8"
-        ),
-    )
-    .at(
-        Span::new(file, offset, offset + '\u{FFFD}'.len_utf8()),
-        "not UTF-8",
-    )
-    .with_help("a config is YAML text in UTF-8; convert it (e.g. `iconv -t UTF-8`) or check that this is the right file")
-}
-
-/// A config file's text (`-`: standard input); bytes that are not UTF-8 are an error that
-/// says where the first one is.
-pub fn read_config(file: &Path) -> Result<String, String> {
-    let bytes = read_bytes(file)?;
-    String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
-        format!(
-            "{} is not UTF-8 text: byte 0x{:02x} at offset {offset} (line {line}) is not valid UTF-8",
-            file.display(),
-            e.as_bytes()[offset]
-        )
-    })
 }
 
 /// Compiles `source` as the config at `file`, adding the files it reads to `db` (so several
@@ -182,7 +202,7 @@ pub fn compile_source(
     if let Some(raw) = &args.pipeline_parameters {
         options.pipeline_parameters = pipeline_parameters(&mut db, raw, &mut diagnostics)?;
     }
-    options.pipeline = pipeline_values(file, args);
+    options.pipeline = pipeline_values(&mut db, file, args, &mut diagnostics)?;
     let store = args.store.open(file, policy, &mut db, &mut diagnostics)?;
     let parsed = orrery_yaml::parse(config, &source, options.limits);
     let mut compiled = if has_errors(&diagnostics) {
@@ -273,53 +293,204 @@ fn pipeline_parameters(
     }
 }
 
-fn pipeline_values(file: &Path, args: &CompileArgs) -> PipelineValues {
+/// A pipeline value the user gave, with where it was written.
+struct Given {
+    name: String,
+    /// Where the name is written.
+    at: Span,
+    value: Node,
+}
+
+/// The pipeline values: empty, then what the git checkout says (only what the user leaves
+/// open is read), then the `--pipeline-values` file, the `--pipeline-value` flags and
+/// `--branch`/`--tag`/`--revision`, each winning over the one before.
+fn pipeline_values(
+    db: &mut SourceDb,
+    file: &Path,
+    args: &CompileArgs,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<PipelineValues, String> {
+    let given = given_pipeline_values(db, args, diagnostics)?;
+    let is_given = |name: &str| given.iter().any(|g| g.name == name);
     let dir = file
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    // Only what the flags leave open is read from the checkout.
-    let head_given = args.revision.is_some() && args.tag.is_some();
-    let checkout = if head_given {
+    let checkout = if is_given("pipeline.git.revision") && is_given("pipeline.git.tag") {
         git::read_remote(dir)
     } else {
         git::read(dir)
     };
     let mut values = PipelineValues::default();
-    let tag = args.tag.clone().or(checkout.tag);
-    // A tag pipeline has no branch unless one is asked for.
-    let branch = args.branch.clone().or(if args.tag.is_some() {
-        None
-    } else {
-        checkout.branch
-    });
-    let revision = args.revision.clone().or(checkout.revision);
-    let set = |values: &mut PipelineValues, name: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            values.set(name, Value::Str(v.clone()));
+    let mut set = |name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            values.set(name, Value::Str(value));
         }
     };
-    set(&mut values, "pipeline.git.branch", &branch);
-    set(&mut values, "pipeline.git.tag", &tag);
-    set(&mut values, "pipeline.git.revision", &revision);
+    set("pipeline.git.tag", checkout.tag);
+    // A tag pipeline has no branch unless one is asked for.
+    if !is_given("pipeline.git.tag") {
+        set("pipeline.git.branch", checkout.branch);
+    }
+    set("pipeline.git.revision", checkout.revision);
     if let Some((url, kind, owner, name)) =
         checkout.remote_url.as_deref().and_then(git::project_url)
     {
-        for key in ["pipeline.project.git_url", "pipeline.git.repo_url"] {
-            values.set(key, Value::Str(url.clone()));
-        }
-        values.set("pipeline.project.type", Value::Str(kind.clone()));
-        values.set(
-            "pipeline.project.slug",
-            Value::Str(format!(
-                "{}/{owner}/{name}",
-                if kind == "bitbucket" { "bb" } else { "gh" }
-            )),
+        let slug = format!(
+            "{}/{owner}/{name}",
+            if kind == "bitbucket" { "bb" } else { "gh" }
         );
-        values.set("pipeline.git.repo_owner", Value::Str(owner));
-        values.set("pipeline.git.repo_name", Value::Str(name));
+        set("pipeline.project.git_url", Some(url.clone()));
+        set("pipeline.git.repo_url", Some(url));
+        set("pipeline.project.type", Some(kind));
+        set("pipeline.project.slug", Some(slug));
+        set("pipeline.git.repo_owner", Some(owner));
+        set("pipeline.git.repo_name", Some(name));
     }
-    values
+    for Given { name, at, value } in given {
+        let text = match value.value.scalar_text() {
+            Some(text) => text,
+            None => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        codes::USAGE,
+                        format!("pipeline value `{name}` must be a string, number or boolean"),
+                    )
+                    .at(value.span, "a list or map"),
+                );
+                continue;
+            }
+        };
+        match values.set_text(&name, &text) {
+            Ok(()) => {}
+            Err(PipelineSetError::Unknown { suggestion }) => {
+                let mut error =
+                    Diagnostic::error(codes::USAGE, format!("`{name}` is not a pipeline value"))
+                        .at(at, "unknown name");
+                error = match (suggestion, name.starts_with("pipeline.parameters.")) {
+                    (_, true) => error
+                        .with_help("pipeline parameters are given with --pipeline-parameters"),
+                    (Some(known), false) => error.with_help(format!("did you mean `{known}`?")),
+                    (None, false) => error.with_help(
+                        "the documented pipeline values are listed in CircleCI's \"Project values and variables\"",
+                    ),
+                };
+                diagnostics.push(error);
+            }
+            Err(PipelineSetError::Type { expected }) => {
+                let expected = match expected {
+                    PipelineValueKind::Int => "an integer",
+                    PipelineValueKind::Bool => "`true` or `false`",
+                    PipelineValueKind::Str => "a string",
+                };
+                diagnostics.push(
+                    Diagnostic::error(
+                        codes::USAGE,
+                        format!("pipeline value `{name}` must be {expected}, not `{text}`"),
+                    )
+                    .at(value.span, "wrong type"),
+                );
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// The values given by `--pipeline-values`, `--pipeline-value` and the git flags, in the
+/// order they apply; each is in `db` so a mistake in it is shown where it was written.
+fn given_pipeline_values(
+    db: &mut SourceDb,
+    args: &CompileArgs,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Vec<Given>, String> {
+    let mut given = Vec::new();
+    if let Some(path) = &args.pipeline_values {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read pipeline values file {}: {e}", path.display()))?;
+        let file = db.add(path.display().to_string(), text.clone());
+        let parsed = orrery_yaml::parse(file, &text, Limits::default());
+        diagnostics.extend(parsed.diagnostics);
+        match parsed.root {
+            None => {}
+            Some(root) if root.is_null() => {}
+            Some(root) if root.as_map().is_some() => flatten_values("", &root, &mut given),
+            Some(root) => diagnostics.push(
+                Diagnostic::error(
+                    codes::USAGE,
+                    "pipeline values must be a map of names to values",
+                )
+                .at(root.span, "not a map")
+                .with_help("write e.g. `pipeline.git.branch: main`"),
+            ),
+        }
+    }
+    for raw in &args.pipeline_value {
+        let file = db.add("--pipeline-value".to_string(), raw.clone());
+        let Some((key, value)) = raw.split_once('=') else {
+            diagnostics.push(
+                Diagnostic::error(codes::USAGE, format!("`{raw}` is not KEY=VALUE"))
+                    .at(Span::new(file, 0, raw.len()), "no `=`")
+                    .with_help("write e.g. --pipeline-value pipeline.project.type=github"),
+            );
+            continue;
+        };
+        given.push(Given {
+            name: full_name(key.trim()),
+            at: Span::new(file, 0, key.len()),
+            value: Node::string(value.to_string(), Span::new(file, key.len() + 1, raw.len())),
+        });
+    }
+    let flags = [
+        ("pipeline.git.branch", "--branch", &args.branch),
+        ("pipeline.git.tag", "--tag", &args.tag),
+        ("pipeline.git.revision", "--revision", &args.revision),
+    ];
+    for (name, flag, value) in flags {
+        if let Some(value) = value {
+            let file = db.add(flag.to_string(), value.clone());
+            let at = Span::new(file, 0, value.len());
+            given.push(Given {
+                name: name.to_string(),
+                at,
+                value: Node::string(value.clone(), at),
+            });
+        }
+    }
+    Ok(given)
+}
+
+/// `project.type` and `pipeline.project.type` name the same value.
+fn full_name(key: &str) -> String {
+    if key == "pipeline" || key.starts_with("pipeline.") {
+        key.to_string()
+    } else {
+        format!("pipeline.{key}")
+    }
+}
+
+/// A values file's map, nested maps joined with dots (`pipeline: {git: {branch: x}}` is
+/// `pipeline.git.branch`). A scalar's place is its key, where a wrong name is shown.
+fn flatten_values(prefix: &str, map: &Node, out: &mut Vec<Given>) {
+    let Some(entries) = map.as_map() else {
+        return;
+    };
+    for entry in &entries.entries {
+        let (key, value) = (&entry.key, &entry.value);
+        let name = if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        if value.as_map().is_some() {
+            flatten_values(&name, value, out);
+        } else {
+            out.push(Given {
+                name: full_name(&name),
+                at: entry.key_span,
+                value: value.clone(),
+            });
+        }
+    }
 }
 
 pub fn report_usage(message: &str) -> ExitCode {

@@ -10,10 +10,10 @@ use clap::{Args, ValueEnum};
 use orrery_diagnostics::{has_errors, render_human};
 use orrery_export::{ExportOptions, Target};
 use orrery_orb::LockPolicy;
-use orrery_runtime::{GitRef, Selection};
+use orrery_runtime::Selection;
 
 use crate::config_cmd::{self, CompileArgs, EXIT_CONFIG_ERROR};
-use crate::{git, run_cmd};
+use crate::run_cmd;
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -67,25 +67,10 @@ pub fn run(args: ExportArgs) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG_ERROR);
     };
     let root = run_cmd::project_root(&args.config);
-    let checkout = git::read(&root);
-    let tag = args.compile.tag.clone().or(checkout.tag.clone());
-    let branch = args
-        .compile
-        .branch
-        .clone()
-        .or(if args.compile.tag.is_some() {
-            None
-        } else {
-            checkout.branch.clone()
-        });
     let selection = Selection {
         workflow: args.workflow.clone(),
         jobs: args.jobs.clone(),
-        git: GitRef {
-            branch,
-            tag,
-            revision: args.compile.revision.clone().or(checkout.revision.clone()),
-        },
+        git: run_cmd::pipeline_git_ref(&session.options.pipeline),
     };
     let (plan, mut plan_diagnostics) = orrery_runtime::plan(config, graph, &selection);
     diagnostics.append(&mut plan_diagnostics);

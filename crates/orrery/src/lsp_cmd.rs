@@ -6,13 +6,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use clap::Args;
 use orrery_compiler::Compiled;
 use orrery_diagnostics::{codes, Diagnostic, SourceDb, Span};
 use orrery_ide::{Analysis, AnalysisParts, OrbUse};
-use orrery_validate::{Host, ShellFinding, ShellScript};
+use orrery_lsp::ClientSettings;
+use orrery_validate::{Host, Settings, ShellFinding, ShellScript};
 
 use crate::config_cmd::CompileArgs;
 use crate::project_host::{project_root, ProjectHost};
@@ -31,6 +32,13 @@ pub struct LspArgs {
     /// The project settings file (default: the nearest .orrery.toml above each config).
     #[arg(long, value_name = "FILE")]
     settings: Option<PathBuf>,
+    /// A pipeline value every document is checked with, e.g. `pipeline.git.branch=main`
+    /// (repeatable).
+    #[arg(long = "pipeline-value", value_name = "KEY=VALUE")]
+    pipeline_value: Vec<String>,
+    /// A YAML or JSON file of pipeline values every document is checked with.
+    #[arg(long = "pipeline-values", value_name = "FILE")]
+    pipeline_values: Option<PathBuf>,
 }
 
 pub fn run(args: LspArgs) -> ExitCode {
@@ -46,9 +54,13 @@ pub fn run(args: LspArgs) -> ExitCode {
                     .collect(),
                 ..StoreArgs::default()
             },
+            pipeline_value: args.pipeline_value,
+            pipeline_values: args
+                .pipeline_values
+                .map(|p| std::path::absolute(&p).unwrap_or(p)),
             ..CompileArgs::default()
         },
-        lint: LintArgs::with_settings(args.settings),
+        lint: RwLock::new(LintArgs::with_settings(args.settings)),
         hosts: Mutex::new(HashMap::new()),
     };
     match orrery_lsp::run_stdio(Arc::new(workspace)) {
@@ -62,7 +74,8 @@ pub fn run(args: LspArgs) -> ExitCode {
 
 struct ProjectWorkspace {
     compile: CompileArgs,
-    lint: LintArgs,
+    /// The lint flags, with the editor's rule levels over the project's.
+    lint: RwLock<LintArgs>,
     /// One host per project root, kept between checks (it lists the project's files once and
     /// remembers shellcheck's findings per script).
     hosts: Mutex<HashMap<PathBuf, CachingHost>>,
@@ -74,7 +87,8 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
         let host = hosts
             .entry(project_root(path))
             .or_insert_with(|| CachingHost::new(ProjectHost::for_config(path)));
-        let mut checker = Checker::new(&self.compile, &self.lint).with_host(host);
+        let lint = self.lint.read().unwrap_or_else(|e| e.into_inner());
+        let mut checker = Checker::new(&self.compile, &lint).with_host(host);
         match checker.check(path, text.to_string()) {
             Ok(checked) => Analysis::new(AnalysisParts {
                 db: checker.into_db(),
@@ -94,6 +108,19 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
             }),
             Err(message) => cannot_check(path, text, message),
         }
+    }
+
+    fn configure(&self, settings: &ClientSettings) -> Vec<String> {
+        let pairs = settings
+            .rules
+            .iter()
+            .map(|(rule, level)| (rule.as_str(), level.as_str()));
+        let (overrides, problems) = Settings::from_pairs(pairs);
+        self.lint
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_overrides(overrides);
+        problems
     }
 
     fn files_changed(&self, _paths: &[&Path]) {

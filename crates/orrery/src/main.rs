@@ -1,5 +1,6 @@
 //! The `orrery` command line. Wiring only: reading files, flags and git, printing results.
 
+mod agent_cmd;
 mod config_cmd;
 mod docs_cmd;
 mod export_cmd;
@@ -49,6 +50,9 @@ enum Command {
     /// Housekeeping on a Docker Swarm that runs use.
     #[command(subcommand)]
     Swarm(swarm_cmd::SwarmCommand),
+    /// The agent that runs a job node for a coordinator elsewhere (inside the job's container).
+    #[command(subcommand)]
+    Agent(agent_cmd::AgentCommand),
     /// Serve the language server protocol on stdin/stdout (diagnostics, hover, completion, ...).
     Lsp(lsp_cmd::LspArgs),
     /// Print a shell completion script (bash, zsh, fish), generated from these commands.
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(*args),
         Command::Export(args) => export_cmd::run(*args),
         Command::Swarm(c) => swarm_cmd::run(c),
+        Command::Agent(c) => agent_cmd::run(c),
         Command::Lsp(args) => lsp_cmd::run(args),
         Command::Completions(args) => docs_cmd::completions(args),
         Command::Man(args) => docs_cmd::man(args),

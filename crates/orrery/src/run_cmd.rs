@@ -236,6 +236,16 @@ fn with_local_workflow(
 }
 
 /// Sweeps what runs under `runs` whose process is gone left, and says so on stderr.
+/// The branch, tag and revision the config was compiled for (from git, or as the flags gave
+/// them): what workflow filters are matched against.
+pub fn pipeline_git_ref(values: &orrery_compiler::PipelineValues) -> GitRef {
+    GitRef {
+        branch: values.text("pipeline.git.branch"),
+        tag: values.text("pipeline.git.tag"),
+        revision: values.text("pipeline.git.revision"),
+    }
+}
+
 fn sweep_leftovers(runs: &Path) {
     let socket = socket_from(std::env::var("DOCKER_HOST").ok().as_deref())
         .ok()
@@ -277,6 +287,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG_ERROR);
     }
     let session = with_local_workflow(session, &args.jobs);
+    let git_ref = pipeline_git_ref(&session.options.pipeline);
     let mut db = session.db;
     let mut diagnostics = session.compiled.diagnostics;
     let (Some(config), Some(graph)) = (&session.compiled.config, &session.compiled.graph) else {
@@ -285,17 +296,11 @@ pub fn run(args: RunArgs) -> ExitCode {
     };
     let root = project_root(&args.config);
     let checkout = git::read(&root);
-    let tag = args.compile.tag.clone().or(checkout.tag.clone());
-    let branch = args
-        .compile
-        .branch
-        .clone()
-        .or(if args.compile.tag.is_some() {
-            None
-        } else {
-            checkout.branch.clone()
-        });
-    let revision = args.compile.revision.clone().or(checkout.revision.clone());
+    let GitRef {
+        branch,
+        tag,
+        revision,
+    } = git_ref;
     let selection = Selection {
         workflow: args.workflow.clone(),
         jobs: args.jobs.clone(),
@@ -615,6 +620,9 @@ fn describe(plan: &Plan) -> String {
         for job in plan.jobs.iter().filter(|j| &j.workflow == w) {
             let what = match &job.kind {
                 JobKind::Approval => "approval".to_string(),
+                JobKind::NoOp => "no-op".to_string(),
+                JobKind::Lock { key } => format!("lock {key}"),
+                JobKind::Unlock { key } => format!("unlock {key}"),
                 JobKind::Run(spec) => {
                     let mut d = format!("{}, {} steps", spec.executor.label(), spec.steps.len());
                     if spec.parallelism > 1 {

@@ -17,7 +17,8 @@ use orrery_orb::{LockPolicy, Resolution};
 use orrery_validate::{Host, Input, NoHost, Settings, SETTINGS_FILE};
 
 use crate::config_cmd::{
-    compile_source, read_config, report_usage, CompileArgs, EXIT_CONFIG_ERROR, EXIT_USAGE,
+    compile_source, read_config, report_usage, CompileArgs, ConfigText, NotUtf8, EXIT_CONFIG_ERROR,
+    EXIT_USAGE,
 };
 use crate::project_host::ProjectHost;
 use crate::shellcheck::Shellcheck;
@@ -76,6 +77,9 @@ pub struct LintArgs {
     /// turn it off with `shellcheck = "off"` under `[rules]`.
     #[arg(long)]
     no_shellcheck: bool,
+    /// Rule levels over the settings file's (an editor's `rules` setting).
+    #[arg(skip)]
+    overrides: Settings,
 }
 
 impl LintArgs {
@@ -85,7 +89,13 @@ impl LintArgs {
             settings,
             no_lint: false,
             no_shellcheck: false,
+            overrides: Settings::default(),
         }
+    }
+
+    /// Sets rule levels that apply over the settings file's.
+    pub(crate) fn set_overrides(&mut self, overrides: Settings) {
+        self.overrides = overrides;
     }
 }
 
@@ -248,8 +258,10 @@ impl<'a> Checker<'a> {
     fn check_all(&mut self, files: &[PathBuf]) -> Result<Vec<Checked>, String> {
         let mut pending = Vec::with_capacity(files.len());
         for file in files {
-            let source = read_config(file)?;
-            pending.push(self.compile(file, source)?);
+            pending.push(match read_config(file)? {
+                ConfigText::Utf8(source) => self.compile(file, source)?,
+                ConfigText::NotUtf8(bad) => self.not_utf8(file, bad),
+            });
         }
         if !self.shellcheck.available() {
             return Ok(pending.into_iter().map(|p| self.lint(p)).collect());
@@ -268,6 +280,31 @@ impl<'a> Checker<'a> {
             .collect();
         self.shellcheck.prepare(&scripts);
         Ok(pending.into_iter().map(|p| self.lint(p)).collect())
+    }
+
+    /// A config that is not UTF-8 text: E0008 where its first bad byte is, nothing compiled
+    /// or linted.
+    fn not_utf8(&mut self, file: &Path, bad: NotUtf8) -> Pending {
+        let (config, diagnostic) = bad.report(&mut self.db, file);
+        let source = self
+            .db
+            .file(config)
+            .map(|f| f.text.clone())
+            .unwrap_or_default();
+        Pending {
+            file: file.to_path_buf(),
+            config,
+            source,
+            parsed: orrery_yaml::Parsed {
+                root: None,
+                diagnostics: Vec::new(),
+                anchors: Vec::new(),
+            },
+            compiled: Compiled::default(),
+            reported: vec![diagnostic],
+            resolutions: BTreeMap::new(),
+            settings: None,
+        }
     }
 
     fn compile(&mut self, file: &Path, source: String) -> Result<Pending, String> {
@@ -329,6 +366,13 @@ impl<'a> Checker<'a> {
     /// The settings that apply to `config`, with the settings file's problems the first time
     /// that file is read.
     fn settings(&mut self, config: &Path) -> Result<(Settings, Vec<Diagnostic>), String> {
+        let (mut settings, problems) = self.file_settings(config)?;
+        settings.overlay(&self.lint.overrides);
+        Ok((settings, problems))
+    }
+
+    /// The settings file's rule levels, with its problems the first time it is read.
+    fn file_settings(&mut self, config: &Path) -> Result<(Settings, Vec<Diagnostic>), String> {
         let path = match &self.lint.settings {
             Some(path) => path.clone(),
             None => match find_settings(config) {
@@ -502,7 +546,12 @@ pub fn fix(args: FixArgs) -> ExitCode {
     let mut remaining = Vec::new();
     for file in &args.files {
         let original = match read_config(file) {
-            Ok(text) => text,
+            Ok(ConfigText::Utf8(text)) => text,
+            Ok(ConfigText::NotUtf8(bad)) => {
+                let pending = checker.not_utf8(file, bad);
+                remaining.push(checker.lint(pending));
+                continue;
+            }
             Err(message) => return report_usage(&message),
         };
         let mut text = original.clone();

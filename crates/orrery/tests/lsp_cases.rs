@@ -17,6 +17,9 @@
 //! - `=== request METHOD`: a request with JSON params; records the result (or error).
 //! - `=== notify METHOD`: a notification with JSON params.
 //! - `=== write PATH`: writes the file on disk (a project file changing outside the editor).
+//! - `=== await-diagnostics PATH`: records the next diagnostics published for PATH.
+//! - `=== await-notification METHOD`: records the params of the next notification METHOD
+//!   (e.g. `window/showMessage`).
 //!
 //! In JSON, `"«N»"` becomes marker N's position (in the file that has it), `"«uri»"` the
 //! URI of the first opened document, `"«uri:PATH»"` the URI of PATH.
@@ -278,6 +281,10 @@ fn run_case(case: &Path) -> String {
             "await-diagnostics" => {
                 let relative = rest.to_string();
                 run.diagnostics(&mut server, &section.head, &relative);
+            }
+            "await-notification" => {
+                let params = server.wait_notification(rest, |_| true);
+                run.record(&section.head, &params);
             }
             _ => {}
         }

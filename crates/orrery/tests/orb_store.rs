@@ -109,6 +109,32 @@ fn a_tampered_orb_source_is_refused() {
     assert!(stderr.contains("does not match orbs.lock"), "{stderr}");
 }
 
+/// E0504's help names the command that exists, and doing what it says re-pins the source.
+#[test]
+fn the_lock_mismatch_help_names_orb_update_and_it_works() {
+    let (_dir, config) = project();
+    let circleci = config.parent().unwrap();
+    assert!(orrery(&["orb", "lock", config.to_str().unwrap()])
+        .status
+        .success());
+    vendor(circleci, "1.1.0", &tools_orb("changed-on-purpose"));
+    let stderr = text(&process(&config).stderr);
+    assert!(
+        stderr.contains(
+            "= help: the orb changed since it was locked; restore the locked source, or run \
+             `orrery orb update` to pin the new source if the change is intended"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--update"), "{stderr}");
+
+    let update = orrery(&["orb", "update", config.to_str().unwrap()]);
+    assert!(update.status.success(), "{}", text(&update.stderr));
+    let out = process(&config);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("echo changed-on-purpose"));
+}
+
 #[test]
 fn an_unlocked_reference_is_a_warning() {
     let (_dir, config) = project();

@@ -17,6 +17,11 @@ fn fan_out_fan_in_failure_blocks_dependents() {
 }
 
 #[test]
+fn job_groups_run_between_their_joints_and_serial_groups_wait() {
+    run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Exec::Machine);
+}
+
+#[test]
 fn caches_survive_runs_and_keys_are_immutable() {
     run_cases::caches_survive_runs_and_keys_are_immutable(Exec::Machine);
 }
@@ -260,4 +265,50 @@ fn progress_shows_on_a_terminal_only() {
     let screen = text(&shown.stdout);
     assert!(screen.contains("jobs done"), "{screen}");
     assert!(screen.contains("[join] join ran"), "{screen}");
+}
+
+/// Output without newlines reaches the log whole and masked: a 3 MiB line passed on in pieces
+/// of at most 1 MiB, with a secret straddling the first cut, and a progress bar of 20,000 `\r`
+/// redraws.
+#[test]
+fn long_lines_and_progress_bars_are_complete_and_masked() {
+    let p = project("long-output.yml");
+    let secrets = run_cases::fixture("secrets.yml");
+    let out = run(
+        p.path(),
+        Exec::Machine,
+        &["--secrets", secrets.to_str().unwrap()],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(run_cases::status_of(&stdout, "long"), "success");
+    let pieces: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[long] "))
+        .collect();
+    let line: Vec<&str> = pieces
+        .iter()
+        .copied()
+        .skip_while(|p| !p.starts_with('a'))
+        .take_while(|p| !p.starts_with("==>"))
+        .collect();
+    assert!(
+        line.iter()
+            .all(|p| p.len() <= orrery_runtime::mask::MAX_LINE),
+        "a piece is over the bound"
+    );
+    let whole = line.concat();
+    assert_eq!(whole.len(), 1_048_570 + 8 + 2_097_152);
+    assert!(
+        whole == "a".repeat(1_048_570) + "********" + &"b".repeat(2_097_152),
+        "the long line is not whole, or not masked"
+    );
+    let bar: String = (0..20_000).map(|i| format!("\rprogress {i:5}")).collect();
+    assert!(
+        pieces.contains(&(bar + " done").as_str()),
+        "the progress bar is not whole"
+    );
+    let log = fs::read_to_string(run_cases::run_dir(p.path()).join("main/long/log.txt")).unwrap();
+    assert!(!stdout.contains("proj-secret") && !log.contains("proj-secret"));
+    assert!(log.contains("\rprogress 19999 done"));
 }

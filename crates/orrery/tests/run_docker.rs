@@ -21,6 +21,13 @@ fn fan_out_fan_in_failure_blocks_dependents() {
 }
 
 #[test]
+fn job_groups_run_between_their_joints_and_serial_groups_wait() {
+    if docker_ready() {
+        run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Exec::Docker);
+    }
+}
+
+#[test]
 fn caches_survive_runs_and_keys_are_immutable() {
     if docker_ready() {
         run_cases::caches_survive_runs_and_keys_are_immutable(Exec::Docker);

@@ -1,6 +1,7 @@
 //! `orrery config validate|fix` end to end, data-driven: each directory under
 //! `tests/validate/` holds a config (and maybe a `.orrery.toml`) and a `cases` file of
-//! `name | arguments | exit code` lines. Each case runs in a fresh copy of its directory and
+//! `name | arguments | exit code` lines (and maybe `*.values.yml` files of pipeline values the
+//! arguments name). Each case runs in a fresh copy of its directory and
 //! must print `NAME.stdout` and `NAME.stderr` exactly; when `NAME.config.yml` exists, the
 //! config must read like it afterwards. `ORRERY_BLESS=1` rewrites the expected files.
 
@@ -43,7 +44,7 @@ fn workspace(dir: &Path) -> tempfile::TempDir {
             .expect("name")
             .to_string_lossy()
             .into_owned();
-        if name == "config.yml" || name == ".orrery.toml" {
+        if name == "config.yml" || name == ".orrery.toml" || name.ends_with(".values.yml") {
             std::fs::copy(&path, temp.path().join(&name)).expect("copy");
         }
     }
@@ -61,6 +62,22 @@ fn check(expected: &Path, actual: &str, bless: bool, failures: &mut Vec<String>)
         failures.push(format!(
             "{}:\n--- expected\n{want}\n--- actual\n{actual}",
             expected.display()
+        ));
+    }
+}
+
+fn check_bytes(expected: &Path, actual: &[u8], bless: bool, failures: &mut Vec<String>) {
+    if bless {
+        std::fs::write(expected, actual).expect("bless");
+        return;
+    }
+    let want = std::fs::read(expected).unwrap_or_default();
+    if want != actual {
+        failures.push(format!(
+            "{}:\n--- expected\n{}\n--- actual\n{}",
+            expected.display(),
+            String::from_utf8_lossy(&want),
+            String::from_utf8_lossy(actual)
         ));
     }
 }
@@ -117,8 +134,9 @@ fn validate_and_fix_cases() {
             );
             let after = dir.join(format!("{}.config.yml", case.name));
             if after.exists() {
-                let text = std::fs::read_to_string(temp.path().join("config.yml")).expect("read");
-                check(&after, &text, bless, &mut failures);
+                // Bytes, not text: a config that is not UTF-8 must be left byte for byte.
+                let bytes = std::fs::read(temp.path().join("config.yml")).expect("read");
+                check_bytes(&after, &bytes, bless, &mut failures);
             }
         }
     }

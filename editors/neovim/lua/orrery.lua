@@ -14,7 +14,7 @@ M.defaults = {
   -- waits on the network.
   online = false,
   -- Rule levels by name or code: { ['unused-job'] = 'off', L1102 = 'error' }, sent as `rules`;
-  -- orrery lsp does not apply them yet (set levels in .orrery.toml).
+  -- they apply over the project's .orrery.toml.
   rules = {},
   -- Passed through to the client.
   on_attach = nil,

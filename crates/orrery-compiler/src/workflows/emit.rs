@@ -1,6 +1,6 @@
 //! A planned workflow back to its compiled form, its jobs added to the compiled `jobs:` map.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use orrery_yaml::{Entry, Map, Node, Value};
 
@@ -18,7 +18,24 @@ pub(crate) fn emit_workflow(
 ) -> R<Node> {
     let workflow = entry.value.as_map().cloned().unwrap_or_default();
     let members: Vec<&Planned> = planned.iter().filter(|p| p.workflow == index).collect();
-    let names = Names::new(&members);
+    // Each job group invocation is a scope of its own; the workflow's entries are scope 0.
+    let mut scoped: BTreeMap<usize, Vec<&Planned>> = BTreeMap::new();
+    for p in &members {
+        scoped.entry(p.scope).or_default().push(p);
+        if let Some(other) = p.also_in {
+            scoped.entry(other).or_default().push(p);
+        }
+    }
+    let names: HashMap<usize, Names> = scoped
+        .iter()
+        .map(|(&scope, in_scope)| {
+            let group = in_scope
+                .iter()
+                .find(|p| p.scope == scope)
+                .and_then(|p| p.group.as_deref());
+            (scope, Names::new(in_scope, group))
+        })
+        .collect();
     // The compiled jobs so far (other workflows may have added the same job).
     let mut emitted: HashSet<String> = jobs.entries.iter().map(|e| e.key.clone()).collect();
     let mut list = Vec::with_capacity(members.len());
@@ -26,7 +43,7 @@ pub(crate) fn emit_workflow(
     for p in &members {
         let mut kept = p.kept.clone();
         if let Some(requires) = kept.get("requires").cloned() {
-            match resolve_requires(ctx, p, &requires, &names, &entry.key) {
+            match resolve_requires(ctx, p, &requires, &names[&p.scope], &entry.key) {
                 Ok(r) => kept.insert("requires", requires.span, r),
                 Err(Reported) => failed = true,
             }

@@ -7,7 +7,7 @@ use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Map, Node, Value};
 
 use super::matrix::{expand_matrix, Instance};
-use super::Planned;
+use super::{Place, Planned};
 use crate::context::{Ctx, Reported, R};
 use crate::env::Env;
 use crate::jobs::{self, Invocation};
@@ -26,6 +26,19 @@ pub(super) fn plan_entry(
     env: &Env<'_>,
     root: &Rc<Scope>,
     planned: &mut Vec<Planned>,
+) -> R<()> {
+    plan_entry_in(ctx, workflow, item, env, root, planned, &Place::WORKFLOW)
+}
+
+/// Plans an entry of a workflow, or of a job group invoked from it (`place`).
+pub(super) fn plan_entry_in(
+    ctx: &mut Ctx<'_>,
+    workflow: usize,
+    item: &Node,
+    env: &Env<'_>,
+    root: &Rc<Scope>,
+    planned: &mut Vec<Planned>,
+    place: &Place,
 ) -> R<()> {
     let empty = Map::new();
     let (job_name, invocation, name_span) = match &item.value {
@@ -60,6 +73,20 @@ pub(super) fn plan_entry(
             ))
         }
     };
+    if let Some(group) = ctx.job_groups.get(&job_name) {
+        if place.group.is_some() {
+            // Nesting is reported once, at the group's definition.
+            return Err(Reported);
+        }
+        let group = Rc::clone(group);
+        let invocation = super::groups::Invocation {
+            group: &group,
+            keys: invocation,
+            name_span,
+            span: item.span,
+        };
+        return super::groups::plan_invocation(ctx, workflow, &invocation, env, root, planned);
+    }
     let instances = match invocation.get("matrix") {
         Some(matrix) => expand_matrix(ctx, &job_name, matrix, env)?,
         None => vec![Instance {
@@ -97,6 +124,7 @@ pub(super) fn plan_entry(
             alias.clone(),
             root,
             item.span,
+            place,
         ) {
             Ok(p) => planned.push(p),
             Err(Reported) => failed = true,
@@ -120,6 +148,7 @@ fn plan_instance(
     alias: Option<String>,
     root: &Rc<Scope>,
     span: Span,
+    place: &Place,
 ) -> R<Planned> {
     let explicit_name = inv.get("name").and_then(|n| n.value.scalar_text());
     let name = explicit_name
@@ -193,12 +222,15 @@ fn plan_instance(
     };
     Ok(Planned {
         workflow,
-        written_name: name.clone(),
-        name,
+        name: format!("{}{name}", place.prefix),
+        written_name: name,
         alias,
         kept,
         job,
         span,
+        scope: place.scope,
+        also_in: None,
+        group: place.group.clone(),
     })
 }
 

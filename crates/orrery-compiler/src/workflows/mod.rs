@@ -1,10 +1,11 @@
 //! Workflows: each workflow's condition, then every job entry planned (matrix instances,
-//! names, arguments, the compiled job), numbered, and emitted with its `requires` resolved
-//! and checked for cycles.
+//! names, arguments, the compiled job; job groups expanded), numbered, and emitted with its
+//! `requires` resolved and checked for cycles.
 
 mod cycles;
 mod emit;
 mod entry;
+mod groups;
 mod matrix;
 mod numbering;
 mod requires;
@@ -21,6 +22,7 @@ use crate::scope::Scope;
 use crate::{logic, subst};
 
 pub(crate) use emit::emit_workflow;
+pub(crate) use groups::{definitions as job_group_definitions, JobGroups};
 pub(crate) use numbering::number_duplicates;
 
 use entry::plan_entry;
@@ -38,6 +40,29 @@ pub(crate) struct Planned {
     kept: Map,
     job: Option<Node>,
     span: Span,
+    /// Where the entry's `requires` are resolved and where it can be required: the
+    /// workflow ([`Place::WORKFLOW`]) or one invocation of a job group.
+    scope: usize,
+    /// A second scope that sees the entry: the jobs that join a group to its workflow.
+    also_in: Option<usize>,
+    /// The job group the entry is a member of.
+    group: Option<Rc<str>>,
+}
+
+/// Where an entry is planned: the workflow itself, or the members of one job group invocation
+/// (their names prefixed when the invocation is named).
+pub(crate) struct Place {
+    scope: usize,
+    prefix: String,
+    group: Option<Rc<str>>,
+}
+
+impl Place {
+    const WORKFLOW: Place = Place {
+        scope: 0,
+        prefix: String::new(),
+        group: None,
+    };
 }
 
 /// Plans every entry of a workflow; `Ok(false)` when its condition excludes it.
@@ -79,7 +104,7 @@ pub(crate) fn plan_workflow(
             .with_help("list the jobs to run: `jobs: [build, test]`"),
         ));
     };
-    let mut failed = false;
+    let mut failed = groups::check_invocations(ctx, job_list).is_err();
     let before = planned.len();
     for item in job_list {
         if plan_entry(ctx, index, item, env, root, planned).is_err() {

@@ -9,19 +9,23 @@ use orrery_yaml::{Entry, Map, Node, Value};
 use super::Planned;
 use crate::context::{Ctx, R};
 
-/// A workflow's job names, by final name, matrix alias and written name, looked up once
-/// per `requires` item (a workflow can hold thousands of jobs).
+/// The job names of a workflow, or of one job group invocation in it, by final name, matrix
+/// alias and written name, looked up once per `requires` item (a workflow can hold thousands
+/// of jobs).
 pub(super) struct Names<'a> {
     members: &'a [&'a Planned],
+    /// The job group whose members these are; `None` for the workflow's own entries.
+    group: Option<&'a str>,
     names: HashSet<&'a str>,
     by_alias: HashMap<&'a str, Vec<&'a str>>,
     by_written: HashMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> Names<'a> {
-    pub(super) fn new(members: &'a [&'a Planned]) -> Names<'a> {
+    pub(super) fn new(members: &'a [&'a Planned], group: Option<&'a str>) -> Names<'a> {
         let mut names = Names {
             members,
+            group,
             names: HashSet::with_capacity(members.len()),
             by_alias: HashMap::new(),
             by_written: HashMap::new(),
@@ -104,17 +108,38 @@ pub(super) fn resolve_requires(
                 // Unique in this workflow, numbered only because another workflow uses the
                 // same name differently: the requirement means this workflow's job.
                 written
+            } else if let Some(crossing) = crossing_group(ctx, &name, names.group) {
+                return Err(ctx.report(
+                    Diagnostic::error(codes::REQUIRES_GROUP_MEMBER, crossing)
+                        .at(span, "inside another job group")
+                        .with_help(match names.group {
+                            None => {
+                                "require the job group itself: it is done when all its jobs are"
+                            }
+                            Some(_) => "a job group's jobs can require only jobs of the same group",
+                        }),
+                ));
             } else {
                 let numbered = written.len();
                 let message = if numbered > 1 {
                     format!("Job '{}' requires '{name}', which is the name of {numbered} other jobs in workflow '{workflow}'", p.written_name)
+                } else if let Some(group) = names.group {
+                    format!(
+                        "Job '{}' requires '{name}', which is not a member of the job group '{group}'",
+                        p.written_name
+                    )
                 } else {
                     format!(
                         "Job '{}' requires '{name}', which is not a job in workflow '{workflow}'",
                         p.written_name
                     )
                 };
-                let known: Vec<&str> = names.members.iter().map(|m| m.name.as_str()).collect();
+                let known: Vec<&str> = names
+                    .members
+                    .iter()
+                    .filter(|m| m.scope == p.scope)
+                    .map(|m| m.written_name.as_str())
+                    .collect();
                 let help = if numbered > 1 {
                     "You can give a job within a workflow an explicit name by adding a name key"
                         .to_string()
@@ -155,4 +180,17 @@ pub(super) fn resolve_requires(
         }
     }
     Ok(Node::new(Value::Seq(out), requires.span))
+}
+
+/// The official words for a `requires` that reaches into a job group from outside it
+/// (LSP-DIAGNOSTICS V72, V73); `None` when the name is no job group's member.
+fn crossing_group(ctx: &Ctx<'_>, name: &str, group: Option<&str>) -> Option<String> {
+    let owner = ctx.job_groups.owner_of(name)?;
+    match group {
+        None => Some(format!(
+            "\"{name}\" is defined inside job group \"{owner}\", not directly in this workflow"
+        )),
+        Some(g) if g != owner => Some(format!("\"{name}\" is not a member of this job group")),
+        Some(_) => None,
+    }
 }

@@ -50,6 +50,7 @@ mod unused_anchor;
 mod unused_command;
 mod unused_executor;
 mod unused_job;
+mod unused_job_group;
 mod unused_orb;
 mod unused_parameter;
 mod unused_pipeline_parameter;
@@ -59,6 +60,7 @@ mod workflows_version_key;
 /// Every rule, in code order.
 pub(crate) const ALL: &[Rule] = &[
     unused_job::RULE,
+    unused_job_group::RULE,
     unused_command::RULE,
     unused_executor::RULE,
     unused_orb::RULE,

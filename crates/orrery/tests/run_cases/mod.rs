@@ -266,6 +266,60 @@ pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
     assert!(!dir.join(".work").exists());
 }
 
+pub fn job_groups_run_between_their_joints_and_serial_groups_wait(exec: Exec) {
+    let p = project("groups.yml");
+    let out = run(p.path(), exec, &["--jobs", "4"]);
+    let stdout = text(&out.stdout);
+    // `flaky` failed: the run fails.
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    for (job, status) in [
+        ("build", "success"),
+        ("first-lock", "success"),
+        ("first/deploy", "success"),
+        ("first/smoke", "success"),
+        ("first-group-end", "success"),
+        ("first-unlock", "success"),
+        ("second-lock", "success"),
+        ("second/smoke", "success"),
+        ("second-unlock", "success"),
+        ("checks-group-start", "success"),
+        ("flaky", "failed"),
+        ("checks-group-end", "not_run"),
+        ("after", "success"),
+        ("cleanup", "success"),
+        ("never", "not_run"),
+    ] {
+        assert_eq!(status_of(&stdout, job), status, "{job}\n{stdout}");
+    }
+    assert!(
+        stdout.contains("[first/deploy] deploying to production"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("NEVER MUST NOT RUN"), "{stdout}");
+    let events = fs::read_to_string(run_dir(p.path()).join("events.jsonl")).unwrap();
+    let at = |event: &str, job: &str| {
+        events
+            .lines()
+            .position(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                e["event"] == event && e["job"] == job
+            })
+            .unwrap_or_else(|| panic!("no {event} of {job} in\n{events}"))
+    };
+    // One serial group: the second invocation took the lock only once the first gave it back,
+    // so their deploys never overlapped.
+    assert!(at("job_started", "second-lock") > at("job_finished", "first-unlock"));
+    assert!(at("job_started", "second/deploy") > at("job_finished", "first/deploy"));
+    // What requires a group waits for its end, which waits for every member.
+    assert!(at("job_started", "after") > at("job_finished", "second-group-end"));
+    assert!(at("job_started", "second-group-end") > at("job_finished", "second/smoke"));
+}
+
 pub fn caches_survive_runs_and_keys_are_immutable(exec: Exec) {
     let p = project("cache.yml");
     let mark = |m: &str| format!("mark: {m}");

@@ -1,0 +1,399 @@
+//! `orrery agent task` as a real process against the coordinator's store, on loopback without a
+//! cluster: the store runs in this test over a run's stores (as `orrery run` keeps them), the
+//! agent runs a job node's steps on this machine and everything it sends must arrive there.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orrery_compiler::{compile, CompileOptions, NoOrbs};
+use orrery_diagnostics::SourceDb;
+use orrery_runtime::cache::CacheStore;
+use orrery_runtime::checkout::CheckoutMode;
+use orrery_runtime::env::RunInfo;
+use orrery_runtime::run::{Console, RunOptions, RunStores};
+use orrery_runtime::secrets::Secrets;
+use orrery_runtime::store::{NodeTicket, Store, StoreConfig};
+use orrery_runtime::{plan, Selection, Status};
+
+const SECRET: &str = "s3cr3t-agent-value";
+
+const CONFIG: &str = r#"
+version: 2.1
+jobs:
+  build:
+    machine: true
+    steps:
+      - checkout
+      - restore_cache:
+          keys: [deps-v1-]
+      - run: |
+          echo "secret is $SECRET_TOKEN"
+          if [ -z "$ORRERY_STORE_TOKEN$ORRERY_STORE" ]; then echo "no agent variables in steps"; fi
+          echo "node $CIRCLE_NODE_INDEX of $CIRCLE_NODE_TOTAL, build $CIRCLE_BUILD_NUM"
+          mkdir -p deps out reports
+          echo "stamp-1" > deps/stamp
+          cp README.txt out/readme-copy.txt
+          echo '<testsuite name="s"><testcase classname="c" name="ok" time="0.5"/><testcase classname="c" name="bad"><failure message="no"/></testcase></testsuite>' > reports/junit.xml
+      - run:
+          name: server
+          command: for i in 1 2 3; do echo "bg tick $i"; sleep 0.1; done; sleep 300
+          background: true
+      - save_cache:
+          key: deps-v1-{{ checksum "README.txt" }}
+          paths: [deps]
+      - persist_to_workspace:
+          root: out
+          paths: [readme-copy.txt]
+      - store_artifacts:
+          path: out
+          destination: built
+      - store_test_results:
+          path: reports
+  use:
+    machine: true
+    steps:
+      - attach_workspace:
+          at: ~/ws
+      - run: 'echo "attached: $(cat ~/ws/readme-copy.txt)"'
+      - restore_cache:
+          keys: [deps-v1-]
+      - run: 'echo "restored: $(cat ~/project/deps/stamp)"'
+  wait:
+    machine: true
+    steps:
+      - run:
+          name: sleeper
+          command: echo $$ > ~/step.pid && echo "waiting $$" && sleep 120
+workflows:
+  main:
+    jobs:
+      - build
+      - use:
+          requires: [build]
+      - wait
+"#;
+
+struct Quiet;
+
+impl Console for Quiet {
+    fn job_line(&self, _: &str, _: usize, _: &str) {}
+    fn note(&self, _: &str) {}
+}
+
+/// A run's stores over a scratch project, as `orrery run` would keep them.
+fn stores(dir: &Path) -> Arc<RunStores> {
+    let mut db = SourceDb::new();
+    let file = db.add("config.yml", CONFIG);
+    let compiled = compile(&mut db, file, &CompileOptions::default(), &NoOrbs);
+    let (Some(config), Some(graph)) = (compiled.config, compiled.graph) else {
+        panic!("{:?}", compiled.diagnostics);
+    };
+    let (plan, diagnostics) = plan(&config, &graph, &Selection::default());
+    assert!(
+        !orrery_diagnostics::has_errors(&diagnostics),
+        "{diagnostics:?}"
+    );
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("README.txt"), "the project's readme\n").unwrap();
+    let options = RunOptions {
+        run_dir: dir.join("run"),
+        project_root: project,
+        checkout: CheckoutMode::WorkTree,
+        cache_dir: dir.join("cache"),
+        timings_file: dir.join("timings.json"),
+        helper_dir: None,
+        max_parallel: 1,
+        info: RunInfo::default(),
+        secrets: Secrets {
+            project: vec![("SECRET_TOKEN".into(), SECRET.into())],
+            ..Secrets::default()
+        },
+        first_build_num: 7,
+    };
+    Arc::new(RunStores::new(&plan, &options, Arc::new(Quiet)).unwrap())
+}
+
+fn job(stores: &RunStores, name: &str) -> usize {
+    stores
+        .plan
+        .jobs
+        .iter()
+        .position(|j| j.name == name)
+        .unwrap()
+}
+
+fn loopback(tls: bool) -> StoreConfig {
+    StoreConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls,
+        names: Vec::new(),
+    }
+}
+
+fn agent(store: &Store, ticket: &NodeTicket, dir: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orrery"));
+    command
+        .args([
+            "agent",
+            "task",
+            "--store",
+            store.url(),
+            "--node",
+            &ticket.id,
+        ])
+        .arg("--home")
+        .arg(dir.join(format!("home-{}", ticket.id)))
+        .arg("--task-dir")
+        .arg(dir)
+        .args(extra)
+        .env("ORRERY_STORE_TOKEN", &ticket.token)
+        .stdin(Stdio::null());
+    command
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn finished(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr)
+    )
+}
+
+#[test]
+fn agent_runs_a_node_through_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores(dir.path());
+    let store = Store::start(stores.clone(), &loopback(false)).unwrap();
+    assert!(
+        store.url().starts_with("http://127.0.0.1:"),
+        "{}",
+        store.url()
+    );
+
+    let build = job(&stores, "build");
+    let ticket = store.register(build, 0).unwrap();
+    let output = agent(&store, &ticket, dir.path(), &["--dead-man", "20"])
+        .output()
+        .unwrap();
+    let report = finished(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    // The log is echoed, masked, on the agent's stdout and arrives in the node's log.txt.
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("secret is ********"), "{report}");
+    let log = read(stores.job_dir(build, 0).join("log.txt"));
+    for line in [
+        "secret is ********",
+        "no agent variables in steps",
+        "node 0 of 1, build 7",
+        "No cache is found for key: deps-v1-",
+        "(background) bg tick 1",
+        "Stored cache deps-v1-",
+        "Persisted 1 entries",
+        "Stored 1 artifact file",
+        "Test results: 2 tests, 1 failures, 0 errors, 0 skipped",
+        "job success",
+    ] {
+        assert!(
+            log.contains(line),
+            "`{line}` not in log.txt:\n{log}\n{report}"
+        );
+    }
+    assert!(!log.contains(SECRET) && !stdout.contains(SECRET), "{log}");
+
+    // What the store received: the cache, the workspace layer, the artifact, the test results.
+    let caches = CacheStore::new(dir.path().join("cache")).entries();
+    assert_eq!(caches.len(), 1, "{caches:?}");
+    assert!(caches[0].key.starts_with("deps-v1-"), "{caches:?}");
+    let layers: Vec<_> = std::fs::read_dir(dir.path().join("run/.work/workspace/main"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(layers, ["00000-0000-0.tar.gz"]);
+    let node_dir = stores.job_dir(build, 0);
+    assert_eq!(
+        read(node_dir.join("artifacts/built/readme-copy.txt")),
+        "the project's readme\n"
+    );
+    assert!(read(node_dir.join("test-results/reports/junit.xml")).contains("testsuite"));
+    let tests: serde_json::Value =
+        serde_json::from_str(&read(node_dir.join("tests.json"))).unwrap();
+    assert_eq!(
+        (tests["tests"].as_u64(), tests["failures"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let outcome = store.outcome(&ticket.id).expect("the agent reported");
+    assert_eq!(outcome.status, Status::Success);
+    assert_eq!(outcome.artifacts, 1);
+    assert_eq!(
+        outcome.tests.map(|t| t.failing),
+        Some(vec!["c.bad".to_string()])
+    );
+    let events = read(dir.path().join("run/events.jsonl"));
+    for event in [
+        r#""event":"node_started""#,
+        r#""event":"step_finished""#,
+        r#""name":"server""#,
+        r#""event":"node_finished""#,
+    ] {
+        assert!(
+            events.contains(event),
+            "{event} not in events.jsonl:\n{events}"
+        );
+    }
+    assert!(!events.contains(SECRET));
+
+    // The next job attaches the workspace and restores the cache, through the store.
+    let using = job(&stores, "use");
+    let ticket = store.register(using, 0).unwrap();
+    let output = agent(&store, &ticket, dir.path(), &[]).output().unwrap();
+    let report = finished(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    let log = read(stores.job_dir(using, 0).join("log.txt"));
+    for line in [
+        "Attached 1 layers (1 entries)",
+        "attached: the project's readme",
+        "Found a cache with key deps-v1-",
+        "restored: stamp-1",
+    ] {
+        assert!(
+            log.contains(line),
+            "`{line}` not in log.txt:\n{log}\n{report}"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores(dir.path());
+    let store = Store::start(stores.clone(), &loopback(false)).unwrap();
+    let build = job(&stores, "build");
+    let ticket = store.register(build, 0).unwrap();
+    let wrong = NodeTicket {
+        id: ticket.id.clone(),
+        token: "0".repeat(64),
+    };
+    let output = agent(&store, &wrong, dir.path(), &[]).output().unwrap();
+    let report = finished(&output);
+    assert_eq!(output.status.code(), Some(2), "{report}");
+    assert!(report.contains("401"), "{report}");
+    // Another node's token does not open this node either.
+    let other = store.register(job(&stores, "wait"), 0).unwrap();
+    let crossed = NodeTicket {
+        id: ticket.id.clone(),
+        token: other.token,
+    };
+    let output = agent(&store, &crossed, dir.path(), &[]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", finished(&output));
+    let log = read(stores.job_dir(build, 0).join("log.txt"));
+    assert!(!log.contains("==>"), "a step ran:\n{log}");
+    assert!(store.outcome(&ticket.id).is_none());
+}
+
+#[test]
+fn tls_store_with_the_runs_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores(dir.path());
+    let store = Store::start(stores.clone(), &loopback(true)).unwrap();
+    assert!(
+        store.url().starts_with("https://127.0.0.1:"),
+        "{}",
+        store.url()
+    );
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, store.ca_pem().expect("a CA")).unwrap();
+    let wait = job(&stores, "use");
+    // Without the run's CA the agent does not trust the store.
+    let ticket = store.register(wait, 0).unwrap();
+    let output = agent(&store, &ticket, dir.path(), &[]).output().unwrap();
+    let report = finished(&output);
+    assert_eq!(output.status.code(), Some(2), "{report}");
+    let output = agent(&store, &ticket, dir.path(), &["--ca", ca.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = finished(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert_eq!(
+        store.outcome(&ticket.id).map(|o| o.status),
+        Some(Status::Success)
+    );
+    assert!(read(stores.job_dir(wait, 0).join("log.txt")).contains("Attached 0 layers"));
+}
+
+/// Waits for `child` up to `limit`; its exit code, or `None` (then it is killed).
+fn wait_for(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn the_agent_stops_when_the_store_goes_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores(dir.path());
+    let store = Store::start(stores.clone(), &loopback(false)).unwrap();
+    let wait = job(&stores, "wait");
+    let ticket = store.register(wait, 0).unwrap();
+    let mut child = agent(&store, &ticket, dir.path(), &["--dead-man", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = stores.job_dir(wait, 0).join("log.txt");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting")) {
+        assert!(Instant::now() < deadline, "the step never started");
+        assert!(child.try_wait().unwrap().is_none(), "the agent ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid_file = dir
+        .path()
+        .join(format!("home-{}", ticket.id))
+        .join("step.pid");
+    let step: i32 = read(pid_file).trim().parse().unwrap();
+    // The coordinator goes away: its store stops answering and every connection is cut.
+    let gone = Instant::now();
+    drop(store);
+    // Dead-man interval 2 s (+ a heartbeat period, + the step's stop): well inside 15 s.
+    let code = wait_for(&mut child, Duration::from_secs(15));
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert_eq!(
+        code,
+        Some(3),
+        "agent exit after {:?}: {stderr}",
+        gone.elapsed()
+    );
+    assert!(stderr.contains("has not answered"), "{stderr}");
+    // The step's shell went with it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let running =
+        || std::fs::read_to_string(format!("/proc/{step}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    while running() {
+        assert!(Instant::now() < deadline, "step {step} still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
