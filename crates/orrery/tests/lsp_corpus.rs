@@ -295,7 +295,7 @@ fn diagnostics_after_edits_match_validate_on_the_edited_text() {
     let Some(files) = corpus() else {
         return;
     };
-    let mut rng = Rng(0x5eed_0f_ed17);
+    let mut rng = Rng(0x005e_ed0f_ed17);
     let cwd = tempfile::tempdir().expect("temp dir");
     // Outside the working directory, so validate names the files as the server does.
     let edited_root = tempfile::tempdir().expect("temp dir");
