@@ -1,6 +1,8 @@
 //! One checked document: the single parse every feature reads, the compiler's output, the
 //! diagnostics, and where its orbs came from.
 
+use std::sync::OnceLock;
+
 use orrery_compiler::Compiled;
 use orrery_diagnostics::{Diagnostic, FileId, SourceDb};
 use orrery_yaml::Parsed;
@@ -42,7 +44,9 @@ pub struct Analysis {
     compiled: Compiled,
     diagnostics: Vec<Diagnostic>,
     orbs: Vec<OrbUse>,
-    model: Model,
+    /// Built on first use: diagnostics do not need it, so an edit's diagnostics do not wait
+    /// for it.
+    model: OnceLock<Model>,
 }
 
 impl Analysis {
@@ -55,7 +59,6 @@ impl Analysis {
             diagnostics,
             orbs,
         } = parts;
-        let model = Model::build(&db, file, parsed.root.as_ref(), &parsed.anchors, &orbs);
         Analysis {
             db,
             file,
@@ -63,7 +66,7 @@ impl Analysis {
             compiled,
             diagnostics,
             orbs,
-            model,
+            model: OnceLock::new(),
         }
     }
 
@@ -99,7 +102,15 @@ impl Analysis {
 
     /// Every definition and reference of the document.
     pub fn model(&self) -> &Model {
-        &self.model
+        self.model.get_or_init(|| {
+            Model::build(
+                &self.db,
+                self.file,
+                self.parsed.root.as_ref(),
+                &self.parsed.anchors,
+                &self.orbs,
+            )
+        })
     }
 
     /// What `orrery config process` prints for the document, when it compiles.

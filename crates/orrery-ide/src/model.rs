@@ -4,6 +4,7 @@
 //! parameters, `<< parameters.x >>`, `pipeline.parameters.x`, aliases), with spans — in the
 //! document, in inline orbs and in orb sources from the store.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use orrery_diagnostics::{FileId, SourceDb, Span};
@@ -127,6 +128,10 @@ struct Builder<'a> {
     model: Model,
     /// Elements (their definition and body) to scan for references once all are known.
     elements: Vec<(usize, Node)>,
+    /// The first definition of each kind and name (what `Model::find` answers), and of each
+    /// owner's parameter: large configs have thousands of each.
+    first: HashMap<(Kind, String), usize>,
+    params: HashMap<(usize, String), usize>,
 }
 
 impl Model {
@@ -142,6 +147,8 @@ impl Model {
             file,
             model: Model::default(),
             elements: Vec::new(),
+            first: HashMap::new(),
+            params: HashMap::new(),
         };
         let text = db.file(file).map_or("", |f| f.text.as_str());
         for anchor in anchors {
@@ -252,8 +259,29 @@ fn contains(span: Span, offset: u32) -> bool {
 
 impl Builder<'_> {
     fn def(&mut self, def: Definition) -> usize {
+        let index = self.model.defs.len();
+        match (def.kind, def.owner) {
+            (Kind::Parameter, Some(owner)) => {
+                self.params
+                    .entry((owner, def.name.clone()))
+                    .or_insert(index);
+            }
+            _ => {
+                self.first
+                    .entry((def.kind, def.name.clone()))
+                    .or_insert(index);
+            }
+        }
         self.model.defs.push(def);
-        self.model.defs.len() - 1
+        index
+    }
+
+    fn find(&self, kind: Kind, name: &str) -> Option<usize> {
+        // Parameters are found by owner (`param_of`); `Model::find` would give the first of any.
+        if kind == Kind::Parameter {
+            return self.model.find(kind, name);
+        }
+        self.first.get(&(kind, name.to_string())).copied()
     }
 
     fn reference(&mut self, kind: Kind, name: &str, span: Span) {
@@ -474,7 +502,7 @@ impl Builder<'_> {
         let Some(map) = args.and_then(Node::as_map) else {
             return;
         };
-        let owner = self.model.find(kind, element);
+        let owner = self.find(kind, element);
         for entry in &map.entries {
             if skip.contains(&entry.key.as_str()) {
                 continue;
@@ -490,10 +518,7 @@ impl Builder<'_> {
     }
 
     fn param_of(&self, owner: usize, name: &str) -> Option<usize> {
-        self.model
-            .defs
-            .iter()
-            .position(|d| d.kind == Kind::Parameter && d.owner == Some(owner) && d.name == name)
+        self.params.get(&(owner, name.to_string())).copied()
     }
 
     fn executor(&mut self, executor: &Node, prefix: &str) {
@@ -628,15 +653,11 @@ impl Builder<'_> {
 
     fn resolve(&mut self) {
         for i in 0..self.model.refs.len() {
-            if self.model.refs[i].target.is_some() {
+            let r = &self.model.refs[i];
+            if r.target.is_some() || r.kind == Kind::Parameter {
                 continue;
             }
-            let r = &self.model.refs[i];
-            let target = match r.kind {
-                Kind::Parameter => None,
-                kind => self.model.find(kind, &r.name),
-            };
-            self.model.refs[i].target = target;
+            self.model.refs[i].target = self.find(r.kind, &r.name);
         }
     }
 }

@@ -42,6 +42,11 @@ struct Document {
     parsed: Option<Arc<Snapshot>>,
 }
 
+/// Older checks of a document that a newer one replaced.
+pub struct Replaced {
+    _snapshots: Vec<Arc<Snapshot>>,
+}
+
 /// What a check needs: the document as it was at `generation`.
 pub struct Pending {
     pub uri: Uri,
@@ -152,19 +157,23 @@ impl Documents {
             .is_some_and(|d| d.generation == generation)
     }
 
-    /// Records a finished check; `false` (and nothing recorded) when the document moved on.
-    pub fn finish(&self, uri: &Uri, snapshot: Snapshot) -> bool {
+    /// Records a finished check, returning the checks it replaces; `None` (and nothing
+    /// recorded) when the document moved on. Freeing a large document's analysis takes a while:
+    /// the caller drops what was replaced after publishing the new diagnostics.
+    pub fn finish(&self, uri: &Uri, snapshot: Arc<Snapshot>) -> Option<Replaced> {
         let mut open = self.lock();
         match open.get_mut(uri.as_str()) {
             Some(doc) if doc.generation == snapshot.generation => {
-                let snapshot = Arc::new(snapshot);
+                let mut replaced = Vec::new();
                 if snapshot.analysis.parsed().root.is_some() {
-                    doc.parsed = Some(snapshot.clone());
+                    replaced.extend(doc.parsed.replace(snapshot.clone()));
                 }
-                doc.checked.send_replace(Some(snapshot));
-                true
+                replaced.extend(doc.checked.send_replace(Some(snapshot)));
+                Some(Replaced {
+                    _snapshots: replaced,
+                })
             }
-            _ => false,
+            _ => None,
         }
     }
 

@@ -100,10 +100,18 @@ impl Backend {
                 return;
             };
             let diagnostics = diagnostics_of(&shared, &uri, &snapshot);
-            if shared.documents.finish(&uri, snapshot) {
+            let snapshot = Arc::new(snapshot);
+            if let Some(replaced) = shared.documents.finish(&uri, snapshot.clone()) {
                 client
                     .publish_diagnostics(uri, diagnostics, Some(version))
                     .await;
+                // Freeing the older checks, and building the semantic model that the other
+                // features read, wait until the diagnostics are out.
+                let _ = tokio::task::spawn_blocking(move || {
+                    drop(replaced);
+                    snapshot.analysis.model();
+                })
+                .await;
             }
         });
     }

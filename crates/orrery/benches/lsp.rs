@@ -8,7 +8,9 @@
 //! `cargo bench -p orrery --bench lsp` (`scripts/bench-lsp.sh` installs yaml-language-server
 //! from `bench/lsp` and finds the schema). `ORRERY_BENCH_EDITS` sets the number of edits
 //! (default 30). yaml-language-server is left out, with the reason printed, when
-//! `bench/lsp/node_modules` or the schema is missing.
+//! `bench/lsp/node_modules` or the schema is missing. `ORRERY_BENCH_BASELINE=PATH` also
+//! measures another `orrery` binary (say, a release build of `main`) in the same run, for a
+//! before/after ratio.
 
 #[path = "../tests/lsp_client/mod.rs"]
 mod lsp_client;
@@ -24,12 +26,14 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A config of `lines` lines: jobs with parameters, a command, a workflow chaining them.
+/// A config of at least `lines` lines: jobs with parameters, a command, a workflow chaining
+/// them.
 fn generated_config(lines: usize) -> String {
     let mut jobs = String::new();
     let mut entries = String::new();
-    let per_job = 9;
-    let count = (lines.saturating_sub(20)) / (per_job + 2);
+    // Each job is 9 lines under `jobs:` and one entry in the workflow; the rest is 11 lines.
+    let (per_job, fixed) = (9 + 1, 11);
+    let count = lines.saturating_sub(fixed).div_ceil(per_job);
     for i in 0..count {
         jobs.push_str(&format!(
             "  job-{i}:\n    docker:\n      - image: cimg/base:2024.01\n    parameters:\n      flag: {{ type: boolean, default: false }}\n    steps:\n      - checkout\n      - greet: {{ who: \"n{i}\" }}\n      - run: echo << parameters.flag >> {i}\n"
@@ -47,6 +51,10 @@ fn generated_config(lines: usize) -> String {
     text.push_str(&jobs);
     text.push_str("workflows:\n  main:\n    jobs:\n");
     text.push_str(&entries);
+    assert!(
+        text.lines().count() >= lines,
+        "the generated config is too short"
+    );
     text
 }
 
@@ -127,8 +135,20 @@ fn measure(mut server: Server, path: &Path, text: &str, edits: usize, versioned:
 }
 
 fn orrery(dir: &Path) -> Server {
-    let server_dir = dir.to_path_buf();
-    let mut server = Server::start(&server_dir, &[]);
+    let mut server = Server::start(dir, &[]);
+    server.initialize(json!({}), Value::Null);
+    server
+}
+
+/// Another `orrery` binary, started as `Server::start` starts the one under test.
+fn orrery_baseline(binary: &Path, dir: &Path) -> Server {
+    let mut command = Command::new(binary);
+    command
+        .arg("lsp")
+        .current_dir(dir)
+        .env("ORRERY_CACHE_DIR", dir.join(".no-cache"))
+        .env_remove("ORRERY_ORB_PATH");
+    let mut server = Server::spawn(command);
     server.initialize(json!({}), Value::Null);
     server
 }
@@ -173,6 +193,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
+    let baseline = std::env::var_os("ORRERY_BENCH_BASELINE").map(PathBuf::from);
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir(dir.path().join(".git")).expect("mkdir .git");
     let mut files: Vec<(String, PathBuf, String)> = Vec::new();
@@ -212,6 +233,16 @@ fn main() {
             ours.p90,
             kib(ours.peak_kib)
         );
+        if let Some(binary) = &baseline {
+            let before = measure(orrery_baseline(binary, dir.path()), path, text, edits, true);
+            println!(
+                "  baseline orrery lsp:  {:>9.2?} / {:>9.2?}  peak {}\n  ratio (median): {:.1}x the baseline's speed",
+                before.median,
+                before.p90,
+                kib(before.peak_kib),
+                before.median.as_secs_f64() / ours.median.as_secs_f64().max(1e-9)
+            );
+        }
         match yaml_language_server(dir.path()) {
             Ok(server) => {
                 let theirs = measure(server, path, text, edits, false);

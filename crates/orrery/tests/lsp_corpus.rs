@@ -286,3 +286,77 @@ fn random_edits_never_crash_or_hang_the_server() {
     }
     server.stop();
 }
+
+/// After each of a few seeded edits (each version checked before the next edit, so whatever a
+/// check keeps from the one before is used), the diagnostics are what `config validate` reports
+/// for the edited text.
+#[test]
+fn diagnostics_after_edits_match_validate_on_the_edited_text() {
+    let Some(files) = corpus() else {
+        return;
+    };
+    let mut rng = Rng(0x005e_ed0f_ed17);
+    let cwd = tempfile::tempdir().expect("temp dir");
+    // Outside the working directory, so validate names the files as the server does.
+    let edited_root = tempfile::tempdir().expect("temp dir");
+    let edited_dir = edited_root.path();
+    let mut server = Server::start(cwd.path(), &[]);
+    server.initialize(json!({}), Value::Null);
+    let mut edited = Vec::new();
+    let mut got = BTreeMap::new();
+    for file in &files {
+        let mut text = std::fs::read_to_string(file).expect("read corpus config");
+        let path = edited_dir.join(file.file_name().expect("file name"));
+        let uri = file_uri(&path);
+        server.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}),
+        );
+        let mut published = server.diagnostics(&uri, 1);
+        for version in 2..5 {
+            let (start, end, new_text) = random_edit(&mut rng, &text);
+            let range =
+                json!({"start": position(&text, start, false), "end": position(&text, end, false)});
+            text.replace_range(start..end, &new_text);
+            server.notify(
+                "textDocument/didChange",
+                json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": range, "text": new_text}]}),
+            );
+            published = server.diagnostics(&uri, version);
+        }
+        got.insert(
+            path.display().to_string(),
+            findings(&text, &published["diagnostics"]),
+        );
+        std::fs::write(&path, &text).expect("write edited config");
+        edited.push(path);
+        server.notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": uri}}),
+        );
+    }
+    server.stop();
+    let expected = validate(&edited, cwd.path());
+    let mut differ = Vec::new();
+    for path in &edited {
+        let name = path.display().to_string();
+        let want: Vec<Finding> = expected[&name]
+            .iter()
+            .filter(|f| f.2 != 0)
+            .cloned()
+            .collect();
+        if got[&name] != want {
+            differ.push(format!(
+                "{name}:\n  validate: {want:?}\n  server:   {:?}",
+                got[&name]
+            ));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} edited configs differ:\n{}",
+        differ.len(),
+        edited.len(),
+        differ.join("\n")
+    );
+}

@@ -145,13 +145,22 @@ pub(crate) struct Pending<'a> {
 fn mentions_windows(node: &Node) -> bool {
     let mut words = Vec::new();
     strings_and_keys(node, &mut words);
+    // Compared in place: lowering every string of a large config was a measurable part of a
+    // check.
     words.iter().any(|w| {
-        let w = w.to_ascii_lowercase();
-        w == "windows"
-            || w.starts_with("win/")
-            || w.contains("windows-server")
-            || w.contains("powershell")
+        w.eq_ignore_ascii_case("windows")
+            || w.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("win/"))
+            || contains_ignoring_case(w, "windows-server")
+            || contains_ignoring_case(w, "powershell")
     })
+}
+
+/// Whether `haystack` contains `needle` (lowercase ASCII), ignoring ASCII case.
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// The values of the `run` steps under `node`.
