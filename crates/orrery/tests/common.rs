@@ -51,3 +51,23 @@ pub fn same_data(a: &Node, b: &Node) -> bool {
         (x, y) => x == y,
     }
 }
+
+/// Builds DIR/NAMESPACE/NAME/VERSION.yml from a golden case's orbs/NAMESPACE__NAME@VERSION.yml.
+pub fn stage_orbs(case: &std::path::Path, into: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(case.join("orbs")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((slug, version)) = name.strip_suffix(".yml").and_then(|n| n.split_once('@'))
+        else {
+            continue;
+        };
+        let Some((namespace, orb)) = slug.split_once("__") else {
+            continue;
+        };
+        let dir = into.join(namespace).join(orb);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(entry.path(), dir.join(format!("{version}.yml"))).unwrap();
+    }
+}

@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{orrery, same_data, shared, text, yaml};
+use common::{orrery, same_data, shared, stage_orbs, text, yaml};
 
 /// Cases we cannot reproduce, with the reason: `tests/golden-known.txt`.
 fn known() -> Vec<String> {
@@ -41,26 +41,6 @@ fn date(case: &Path) -> (u32, u32, u32) {
         *digits.get(1).unwrap_or(&1),
         *digits.get(2).unwrap_or(&1),
     )
-}
-
-/// Builds DIR/NAMESPACE/NAME/VERSION.yml from the case's orbs/NAMESPACE__NAME@VERSION.yml.
-fn stage_orbs(case: &Path, into: &Path) {
-    let Ok(entries) = fs::read_dir(case.join("orbs")) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((slug, version)) = name.strip_suffix(".yml").and_then(|n| n.split_once('@'))
-        else {
-            continue;
-        };
-        let Some((namespace, orb)) = slug.split_once("__") else {
-            continue;
-        };
-        let dir = into.join(namespace).join(orb);
-        fs::create_dir_all(&dir).unwrap();
-        fs::copy(entry.path(), dir.join(format!("{version}.yml"))).unwrap();
-    }
 }
 
 #[test]

@@ -8,27 +8,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{orrery, shared, text};
-
-/// Builds DIR/NAMESPACE/NAME/VERSION.yml from a golden case's orbs/NAMESPACE__NAME@VERSION.yml.
-fn stage_orbs(case: &Path, into: &Path) {
-    let Ok(entries) = fs::read_dir(case.join("orbs")) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some((slug, version)) = name.strip_suffix(".yml").and_then(|n| n.split_once('@'))
-        else {
-            continue;
-        };
-        let Some((namespace, orb)) = slug.split_once("__") else {
-            continue;
-        };
-        let dir = into.join(namespace).join(orb);
-        fs::create_dir_all(&dir).unwrap();
-        fs::copy(entry.path(), dir.join(format!("{version}.yml"))).unwrap();
-    }
-}
+use common::{orrery, shared, stage_orbs, text};
 
 /// The codes of `validate`'s error-level findings that come from the compiler or the schema.
 fn verdict_errors(json: &str) -> Result<Vec<String>, String> {
