@@ -48,6 +48,8 @@ pub struct AgentOptions {
     pub task_dir: PathBuf,
     /// Without an answer from the store for this long, the agent stops.
     pub dead_man: Duration,
+    /// Set by the caller (its SIGINT/SIGTERM/SIGHUP handlers) to cancel the steps.
+    pub stop: Arc<AtomicBool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +71,7 @@ pub fn run(options: &AgentOptions) -> Result<AgentEnd, String> {
     let task = client.task()?;
     let env = machine::in_container(&options.home, &options.task_dir, AGENT_VARIABLES)?;
 
-    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel = options.stop.clone();
     let lost = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
     let watchdog = {

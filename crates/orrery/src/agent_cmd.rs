@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -107,6 +109,7 @@ fn task(args: TaskArgs) -> Result<ExitCode, String> {
         home,
         task_dir,
         dead_man: Duration::from_secs(args.dead_man.max(1)),
+        stop: stop_on_signals(),
     };
     Ok(match agent::run(&options)? {
         AgentEnd::Finished(Status::Success) => ExitCode::SUCCESS,
@@ -114,4 +117,18 @@ fn task(args: TaskArgs) -> Result<ExitCode, String> {
         AgentEnd::Finished(_) => ExitCode::from(1),
         AgentEnd::StoreLost => ExitCode::from(EXIT_STORE_LOST as u8),
     })
+}
+
+/// A flag set by SIGINT, SIGTERM or SIGHUP: the steps are canceled as a canceled run's are, so
+/// none outlives the agent.
+fn stop_on_signals() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ = signal_hook::flag::register(signal, stop.clone());
+    }
+    stop
 }

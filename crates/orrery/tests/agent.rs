@@ -397,3 +397,50 @@ fn the_agent_stops_when_the_store_goes_away() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn sigterm_cancels_the_steps_and_the_agent_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores(dir.path());
+    let store = Store::start(stores.clone(), &loopback(false)).unwrap();
+    let wait = job(&stores, "wait");
+    let ticket = store.register(wait, 0).unwrap();
+    let mut child = agent(&store, &ticket, dir.path(), &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = stores.job_dir(wait, 0).join("log.txt");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting")) {
+        assert!(Instant::now() < deadline, "the step never started");
+        assert!(child.try_wait().unwrap().is_none(), "the agent ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid_file = dir
+        .path()
+        .join(format!("home-{}", ticket.id))
+        .join("step.pid");
+    let step: i32 = read(pid_file).trim().parse().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = wait_for(&mut child, Duration::from_secs(15));
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert_eq!(code, Some(130), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let running =
+        || std::fs::read_to_string(format!("/proc/{step}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    while running() {
+        assert!(
+            Instant::now() < deadline,
+            "step {step} still runs after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
