@@ -17,8 +17,8 @@ use orrery_orb::{LockPolicy, Resolution};
 use orrery_validate::{Host, Input, NoHost, Settings, SETTINGS_FILE};
 
 use crate::config_cmd::{
-    compile_source_reusing, read_config, report_usage, CompileArgs, ConfigText, NotUtf8, EXIT_CONFIG_ERROR,
-    EXIT_USAGE,
+    compile_source_reusing, read_config, report_usage, CompileArgs, ConfigText, NotUtf8,
+    EXIT_CONFIG_ERROR, EXIT_USAGE,
 };
 use crate::project_host::ProjectHost;
 use crate::shellcheck::Shellcheck;
@@ -319,8 +319,14 @@ impl<'a> Checker<'a> {
     fn compile(&mut self, file: &Path, source: String) -> Result<Pending, String> {
         let db = std::mem::take(&mut self.db);
         let previous = self.previous.take();
-        let session =
-            compile_source_reusing(db, file, source, self.compile, LockPolicy::Enforce, previous)?;
+        let session = compile_source_reusing(
+            db,
+            file,
+            source,
+            self.compile,
+            LockPolicy::Enforce,
+            previous,
+        )?;
         self.db = session.db;
         let mut compiled = session.compiled;
         let reported = std::mem::take(&mut compiled.diagnostics);
