@@ -189,7 +189,7 @@ mod tests {
         let d = Diagnostic::warning("W0111", "ignored key")
             .at(Span::new(f, start, start + 5), "ignored")
             .with_help("delete it");
-        let plain = render_human(&db, &[d.clone()]);
+        let plain = render_human(&db, std::slice::from_ref(&d));
         let coloured = render_human_with(&db, &[d], HumanOptions { color: true });
         assert_ne!(plain, coloured);
         let mut stripped = String::new();
