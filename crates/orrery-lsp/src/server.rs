@@ -364,14 +364,21 @@ impl LanguageServer for Backend {
         if !self.shared.watch_files.get().copied().unwrap_or(false) {
             return;
         }
-        // What a check reads besides the document: settings, the lockfile, vendored orbs.
-        let watchers = ["**/.orrery.toml", "**/orbs.lock", "**/.circleci/orbs/**"]
-            .into_iter()
-            .map(|glob| FileSystemWatcher {
-                glob_pattern: GlobPattern::String(glob.into()),
-                kind: None,
-            })
-            .collect();
+        // What a check reads besides the document: settings, the lockfile, vendored orbs, and
+        // the git checkout that gives `pipeline.git.*`.
+        let watchers = [
+            "**/.orrery.toml",
+            "**/orbs.lock",
+            "**/.circleci/orbs/**",
+            "**/.git/HEAD",
+            "**/.git/refs/heads/**",
+        ]
+        .into_iter()
+        .map(|glob| FileSystemWatcher {
+            glob_pattern: GlobPattern::String(glob.into()),
+            kind: None,
+        })
+        .collect();
         let options = DidChangeWatchedFilesRegistrationOptions { watchers };
         let registration = Registration {
             id: "orrery-project-files".into(),

@@ -105,6 +105,7 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
                         origin: r.origin,
                     })
                     .collect(),
+                pipeline: checked.pipeline,
             }),
             Err(message) => cannot_check(path, text, message),
         }
@@ -124,8 +125,9 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
     }
 
     fn files_changed(&self, _paths: &[&Path]) {
-        // The project's file list and settings may differ now; start afresh.
+        // The project's file list, settings and git checkout may differ now; start afresh.
         self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        crate::git::forget();
     }
 
     fn run_command(
@@ -219,6 +221,7 @@ fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
         compiled: Compiled::default(),
         diagnostics: vec![Diagnostic::error(codes::USAGE, message).at(Span::new(file, 0, 0), "")],
         orbs: Vec::new(),
+        pipeline: Default::default(),
     })
 }
 

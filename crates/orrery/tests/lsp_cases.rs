@@ -15,6 +15,11 @@
 //!   body that is not such an object, the whole new text. Records the diagnostics. `=== edit
 //!   PATH nowait` does not wait for them.
 //! - `=== request METHOD`: a request with JSON params; records the result (or error).
+//! - `=== send METHOD`: a request sent without waiting for its answer; `=== await-response`
+//!   records the answer of the oldest one not yet recorded.
+//! - `=== path DIR`: the project directory DIR goes first on the server's `PATH` (its files
+//!   made executable; stand-ins for outside programs such as shellcheck), and the server's
+//!   user cache is inside the project.
 //! - `=== notify METHOD`: a notification with JSON params.
 //! - `=== write PATH`: writes the file on disk (a project file changing outside the editor).
 //! - `=== await-diagnostics PATH`: records the next diagnostics published for PATH.
@@ -181,6 +186,7 @@ fn run_case(case: &Path) -> String {
     let mut capabilities = json!({});
     let mut options = Value::Null;
     let mut args: Vec<String> = Vec::new();
+    let mut env: Vec<(&str, std::ffi::OsString)> = Vec::new();
     for section in &all {
         let (verb, rest) = section.head.split_once(' ').unwrap_or((&section.head, ""));
         match verb {
@@ -191,11 +197,26 @@ fn run_case(case: &Path) -> String {
             "initialize" => capabilities = json(&section.body),
             "options" => options = json(&section.body),
             "args" => args = section.body.split_whitespace().map(String::from).collect(),
+            "path" => {
+                let dir = run.path(rest);
+                for entry in std::fs::read_dir(&dir).expect("read the path directory") {
+                    let file = entry.expect("entry").path();
+                    let mut permissions = std::fs::metadata(&file).expect("stat").permissions();
+                    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+                    std::fs::set_permissions(&file, permissions).expect("chmod");
+                }
+                let path = std::env::var_os("PATH").unwrap_or_default();
+                let mut dirs = vec![dir];
+                dirs.extend(std::env::split_paths(&path));
+                env.push(("PATH", std::env::join_paths(dirs).expect("PATH")));
+                env.push(("XDG_CACHE_HOME", run.path(".cache").into_os_string()));
+            }
             _ => {}
         }
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut server = Server::start(run.project.path(), &args);
+    let mut server = Server::start_with_env(run.project.path(), &args, &env);
+    let mut sent: std::collections::VecDeque<i64> = std::collections::VecDeque::new();
     let initialized = server.initialize(capabilities, options);
     run.utf8 = initialized["capabilities"]["positionEncoding"] == "utf-8";
     run.record(
@@ -268,6 +289,17 @@ fn run_case(case: &Path) -> String {
             "request" => {
                 let params = run.resolve(json(&section.body));
                 let result = server.request(rest, params);
+                run.record(&section.head, &result);
+            }
+            "send" => {
+                let params = run.resolve(json(&section.body));
+                sent.push_back(server.send_request(rest, params));
+            }
+            "await-response" => {
+                let id = sent
+                    .pop_front()
+                    .expect("await-response without a sent request");
+                let result = server.response(id);
                 run.record(&section.head, &result);
             }
             "notify" => {
