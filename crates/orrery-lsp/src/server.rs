@@ -607,6 +607,12 @@ impl LanguageServer for Backend {
                 "the first argument is the config's URI",
             ));
         };
+        if !crate::COMMANDS.contains(&params.command.as_str()) {
+            return Err(Error::invalid_params(format!(
+                "unknown command `{}`",
+                params.command
+            )));
+        }
         let argument = params
             .arguments
             .get(1)
@@ -627,7 +633,12 @@ impl LanguageServer for Backend {
         self.recheck_all();
         match result {
             Ok(output) => Ok(Some(serde_json::Value::String(output))),
-            Err(message) => Err(Error::invalid_params(message)),
+            // LSP's RequestFailed: the request was right, what it ran failed.
+            Err(message) => Err(Error {
+                code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32803),
+                message: message.into(),
+                data: None,
+            }),
         }
     }
 
