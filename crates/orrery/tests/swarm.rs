@@ -268,7 +268,10 @@ fn on_a_three_node_swarm() {
     let scenario = |name: &str, run: &dyn Fn()| {
         let started = Instant::now();
         run();
-        eprintln!("swarm: {name} passed in {:.1}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "swarm: {name} passed in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
     };
     scenario("fan-out/fan-in", &|| {
         run_cases::fan_out_fan_in_failure_blocks_dependents(Swarm)
@@ -300,7 +303,10 @@ fn jobs_spread_over_the_swarm() {
     let p = run_cases::project("fan.yml");
     let jobs: String = (0..6)
         .map(|i| {
-            format!("  j{i}:\n    docker: [{{image: {}}}]\n    steps: [{{run: sleep 2}}]\n", run_cases::IMAGE)
+            format!(
+                "  j{i}:\n    docker: [{{image: {}}}]\n    steps: [{{run: sleep 2}}]\n",
+                run_cases::IMAGE
+            )
         })
         .collect();
     let names: Vec<String> = (0..6).map(|i| format!("j{i}")).collect();
@@ -338,6 +344,9 @@ fn jobs_spread_over_the_swarm() {
     // The swarm's own record agrees: the nodes are the cluster's.
     let ids = node(1, &["node", "ls", "-q"]);
     for n in &nodes {
-        assert!(ids.lines().any(|id| n.starts_with(id.trim())), "{n} not in {ids}");
+        assert!(
+            ids.lines().any(|id| n.starts_with(id.trim())),
+            "{n} not in {ids}"
+        );
     }
 }

@@ -189,9 +189,17 @@ impl Store {
 
     /// Writes a line of the coordinator's own into the node's log (and the console).
     pub fn note(&self, id: &str, line: &str) {
-        let entry = self.inner.nodes.lock().ok().and_then(|n| n.get(id).cloned());
+        let entry = self
+            .inner
+            .nodes
+            .lock()
+            .ok()
+            .and_then(|n| n.get(id).cloned());
         if let Some(entry) = entry {
-            entry.services.log.write(&self.inner.stores.masker.mask(line));
+            entry
+                .services
+                .log
+                .write(&self.inner.stores.masker.mask(line));
         }
     }
 

@@ -131,12 +131,14 @@ impl SwarmEngine {
         labels: std::collections::HashMap<String, String>,
         data: &[u8],
     ) -> Result<String, String> {
-        let created = self.client.block_on(self.client.docker.create_secret(SecretSpec {
-            name: Some(name.to_string()),
-            labels: Some(labels),
-            data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
-            ..Default::default()
-        }));
+        let created = self
+            .client
+            .block_on(self.client.docker.create_secret(SecretSpec {
+                name: Some(name.to_string()),
+                labels: Some(labels),
+                data: Some(base64::engine::general_purpose::STANDARD.encode(data)),
+                ..Default::default()
+            }));
         created
             .map(|r| r.id)
             .map_err(|e| format!("cannot create the secret {name}: {}", describe(&e)))
@@ -162,11 +164,10 @@ impl SwarmEngine {
             }
         }
         let label = format!("{LABEL_RUN}={}", self.run_id);
-        match self.client.block_on(remove_labelled(
-            &self.client.docker,
-            &label,
-            TEARDOWN_WAIT,
-        )) {
+        match self
+            .client
+            .block_on(remove_labelled(&self.client.docker, &label, TEARDOWN_WAIT))
+        {
             Ok(removed) => problems.extend(removed.problems),
             Err(e) => problems.push(e),
         }
@@ -177,9 +178,9 @@ impl SwarmEngine {
     fn tear_down(&self, node_label: &str) {
         let client = self.client.clone();
         let label = format!("{LABEL_NODE}={node_label}");
-        let handle = self.client.spawn(async move {
-            remove_labelled(&client.docker, &label, TEARDOWN_WAIT).await
-        });
+        let handle = self
+            .client
+            .spawn(async move { remove_labelled(&client.docker, &label, TEARDOWN_WAIT).await });
         if let Ok(mut t) = self.teardowns.lock() {
             t.push(handle);
         }
@@ -204,7 +205,9 @@ impl SwarmEngine {
         let ticket = match self.store.register(job, node) {
             Ok(t) => t,
             Err((status, _)) => {
-                event(serde_json::json!({"event": "node_finished", "status": status.as_str(), "duration_ms": 0}));
+                event(
+                    serde_json::json!({"event": "node_finished", "status": status.as_str(), "duration_ms": 0}),
+                );
                 return status;
             }
         };
@@ -364,10 +367,8 @@ impl SwarmEngine {
         let mut placed = false;
         let mut running_since: Option<Instant> = None;
         let mut unanswered_since: Option<Instant> = None;
-        let filters = std::collections::HashMap::from([(
-            "service".to_string(),
-            vec![service.to_string()],
-        )]);
+        let filters =
+            std::collections::HashMap::from([("service".to_string(), vec![service.to_string()])]);
         loop {
             if cancel.load(Ordering::SeqCst) {
                 // Agents see it at their next heartbeat; removing the service stops the rest.
@@ -377,11 +378,11 @@ impl SwarmEngine {
             if let Some(outcome) = self.store.outcome(node_id) {
                 return Watched::Ended(outcome.status);
             }
-            let listed = self
-                .client
-                .block_on(self.client.docker.list_tasks(Some(ListTasksOptions {
-                    filters: Some(filters.clone()),
-                })));
+            let listed =
+                self.client
+                    .block_on(self.client.docker.list_tasks(Some(ListTasksOptions {
+                        filters: Some(filters.clone()),
+                    })));
             let tasks = match listed {
                 Ok(tasks) => {
                     unanswered_since = None;
@@ -419,7 +420,9 @@ impl SwarmEngine {
             let swarm_node = task.node_id.clone().filter(|n| !n.is_empty());
             if let (false, Some(swarm_node)) = (placed, &swarm_node) {
                 placed = true;
-                event(serde_json::json!({"event": "node_placed", "swarm_node": swarm_node, "service": base}));
+                event(
+                    serde_json::json!({"event": "node_placed", "swarm_node": swarm_node, "service": base}),
+                );
             }
             let said = || {
                 [status.err.clone(), status.message.clone()]

@@ -7,6 +7,6 @@ mod engine;
 mod gc;
 pub mod spec;
 
-pub(crate) use engine::{SwarmEngine, SwarmRunner};
 pub use engine::SwarmOptions;
+pub(crate) use engine::{SwarmEngine, SwarmRunner};
 pub use gc::{gc, Removed};

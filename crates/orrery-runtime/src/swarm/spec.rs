@@ -286,7 +286,12 @@ mod tests {
             environment: vec![("POSTGRES_PASSWORD".into(), "x".into())],
             ..Default::default()
         };
-        let spec = sidecar("s".into(), &image, labels("r", "r/0", "j", "service"), "net");
+        let spec = sidecar(
+            "s".into(),
+            &image,
+            labels("r", "r/0", "j", "service"),
+            "net",
+        );
         let task = spec.task_template.unwrap();
         let network = &task.networks.unwrap()[0];
         assert_eq!(network.aliases.as_deref(), Some(&["db".to_string()][..]));
