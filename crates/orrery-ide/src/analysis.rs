@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use orrery_compiler::Compiled;
+use orrery_compiler::{Compiled, PipelineValues};
 use orrery_diagnostics::{Diagnostic, FileId, SourceDb};
 use orrery_yaml::Parsed;
 
@@ -34,6 +34,9 @@ pub struct AnalysisParts {
     pub diagnostics: Vec<Diagnostic>,
     /// The registry orbs the compilation resolved.
     pub orbs: Vec<OrbUse>,
+    /// The `pipeline.*` values the document was compiled with (from git and the server's
+    /// flags), which hover shows.
+    pub pipeline: PipelineValues,
 }
 
 /// One document version, checked; every editor feature reads it.
@@ -44,6 +47,7 @@ pub struct Analysis {
     compiled: Compiled,
     diagnostics: Vec<Diagnostic>,
     orbs: Vec<OrbUse>,
+    pipeline: PipelineValues,
     /// Built on first use: diagnostics do not need it, so an edit's diagnostics do not wait
     /// for it.
     model: OnceLock<Model>,
@@ -58,6 +62,7 @@ impl Analysis {
             compiled,
             diagnostics,
             orbs,
+            pipeline,
         } = parts;
         Analysis {
             db,
@@ -66,6 +71,7 @@ impl Analysis {
             compiled,
             diagnostics,
             orbs,
+            pipeline,
             model: OnceLock::new(),
         }
     }
@@ -98,6 +104,11 @@ impl Analysis {
 
     pub fn orbs(&self) -> &[OrbUse] {
         &self.orbs
+    }
+
+    /// The `pipeline.*` values the document was compiled with.
+    pub fn pipeline(&self) -> &PipelineValues {
+        &self.pipeline
     }
 
     /// Every definition and reference of the document.

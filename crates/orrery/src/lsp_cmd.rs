@@ -39,10 +39,14 @@ pub struct LspArgs {
     /// A YAML or JSON file of pipeline values every document is checked with.
     #[arg(long = "pipeline-values", value_name = "FILE")]
     pipeline_values: Option<PathBuf>,
+    /// The registry that the explicit "fetch orbs" command (and only it) downloads from.
+    #[command(flatten)]
+    registry: crate::remote::RegistryArgs,
 }
 
 pub fn run(args: LspArgs) -> ExitCode {
     let _ = args.stdio;
+    let settings = args.settings.map(|p| std::path::absolute(&p).unwrap_or(p));
     let workspace = ProjectWorkspace {
         compile: CompileArgs {
             // Never `--online`: nothing the server does waits on the network.
@@ -52,6 +56,7 @@ pub fn run(args: LspArgs) -> ExitCode {
                     .iter()
                     .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
                     .collect(),
+                registry: args.registry,
                 ..StoreArgs::default()
             },
             pipeline_value: args.pipeline_value,
@@ -60,7 +65,8 @@ pub fn run(args: LspArgs) -> ExitCode {
                 .map(|p| std::path::absolute(&p).unwrap_or(p)),
             ..CompileArgs::default()
         },
-        lint: RwLock::new(LintArgs::with_settings(args.settings)),
+        lint: RwLock::new(LintArgs::with_settings(settings.clone())),
+        settings,
         hosts: Mutex::new(HashMap::new()),
     };
     match orrery_lsp::run_stdio(Arc::new(workspace)) {
@@ -76,6 +82,8 @@ struct ProjectWorkspace {
     compile: CompileArgs,
     /// The lint flags, with the editor's rule levels over the project's.
     lint: RwLock<LintArgs>,
+    /// `--settings`, handed on to the commands the server runs.
+    settings: Option<PathBuf>,
     /// One host per project root, kept between checks (it lists the project's files once and
     /// remembers shellcheck's findings per script).
     hosts: Mutex<HashMap<PathBuf, CachingHost>>,
@@ -105,6 +113,7 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
                         origin: r.origin,
                     })
                     .collect(),
+                pipeline: checked.pipeline,
             }),
             Err(message) => cannot_check(path, text, message),
         }
@@ -124,8 +133,9 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
     }
 
     fn files_changed(&self, _paths: &[&Path]) {
-        // The project's file list and settings may differ now; start afresh.
+        // The project's file list, settings and git checkout may differ now; start afresh.
         self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        crate::git::forget();
     }
 
     fn run_command(
@@ -135,16 +145,50 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
         argument: Option<&str>,
     ) -> Result<String, String> {
         let config = path.display().to_string();
-        let orb_paths: Vec<String> = self
-            .compile
-            .store
+        let flags = |pairs: &[(&str, Option<String>)]| -> Vec<String> {
+            pairs
+                .iter()
+                .filter_map(|(flag, value)| Some([flag.to_string(), value.clone()?]))
+                .flatten()
+                .collect()
+        };
+        let store = &self.compile.store;
+        let orb_paths: Vec<String> = store
             .orb_path
             .iter()
             .flat_map(|p| ["--orb-path".to_string(), p.display().to_string()])
             .collect();
+        // The server's own flags reach the command: the same orbs, settings and pipeline
+        // values the editor's diagnostics were made with.
+        let pipeline: Vec<String> = self
+            .compile
+            .pipeline_value
+            .iter()
+            .flat_map(|v| ["--pipeline-value".to_string(), v.clone()])
+            .chain(flags(&[(
+                "--pipeline-values",
+                self.compile
+                    .pipeline_values
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            )]))
+            .collect();
+        let settings = flags(&[(
+            "--settings",
+            self.settings.as_ref().map(|p| p.display().to_string()),
+        )]);
+        let mut registry = flags(&[("--registry", store.registry.registry.clone())]);
+        if store.registry.plain_http {
+            registry.push("--plain-http".into());
+        }
         let args: Vec<String> = match command {
             // The one command that may reach a registry, and only because the user asked.
-            "orrery.fetchOrbs" => vec!["orb".into(), "fetch".into(), "--config".into(), config],
+            "orrery.fetchOrbs" => [
+                vec!["orb".into(), "fetch".into(), "--config".into(), config],
+                orb_paths,
+                registry,
+            ]
+            .concat(),
             "orrery.lockOrbs" => {
                 [vec!["orb".into(), "lock".into()], orb_paths, vec![config]].concat()
             }
@@ -166,6 +210,8 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
                         "never".into(),
                     ],
                     orb_paths,
+                    settings,
+                    pipeline,
                     configs,
                 ]
                 .concat()
@@ -179,6 +225,8 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
                         config,
                         "--job".into(),
                         job.into(),
+                        "--color".into(),
+                        "never".into(),
                     ],
                     orb_paths,
                 ]
@@ -187,7 +235,12 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
             other => return Err(format!("unknown command `{other}`")),
         };
         let exe = std::env::current_exe().map_err(|e| format!("cannot find orrery itself: {e}"))?;
-        let output = std::process::Command::new(exe)
+        let mut child = std::process::Command::new(exe);
+        if let Some(token) = &store.registry.token {
+            // Not on the command line, where other users' `ps` would show it.
+            child.env("CIRCLECI_CLI_TOKEN", token);
+        }
+        let output = child
             .args(&args)
             .current_dir(project_root(path))
             .stdin(std::process::Stdio::null())
@@ -201,7 +254,12 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
         if output.status.success() {
             Ok(text)
         } else {
-            Err(format!("orrery {} failed:\n{text}", args[..2].join(" ")))
+            let words: Vec<&str> = args
+                .iter()
+                .map(String::as_str)
+                .take_while(|a| !a.starts_with('-'))
+                .collect();
+            Err(format!("orrery {} failed:\n{text}", words.join(" ")))
         }
     }
 }
@@ -219,6 +277,7 @@ fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
         compiled: Compiled::default(),
         diagnostics: vec![Diagnostic::error(codes::USAGE, message).at(Span::new(file, 0, 0), "")],
         orbs: Vec::new(),
+        pipeline: Default::default(),
     })
 }
 
