@@ -66,7 +66,7 @@ impl Analysis {
         if let Some(open) = before.rfind("<<") {
             if !before[open..].contains(">>") {
                 let typed = &before[word_start..];
-                let place = place(text, line_start, before);
+                let place = self.in_whole(place(text, line_start, before));
                 return template_items(model, self.pipeline(), &place, typed, replace);
             }
         }
@@ -78,13 +78,24 @@ impl Analysis {
                 .map(|d| item(&d.name, CompletionKind::Anchor, None, None, replace))
                 .collect();
         }
-        let place = place(text, line_start, before);
+        let place = self.in_whole(place(text, line_start, before));
         let parents: Vec<&str> = place.parents.iter().map(String::as_str).collect();
         match (&place.value_of, place.item) {
             (Some(key), _) => value_items(model, &parents, key, replace),
             (None, true) => item_items(model, &parents, replace),
             (None, false) => key_items(model, &parents, replace),
         }
+    }
+}
+
+impl Analysis {
+    /// A place in a file of an orb source tree or split config, as a place in the whole.
+    fn in_whole(&self, mut place: Place) -> Place {
+        let prefix = self.key_prefix();
+        if !prefix.is_empty() {
+            place.parents.splice(0..0, prefix.iter().cloned());
+        }
+        place
     }
 }
 

@@ -201,10 +201,20 @@ impl Analysis {
     fn key_hover(&self, offset: u32) -> Option<HoverInfo> {
         let root = self.parsed().root.as_ref()?;
         let (path, span) = key_path(root, offset)?;
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        let is_orb = root.get("workflows").is_none()
-            && root.get("version").is_none()
-            && (root.get("commands").is_some() || root.get("jobs").is_some());
+        let path: Vec<&str> = self
+            .key_prefix()
+            .iter()
+            .chain(&path)
+            .map(String::as_str)
+            .collect();
+        let is_orb = match self.part() {
+            Some(part) => part.orb,
+            None => {
+                root.get("workflows").is_none()
+                    && root.get("version").is_none()
+                    && (root.get("commands").is_some() || root.get("jobs").is_some())
+            }
+        };
         let description = if is_orb {
             orrery_schema::describe_orb(&path)
         } else {

@@ -240,6 +240,33 @@ impl Model {
     }
 }
 
+/// The text `node` covers. An element packed from a file of its own (`commands/greet.yml`)
+/// has no text of its own: it covers what its entries cover.
+fn extent(node: &Node) -> Span {
+    let Some(map) = node.as_map().filter(|_| node.span.is_empty()) else {
+        return node.span;
+    };
+    let in_file = |span: &Span| span.file == node.span.file;
+    let start = map
+        .entries
+        .iter()
+        .map(|e| e.key_span)
+        .filter(in_file)
+        .map(|s| s.start)
+        .min();
+    let end = map
+        .entries
+        .iter()
+        .map(|e| extent(&e.value))
+        .filter(in_file)
+        .map(|s| s.end)
+        .max();
+    match (start, end) {
+        (Some(start), Some(end)) => Span::new(node.span.file, start as usize, end as usize),
+        _ => node.span,
+    }
+}
+
 /// Whether `offset` is inside `span` or just after it (a cursor at the end of a word).
 fn contains(span: Span, offset: u32) -> bool {
     span.start <= offset && offset <= span.end
@@ -367,7 +394,7 @@ impl Builder<'_> {
                     kind,
                     name: format!("{prefix}{}", entry.key),
                     span: entry.key_span,
-                    body: entry.value.span,
+                    body: extent(&entry.value),
                     owner: None,
                     description: entry
                         .value

@@ -447,6 +447,22 @@ impl LanguageServer for Backend {
         }
     }
 
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        let saved = document_path(&params.text_document.uri);
+        let workspace = &self.shared.workspace;
+        let Some(whole) = workspace.whole_of(&saved) else {
+            return;
+        };
+        // The other files of the whole read the saved file from disk: check them again.
+        let others = self
+            .shared
+            .documents
+            .touch_where(|path| path != saved && workspace.whole_of(path).as_ref() == Some(&whole));
+        for pending in others {
+            self.schedule(pending);
+        }
+    }
+
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         self.shared.documents.close(&uri);

@@ -78,8 +78,8 @@ pub fn run(args: LspArgs) -> ExitCode {
     }
 }
 
-struct ProjectWorkspace {
-    compile: CompileArgs,
+pub(crate) struct ProjectWorkspace {
+    pub(crate) compile: CompileArgs,
     /// The lint flags, with the editor's rule levels over the project's.
     lint: RwLock<LintArgs>,
     /// `--settings`, handed on to the commands the server runs.
@@ -89,33 +89,69 @@ struct ProjectWorkspace {
     hosts: Mutex<HashMap<PathBuf, CachingHost>>,
 }
 
-impl orrery_lsp::Workspace for ProjectWorkspace {
-    fn analyze(&self, path: &Path, text: &str) -> Analysis {
+impl ProjectWorkspace {
+    /// Checks `text` as the config at `path`, as `config validate` does: the checker's
+    /// database and what it found.
+    pub(crate) fn check_config(
+        &self,
+        path: &Path,
+        text: &str,
+    ) -> Result<(SourceDb, crate::validate_cmd::Checked), String> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         let host = hosts
             .entry(project_root(path))
             .or_insert_with(|| CachingHost::new(ProjectHost::for_config(path)));
         let lint = self.lint.read().unwrap_or_else(|e| e.into_inner());
         let mut checker = Checker::new(&self.compile, &lint).with_host(host);
-        match checker.check(path, text.to_string()) {
-            Ok(checked) => Analysis::new(AnalysisParts {
-                db: checker.into_db(),
+        let checked = checker.check(path, text.to_string())?;
+        Ok((checker.into_db(), checked))
+    }
+
+    fn analyze_config(&self, path: &Path, text: &str) -> Analysis {
+        match self.check_config(path, text) {
+            Ok((db, checked)) => Analysis::new(AnalysisParts {
+                db,
                 file: checked.config,
                 parsed: checked.parsed,
                 compiled: checked.compiled,
                 diagnostics: checked.diagnostics,
-                orbs: checked
-                    .resolutions
-                    .into_iter()
-                    .map(|(reference, r)| OrbUse {
-                        reference,
-                        version: r.version,
-                        origin: r.origin,
-                    })
-                    .collect(),
+                orbs: orb_uses(checked.resolutions),
                 pipeline: checked.pipeline,
+                part: None,
             }),
             Err(message) => cannot_check(path, text, message),
+        }
+    }
+}
+
+/// What each registry orb reference resolved to, for the analysis.
+pub(crate) fn orb_uses(
+    resolutions: std::collections::BTreeMap<String, orrery_orb::Resolution>,
+) -> Vec<OrbUse> {
+    resolutions
+        .into_iter()
+        .map(|(reference, r)| OrbUse {
+            reference,
+            version: r.version,
+            origin: r.origin,
+        })
+        .collect()
+}
+
+impl orrery_lsp::Workspace for ProjectWorkspace {
+    fn analyze(&self, path: &Path, text: &str) -> Analysis {
+        match crate::lsp_parts::whole_of(path) {
+            Some(crate::lsp_parts::Whole::Orb(dir)) => self.analyze_orb_source(&dir, path, text),
+            Some(crate::lsp_parts::Whole::Config(dir)) => {
+                self.analyze_config_part(&dir, path, text)
+            }
+            None => self.analyze_config(path, text),
+        }
+    }
+
+    fn whole_of(&self, path: &Path) -> Option<PathBuf> {
+        match crate::lsp_parts::whole_of(path)? {
+            crate::lsp_parts::Whole::Orb(dir) | crate::lsp_parts::Whole::Config(dir) => Some(dir),
         }
     }
 
@@ -266,7 +302,7 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
 
 /// The analysis of a document the checker could not run on (an unreadable lockfile or
 /// settings file): the reason, at the top of the document.
-fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
+pub(crate) fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
     let mut db = SourceDb::new();
     let file = db.add(path.display().to_string(), text);
     let parsed = orrery_yaml::parse(file, text, orrery_yaml::Limits::default());
@@ -278,6 +314,7 @@ fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
         diagnostics: vec![Diagnostic::error(codes::USAGE, message).at(Span::new(file, 0, 0), "")],
         orbs: Vec::new(),
         pipeline: Default::default(),
+        part: None,
     })
 }
 

@@ -162,6 +162,7 @@ impl Run {
     }
 
     fn record(&mut self, head: &str, value: &Value) {
+        let value = &files_in_order(value.clone());
         let value = &match &self.registry {
             Some(registry) => {
                 let text = serde_json::to_string(value).expect("json");
@@ -362,6 +363,29 @@ fn run_case(case: &Path) -> String {
     }
     server.stop();
     run.transcript
+}
+
+/// A workspace edit's `changes` by file in file order (the server's map has no order).
+fn files_in_order(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, inner)| {
+                    let inner = match (key.as_str(), files_in_order(inner)) {
+                        ("changes", Value::Object(files)) => {
+                            let mut files: Vec<(String, Value)> = files.into_iter().collect();
+                            files.sort_by(|a, b| a.0.cmp(&b.0));
+                            Value::Object(files.into_iter().collect())
+                        }
+                        (_, other) => other,
+                    };
+                    (key, inner)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(files_in_order).collect()),
+        other => other,
+    }
 }
 
 /// What differs between two runs of one job in `orrery run`'s words: durations (`0.03s`
