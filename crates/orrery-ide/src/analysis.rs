@@ -32,6 +32,8 @@ pub struct DocumentPart {
     pub orb: bool,
     /// The packed text (what `orb pack` or `config pack` prints).
     pub text: String,
+    /// The directory of the whole (an orb's `<<include(file)>>` names a file under it).
+    pub dir: String,
 }
 
 /// What the checker hands over for one document version.

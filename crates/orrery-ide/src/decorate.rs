@@ -145,11 +145,17 @@ impl Analysis {
                 }
             }
         }
+        // An orb's includes name files under the orb's directory, wherever the file is.
+        let include_root = self.part().filter(|p| p.orb).map(|p| p.dir.as_str());
         for include in INCLUDE.captures_iter(self.text()) {
             let path = include.get(1).expect("group");
+            let written = path.as_str().trim();
             out.push(Link {
                 span: Span::new(file, path.start(), path.end()),
-                target: path.as_str().trim().to_string(),
+                target: match include_root {
+                    Some(root) => format!("{}/{written}", root.trim_end_matches('/')),
+                    None => written.to_string(),
+                },
             });
         }
         out.sort_by_key(|l| l.span.start);
