@@ -157,6 +157,17 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         ));
     };
 
+    // Nothing was filtered when there was nothing to filter: say what is missing (the
+    // official compiler reports "All Workflows have been filtered" here too).
+    if workflow_map.entries.iter().all(|e| e.key == "version") {
+        return Err(ctx.report(
+            Diagnostic::error(codes::WORKFLOW_SHAPE, "`workflows` defines no workflow")
+                .at(workflows.span, "no workflow here")
+                .with_help(
+                    "add a workflow that lists the jobs to run, e.g. `main: { jobs: [build] }`",
+                ),
+        ));
+    }
     let mut planned: Vec<Planned> = Vec::new();
     let mut surviving: Vec<(usize, &Entry)> = Vec::new();
     let mut failed = false;
