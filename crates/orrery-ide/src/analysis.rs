@@ -137,6 +137,15 @@ impl Analysis {
         self.part.as_ref()
     }
 
+    /// The root of the whole document: the packed whole for a file of a source tree, else
+    /// the document's own parse.
+    pub(crate) fn whole_root(&self) -> Option<&orrery_yaml::Node> {
+        match &self.part {
+            Some(part) => Some(&part.root),
+            None => self.parsed.root.as_ref(),
+        }
+    }
+
     /// Where the document's top level sits in the whole it is a file of (empty for a whole
     /// config or orb).
     pub(crate) fn key_prefix(&self) -> &[String] {
