@@ -12,9 +12,10 @@
 #
 #   scripts/bench-swarm.sh [BINARY]      (default target/release/orrery, else target/debug)
 set -euo pipefail
+bin=${1:-}
+[ -z "$bin" ] || bin=$(realpath "$bin")
 cd "$(dirname "$0")/.."
 root=$PWD
-bin=${1:-}
 if [ -z "$bin" ]; then
     bin=$root/target/release/orrery
     [ -x "$bin" ] || bin=$root/target/debug/orrery

@@ -32,6 +32,8 @@ pub struct DocumentPart {
     pub orb: bool,
     /// The packed text (what `orb pack` or `config pack` prints).
     pub text: String,
+    /// The directory of the whole (an orb's `<<include(file)>>` names a file under it).
+    pub dir: String,
 }
 
 /// What the checker hands over for one document version.
@@ -133,6 +135,15 @@ impl Analysis {
     /// The whole the document is a file of, when it is one.
     pub fn part(&self) -> Option<&DocumentPart> {
         self.part.as_ref()
+    }
+
+    /// The root of the whole document: the packed whole for a file of a source tree, else
+    /// the document's own parse.
+    pub(crate) fn whole_root(&self) -> Option<&orrery_yaml::Node> {
+        match &self.part {
+            Some(part) => Some(&part.root),
+            None => self.parsed.root.as_ref(),
+        }
     }
 
     /// Where the document's top level sits in the whole it is a file of (empty for a whole

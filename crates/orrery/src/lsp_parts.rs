@@ -183,6 +183,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
             root = Some((value, packed_text));
         }
         self.part_analysis(
+            dir,
             db,
             file,
             text,
@@ -214,7 +215,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
         let mut diagnostics = packed.diagnostics;
         let Some(value) = packed.value else {
             let mine = of_document(&SourceMap::default(), diagnostics, file);
-            return self.part_analysis(db, file, text, mine, None, &relative, false);
+            return self.part_analysis(dir, db, file, text, mine, None, &relative, false);
         };
         let (packed_file, packed, map) = packed_text(&mut db, dir, &value);
         // The packed config stands where `config pack`'s output would: beside the directory,
@@ -272,6 +273,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
                 path: key_path(&relative),
                 orb: false,
                 text: packed,
+                dir: dir.display().to_string(),
             }),
         })
     }
@@ -279,6 +281,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
     #[allow(clippy::too_many_arguments)]
     fn part_analysis(
         &self,
+        dir: &Path,
         db: SourceDb,
         file: FileId,
         text: &str,
@@ -301,6 +304,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
                 path: key_path(relative),
                 orb,
                 text,
+                dir: dir.display().to_string(),
             }),
         })
     }

@@ -295,11 +295,71 @@ fn on_a_three_node_swarm() {
     scenario("Ctrl-C", &|| {
         run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Swarm)
     });
+    scenario(
+        "coordinator killed",
+        &a_killed_coordinators_agents_stop_within_their_dead_man_interval,
+    );
     // Last: it stops a node's daemon.
     scenario(
         "a node's daemon stopped mid-job",
         &a_stopped_node_fails_its_job_as_infrastructure,
     );
+}
+
+/// SIGKILL of `orrery run` while a step sleeps: nobody removes the services, but the agent,
+/// hearing nothing from the store, stops its steps and leaves within its dead-man interval
+/// (`--node-grace 20`, plus its 10 s to stop); `orrery swarm gc --run` then removes the rest.
+fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
+    use std::io::BufRead;
+    let p = run_cases::project("interrupt.yml");
+    let mut child = run_cases::command(p.path(), run_cases::Exec::Swarm, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l == "[long] long started");
+    assert!(started, "the step never started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    let dir = run_cases::run_dir(p.path());
+    let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+    let running_primaries = || {
+        (1..=run_cases::SWARM_NODES)
+            .map(|n| {
+                lines(&node(
+                    n,
+                    &[
+                        "ps",
+                        "-q",
+                        "--filter",
+                        &format!("label=orrery.run={id}"),
+                        "--filter",
+                        "label=orrery.role=primary",
+                    ],
+                ))
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(running_primaries(), 1, "the job's container is not running");
+    while running_primaries() > 0 {
+        assert!(
+            killed.elapsed() < Duration::from_secs(45),
+            "the agent outlived its coordinator"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let gc = orrery(&["swarm", "gc", "--swarm-host", MANAGER, "--run", &id]);
+    assert!(gc.status.success(), "{}", text(&gc.stderr));
+    assert!(
+        text(&gc.stdout).starts_with("removed 2 services, 1 networks, 2 secrets"),
+        "{}",
+        text(&gc.stdout)
+    );
+    run_cases::assert_nothing_left_on_swarm(&dir);
 }
 
 /// A job of three parallel nodes; once all three run, the daemon of a worker holding one of
