@@ -223,6 +223,42 @@ pub fn status_of(stdout: &str, job: &str) -> String {
         .to_string()
 }
 
+/// Runs the fixture `config` in a fresh project and checks the run's exit code; the project
+/// and the run's stdout.
+pub fn run_fixture(
+    config: &str,
+    exec: Exec,
+    args: &[&str],
+    code: i32,
+) -> (tempfile::TempDir, String) {
+    let p = project(config);
+    let out = run(p.path(), exec, args);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    (p, stdout)
+}
+
+/// Each job's row in the final table has its status.
+pub fn assert_statuses(stdout: &str, expected: &[(&str, &str)]) {
+    for (job, status) in expected {
+        assert_eq!(status_of(stdout, job), *status, "{job}\n{stdout}");
+    }
+}
+
+/// The events of the run in `run_dir`, in order.
+pub fn events(run_dir: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(run_dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Makes this test process the reaper of orphans in its tree: a process a run fails to stop
 /// then stays below this process (where [`processes`] finds it) instead of moving to init.
 pub fn adopt_orphans() {
@@ -287,26 +323,19 @@ pub fn process_tree() -> Vec<(u32, String)> {
 }
 
 pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
-    let p = project("fan.yml");
-    let out = run(p.path(), exec, &["--jobs", "3"]);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    let (p, stdout) = run_fixture("fan.yml", exec, &["--jobs", "3"], 1);
+    assert_statuses(
+        &stdout,
+        &[
+            ("build", "success"),
+            ("left", "success"),
+            ("right", "success"),
+            ("join", "success"),
+            ("broken", "failed"),
+            ("after-broken", "not_run"),
+            ("rollback", "success"),
+        ],
     );
-    for (job, status) in [
-        ("build", "success"),
-        ("left", "success"),
-        ("right", "success"),
-        ("join", "success"),
-        ("broken", "failed"),
-        ("after-broken", "not_run"),
-        ("rollback", "success"),
-    ] {
-        assert_eq!(status_of(&stdout, job), status, "{job}");
-    }
     assert!(stdout.contains("[join] join ran"));
     assert!(stdout.contains("[broken] on_fail ran"));
     assert!(stdout.contains("[broken] always ran"));
@@ -324,11 +353,9 @@ pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
     assert!(fs::read_to_string(dir.join("main/join/log.txt"))
         .unwrap()
         .contains("join ran"));
-    let events = fs::read_to_string(dir.join("events.jsonl")).unwrap();
-    let finished: Vec<serde_json::Value> = events
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|e: &serde_json::Value| e["event"] == "job_finished")
+    let finished: Vec<serde_json::Value> = events(&dir)
+        .into_iter()
+        .filter(|e| e["event"] == "job_finished")
         .collect();
     assert_eq!(finished.len(), 7);
     assert!(finished
@@ -339,49 +366,39 @@ pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
 }
 
 pub fn job_groups_run_between_their_joints_and_serial_groups_wait(exec: Exec) {
-    let p = project("groups.yml");
-    let out = run(p.path(), exec, &["--jobs", "4"]);
-    let stdout = text(&out.stdout);
     // `flaky` failed: the run fails.
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    let (p, stdout) = run_fixture("groups.yml", exec, &["--jobs", "4"], 1);
+    assert_statuses(
+        &stdout,
+        &[
+            ("build", "success"),
+            ("first-lock", "success"),
+            ("first/deploy", "success"),
+            ("first/smoke", "success"),
+            ("first-group-end", "success"),
+            ("first-unlock", "success"),
+            ("second-lock", "success"),
+            ("second/smoke", "success"),
+            ("second-unlock", "success"),
+            ("checks-group-start", "success"),
+            ("flaky", "failed"),
+            ("checks-group-end", "not_run"),
+            ("after", "success"),
+            ("cleanup", "success"),
+            ("never", "not_run"),
+        ],
     );
-    for (job, status) in [
-        ("build", "success"),
-        ("first-lock", "success"),
-        ("first/deploy", "success"),
-        ("first/smoke", "success"),
-        ("first-group-end", "success"),
-        ("first-unlock", "success"),
-        ("second-lock", "success"),
-        ("second/smoke", "success"),
-        ("second-unlock", "success"),
-        ("checks-group-start", "success"),
-        ("flaky", "failed"),
-        ("checks-group-end", "not_run"),
-        ("after", "success"),
-        ("cleanup", "success"),
-        ("never", "not_run"),
-    ] {
-        assert_eq!(status_of(&stdout, job), status, "{job}\n{stdout}");
-    }
     assert!(
         stdout.contains("[first/deploy] deploying to production"),
         "{stdout}"
     );
     assert!(!stdout.contains("NEVER MUST NOT RUN"), "{stdout}");
-    let events = fs::read_to_string(run_dir(p.path()).join("events.jsonl")).unwrap();
+    let events = events(&run_dir(p.path()));
     let at = |event: &str, job: &str| {
         events
-            .lines()
-            .position(|l| {
-                let e: serde_json::Value = serde_json::from_str(l).unwrap();
-                e["event"] == event && e["job"] == job
-            })
-            .unwrap_or_else(|| panic!("no {event} of {job} in\n{events}"))
+            .iter()
+            .position(|e| e["event"] == event && e["job"] == job)
+            .unwrap_or_else(|| panic!("no {event} of {job} in\n{events:?}"))
     };
     // One serial group: the second invocation took the lock only once the first gave it back,
     // so their deploys never overlapped.
