@@ -536,6 +536,22 @@ pub fn approval_holds_until_approved_and_secrets_are_masked(exec: Exec) {
 /// Ctrl-C (SIGINT to `orrery run`) in the middle of a long step: the run ends at once with 130,
 /// the job is canceled, no later step runs, and no process (nor, with Docker, container) of it
 /// is left.
+/// `orrery run` started in `project` with its stdout piped, its steps recording their pids in
+/// `pids` (`$ORRERY_TEST_PIDS`).
+pub fn spawn_recording_pids(
+    project: &Path,
+    exec: Exec,
+    pids: &Path,
+    stderr: Stdio,
+) -> std::process::Child {
+    command(project, exec, &[])
+        .env("ORRERY_TEST_PIDS", pids)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start orrery run")
+}
+
 /// Whether process `pid` still runs (a zombie waiting for its reaper counts as gone).
 pub fn alive(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -567,12 +583,7 @@ pub fn ctrl_c_stops_the_run_and_leaves_nothing(exec: Exec) {
 pub fn signal_stops_the_run_and_leaves_nothing(exec: Exec, signal: &str, code: i32) {
     let p = project("interrupt.yml");
     let pids = p.path().join("pids.txt");
-    let mut child = command(p.path(), exec, &[])
-        .env("ORRERY_TEST_PIDS", &pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start orrery run");
+    let mut child = spawn_recording_pids(p.path(), exec, &pids, Stdio::null());
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -643,12 +654,7 @@ pub fn daemons_end_with_their_job(exec: Exec) {
     }
     let p = project("daemons.yml");
     let pids = p.path().join("pids.txt");
-    let mut child = command(p.path(), exec, &[])
-        .env("ORRERY_TEST_PIDS", &pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start orrery run");
+    let mut child = spawn_recording_pids(p.path(), exec, &pids, Stdio::piped());
     // The daemons sleep for minutes: a run still going after this waits on them.
     let deadline = Instant::now() + Duration::from_secs(120);
     while child.try_wait().unwrap().is_none() {
@@ -726,12 +732,7 @@ pub fn killed_runs_are_swept(exec: Exec, sweeper: Sweeper) {
     // Outside the project, which may be deleted.
     let pids_dir = tempfile::tempdir().unwrap();
     let pids = pids_dir.path().join("pids.txt");
-    let mut child = command(p.path(), exec, &[])
-        .env("ORRERY_TEST_PIDS", &pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start orrery run");
+    let mut child = spawn_recording_pids(p.path(), exec, &pids, Stdio::null());
     let stdout = child.stdout.take().unwrap();
     let started = BufReader::new(stdout)
         .lines()
