@@ -1,7 +1,7 @@
 //! One checked document: the single parse every feature reads, the compiler's output, the
 //! diagnostics, and where its orbs came from.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use orrery_compiler::{Compiled, PipelineValues};
 use orrery_diagnostics::{Diagnostic, FileId, SourceDb};
@@ -42,8 +42,9 @@ pub struct AnalysisParts {
     pub db: SourceDb,
     /// The document in `db`.
     pub file: FileId,
-    /// The document's parse, which the compiler, the schema and the rules all read.
-    pub parsed: Parsed,
+    /// The document's parse, which the compiler, the schema and the rules all read (shared:
+    /// the checker keeps it to reuse for the next version).
+    pub parsed: Arc<Parsed>,
     /// The compiler's output (its diagnostics are in `diagnostics`).
     pub compiled: Compiled,
     /// Everything `orrery config validate` reports for the document, in source order.
@@ -61,7 +62,7 @@ pub struct AnalysisParts {
 pub struct Analysis {
     db: SourceDb,
     file: FileId,
-    parsed: Parsed,
+    parsed: Arc<Parsed>,
     compiled: Compiled,
     diagnostics: Vec<Diagnostic>,
     orbs: Vec<OrbUse>,

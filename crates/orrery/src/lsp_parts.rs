@@ -261,7 +261,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
         Analysis::new(AnalysisParts {
             db,
             file,
-            parsed,
+            parsed: std::sync::Arc::new(parsed),
             // The compiled config's spans are those of the check's database: only its text
             // (`orrery/compiledConfig`) is read from it.
             compiled: checked.compiled,
@@ -294,7 +294,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
         Analysis::new(AnalysisParts {
             db,
             file,
-            parsed,
+            parsed: std::sync::Arc::new(parsed),
             compiled: Default::default(),
             diagnostics,
             orbs: Vec::new(),

@@ -306,17 +306,23 @@ fn on_a_three_node_swarm() {
     );
 }
 
-/// SIGKILL of `orrery run` while a step sleeps: nobody removes the services, but the agent,
+/// SIGKILL of `orrery run` while a step sleeps: the services' specs hold no secret in clear;
+/// nobody removes the services, but the agent,
 /// hearing nothing from the store, stops its steps and leaves within its dead-man interval
 /// (`--node-grace 20`, plus its 10 s to stop); `orrery swarm gc --run` then removes the rest.
 fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
     use std::io::BufRead;
     let p = run_cases::project("interrupt.yml");
-    let mut child = run_cases::command(p.path(), run_cases::Exec::Swarm, &[])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let secrets = run_cases::fixture("secrets.yml");
+    let mut child = run_cases::command(
+        p.path(),
+        run_cases::Exec::Swarm,
+        &["--secrets", secrets.to_str().unwrap()],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
     let started = std::io::BufReader::new(child.stdout.take().unwrap())
         .lines()
         .map_while(Result::ok)
@@ -345,6 +351,29 @@ fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
             .sum::<usize>()
     };
     assert_eq!(running_primaries(), 1, "the job's container is not running");
+    // The services' specs, left for gc: no project variable, and no token (64 hex digits: only
+    // the name of the secret holding it), in clear.
+    let services = node(
+        1,
+        &[
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=orrery.run={id}"),
+        ],
+    );
+    let mut specs = vec!["service", "inspect"];
+    specs.extend(services.split_whitespace());
+    let specs = node(1, &specs);
+    assert!(specs.contains("orrery-token"), "{specs}");
+    assert!(!specs.contains("proj-secret-1234"), "{specs}");
+    let longest_hex = specs
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_hex < 64, "a token in clear? {specs}");
     while running_primaries() > 0 {
         assert!(
             killed.elapsed() < Duration::from_secs(45),
