@@ -292,10 +292,11 @@ mod tests {
             &image,
             labels("r", "r/0", "j", "service"),
             "net",
+            vec!["db".into(), "service-1".into()],
         );
         let task = spec.task_template.unwrap();
         let network = &task.networks.unwrap()[0];
-        assert_eq!(network.aliases.as_deref(), Some(&["db".to_string()][..]));
+        assert_eq!(network.aliases.clone().unwrap(), ["db", "service-1"]);
         let c = task.container_spec.unwrap();
         assert_eq!(c.command.unwrap(), ["sh", "-c"]);
         assert_eq!(c.args.unwrap(), ["exec postgres"]);
