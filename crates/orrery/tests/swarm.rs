@@ -292,6 +292,10 @@ fn on_a_three_node_swarm() {
     scenario("job groups", &|| {
         run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Swarm)
     });
+    scenario(
+        "services by name and on localhost",
+        &services_by_name_and_on_localhost,
+    );
     scenario("Ctrl-C", &|| {
         run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Swarm)
     });
@@ -306,17 +310,74 @@ fn on_a_three_node_swarm() {
     );
 }
 
-/// SIGKILL of `orrery run` while a step sleeps: nobody removes the services, but the agent,
+/// Service containers are services of their own: reachable by `name:` over the node's
+/// network, and on `localhost` for the ports their image exposes (the agent's forwarder). The
+/// image is the test image with `EXPOSE 8080`, built here and loaded into every node.
+fn services_by_name_and_on_localhost() {
+    let exposed = "orrery-test/busybox-exposed:1";
+    let build = Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "printf 'FROM {}\\nEXPOSE 8080\\n' | docker build -q -t {exposed} - && for n in 1 2 3; do docker save {exposed} | DOCKER_API_VERSION=1.41 docker -H unix:///run/orrery-swarm/n$n.sock load -q; done",
+                run_cases::IMAGE
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let p = run_cases::project("fan.yml");
+    std::fs::write(
+        p.path().join(".circleci/config.yml"),
+        format!(
+            r#"version: 2.1
+jobs:
+  services:
+    docker:
+      - image: {image}
+      - image: {exposed}
+        name: web
+        command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
+    steps:
+      - run: |
+          for i in $(seq 1 100); do wget -qO /dev/null http://localhost:8080/passwd && break; sleep 0.2; done
+          echo "localhost: $(wget -qO- http://localhost:8080/group | head -1)"
+          echo "by name: $(wget -qO- http://web:8080/passwd | grep -c circleci)"
+workflows:
+  main:
+    jobs: [services]
+"#,
+            image = run_cases::IMAGE
+        ),
+    )
+    .unwrap();
+    let out = run_cases::run(p.path(), run_cases::Exec::Swarm, &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("[services] localhost: root:x:0:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[services] by name: 1"), "{stdout}");
+}
+
+/// SIGKILL of `orrery run` while a step sleeps: the services' specs hold no secret in clear;
+/// nobody removes the services, but the agent,
 /// hearing nothing from the store, stops its steps and leaves within its dead-man interval
 /// (`--node-grace 20`, plus its 10 s to stop); `orrery swarm gc --run` then removes the rest.
 fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
     use std::io::BufRead;
     let p = run_cases::project("interrupt.yml");
-    let mut child = run_cases::command(p.path(), run_cases::Exec::Swarm, &[])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let secrets = run_cases::fixture("secrets.yml");
+    let mut child = run_cases::command(
+        p.path(),
+        run_cases::Exec::Swarm,
+        &["--secrets", secrets.to_str().unwrap()],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
     let started = std::io::BufReader::new(child.stdout.take().unwrap())
         .lines()
         .map_while(Result::ok)
@@ -345,6 +406,29 @@ fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
             .sum::<usize>()
     };
     assert_eq!(running_primaries(), 1, "the job's container is not running");
+    // The services' specs, left for gc: no project variable, and no token (64 hex digits: only
+    // the name of the secret holding it), in clear.
+    let services = node(
+        1,
+        &[
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=orrery.run={id}"),
+        ],
+    );
+    let mut specs = vec!["service", "inspect"];
+    specs.extend(services.split_whitespace());
+    let specs = node(1, &specs);
+    assert!(specs.contains("orrery-token"), "{specs}");
+    assert!(!specs.contains("proj-secret-1234"), "{specs}");
+    let longest_hex = specs
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_hex < 64, "a token in clear? {specs}");
     while running_primaries() > 0 {
         assert!(
             killed.elapsed() < Duration::from_secs(45),
