@@ -162,7 +162,7 @@ pub(crate) fn key_path(root: &Node, offset: u32) -> Option<(Vec<String>, Span)> 
     loop {
         match &node.value {
             Value::Map(map) => {
-                let entry = map.entries.iter().find(|e| {
+                let entry = map.entries().iter().find(|e| {
                     (e.key_span.start <= offset && offset <= e.key_span.end)
                         || (e.value.span.start <= offset && offset < e.value.span.end)
                 })?;

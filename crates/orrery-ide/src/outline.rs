@@ -28,7 +28,7 @@ impl Analysis {
         let model = self.model();
         let file = self.file();
         let mut out = Vec::new();
-        for entry in &root.entries {
+        for entry in root.entries() {
             let span = cover(entry.key_span, entry.value.span);
             let children = model
                 .defs
@@ -111,7 +111,7 @@ fn multiline(span: Span, text: &str) -> bool {
 fn fold(node: &Node, text: &str, out: &mut Vec<Span>) {
     match &node.value {
         Value::Map(map) => {
-            for entry in &map.entries {
+            for entry in map.entries() {
                 if entry.value.span.file != node.span.file {
                     continue;
                 }
@@ -139,7 +139,7 @@ fn enclose(node: &Node, offset: u32, chain: &mut Vec<Span>) {
     chain.push(node.span);
     match &node.value {
         Value::Map(map) => {
-            for entry in &map.entries {
+            for entry in map.entries() {
                 let span = cover(entry.key_span, entry.value.span);
                 if span.start <= offset && offset <= span.end {
                     chain.push(span);

@@ -320,7 +320,7 @@ impl<'s> Evaluator<'s> {
         // A key close to a missing required one is that key mistyped: it is reported with the
         // missing key, not again as unknown.
         let mut renamed: Vec<(&str, &'n str, Span)> = Vec::new();
-        for entry in &map.entries {
+        for entry in map.entries() {
             let key = entry.key.as_str();
             if let Some(names) = schema.property_names {
                 let name = Node::string(key, entry.key_span);
