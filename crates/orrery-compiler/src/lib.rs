@@ -30,6 +30,7 @@ pub use graph::{GraphJob, JobGraph, Requirement, WorkflowGraph};
 pub use orb_check::{check_orb, OrbCheck};
 pub use orbs::{FetchedOrb, NoOrbs, OrbFetchError, OrbRef, OrbSource};
 pub use pipeline::{PipelineValues, SetError as PipelineSetError, ValueKind as PipelineValueKind};
+pub use steps::BUILT_IN as BUILT_IN_STEPS;
 
 /// What the caller knows about the pipeline being compiled.
 #[derive(Clone, Debug, Default)]

@@ -10,7 +10,8 @@ use crate::params::{self, ParamType};
 use crate::scope::{self, Kind, Lookup, Scope};
 use crate::{logic, subst};
 
-pub(crate) const BUILT_IN: &[&str] = &[
+/// The steps the language has built in (`when`/`unless` aside, which are conditions).
+pub const BUILT_IN: &[&str] = &[
     "run",
     "checkout",
     "setup_remote_docker",

@@ -87,6 +87,14 @@ impl SourceFile {
             .trim_end_matches(['\n', '\r'])
     }
 
+    /// The byte range of a 1-based line, without its line break.
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+            return self.text.len()..self.text.len();
+        };
+        start..start + self.line_text(line).len()
+    }
+
     pub fn slice(&self, span: Span) -> &str {
         self.text
             .get(span.start as usize..span.end as usize)

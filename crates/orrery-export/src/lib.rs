@@ -12,7 +12,7 @@ mod k8s;
 mod names;
 pub mod nomad;
 mod plan_json;
-mod resources;
+use orrery_runtime::resources;
 
 use orrery_diagnostics::{codes, Diagnostic};
 use orrery_runtime::spec::{DockerImage, ExecutorKind, JobSpec};

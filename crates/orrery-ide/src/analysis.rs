@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use orrery_compiler::Compiled;
+use orrery_compiler::{Compiled, PipelineValues};
 use orrery_diagnostics::{Diagnostic, FileId, SourceDb};
 use orrery_yaml::Parsed;
 
@@ -20,6 +20,20 @@ pub struct OrbUse {
     pub origin: String,
 }
 
+/// The whole a document is one file of: an orb source tree (`src/@orb.yml`, `commands/…`) or
+/// a split config (`.circleci/config/…`), packed.
+#[derive(Clone, Debug)]
+pub struct DocumentPart {
+    /// The packed document, its keys and values at their places in the source files.
+    pub root: orrery_yaml::Node,
+    /// Where the document's top level sits in it (`commands`, `greet` for `commands/greet.yml`).
+    pub path: Vec<String>,
+    /// The whole is an orb (else a config).
+    pub orb: bool,
+    /// The packed text (what `orb pack` or `config pack` prints).
+    pub text: String,
+}
+
 /// What the checker hands over for one document version.
 pub struct AnalysisParts {
     /// Every file the check read: the document, orb sources, settings, the lockfile.
@@ -34,6 +48,11 @@ pub struct AnalysisParts {
     pub diagnostics: Vec<Diagnostic>,
     /// The registry orbs the compilation resolved.
     pub orbs: Vec<OrbUse>,
+    /// The `pipeline.*` values the document was compiled with (from git and the server's
+    /// flags), which hover shows.
+    pub pipeline: PipelineValues,
+    /// The whole the document is a file of, when it is one.
+    pub part: Option<DocumentPart>,
 }
 
 /// One document version, checked; every editor feature reads it.
@@ -44,6 +63,8 @@ pub struct Analysis {
     compiled: Compiled,
     diagnostics: Vec<Diagnostic>,
     orbs: Vec<OrbUse>,
+    pipeline: PipelineValues,
+    part: Option<DocumentPart>,
     /// Built on first use: diagnostics do not need it, so an edit's diagnostics do not wait
     /// for it.
     model: OnceLock<Model>,
@@ -58,6 +79,8 @@ impl Analysis {
             compiled,
             diagnostics,
             orbs,
+            pipeline,
+            part,
         } = parts;
         Analysis {
             db,
@@ -66,6 +89,8 @@ impl Analysis {
             compiled,
             diagnostics,
             orbs,
+            pipeline,
+            part,
             model: OnceLock::new(),
         }
     }
@@ -100,16 +125,31 @@ impl Analysis {
         &self.orbs
     }
 
-    /// Every definition and reference of the document.
+    /// The `pipeline.*` values the document was compiled with.
+    pub fn pipeline(&self) -> &PipelineValues {
+        &self.pipeline
+    }
+
+    /// The whole the document is a file of, when it is one.
+    pub fn part(&self) -> Option<&DocumentPart> {
+        self.part.as_ref()
+    }
+
+    /// Where the document's top level sits in the whole it is a file of (empty for a whole
+    /// config or orb).
+    pub(crate) fn key_prefix(&self) -> &[String] {
+        self.part.as_ref().map_or(&[], |p| p.path.as_slice())
+    }
+
+    /// Every definition and reference of the document (of the whole it is a file of, with
+    /// places in every file of it).
     pub fn model(&self) -> &Model {
         self.model.get_or_init(|| {
-            Model::build(
-                &self.db,
-                self.file,
-                self.parsed.root.as_ref(),
-                &self.parsed.anchors,
-                &self.orbs,
-            )
+            let root = match &self.part {
+                Some(part) => Some(&part.root),
+                None => self.parsed.root.as_ref(),
+            };
+            Model::build(&self.db, self.file, root, &self.parsed.anchors, &self.orbs)
         })
     }
 
@@ -121,7 +161,8 @@ impl Analysis {
             out.push_str(&orrery_emit::orb_header(written, resolved));
         }
         out.push_str(&orrery_emit::emit_yaml(config));
-        out.push_str(&orrery_emit::trailer(self.text()));
+        let source = self.part.as_ref().map_or(self.text(), |p| p.text.as_str());
+        out.push_str(&orrery_emit::trailer(source));
         out.push('\n');
         Some(out)
     }

@@ -4,7 +4,9 @@
 
 use orrery_diagnostics::Span;
 
-use crate::model::{Definition, Kind, Model, BUILT_IN_STEPS};
+use orrery_compiler::{PipelineValues, BUILT_IN_STEPS};
+
+use crate::model::{Definition, Kind, Model, ENTRY_KEYS};
 use crate::Analysis;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,34 +31,8 @@ pub struct CompletionItem {
     pub replace: Span,
 }
 
-/// Pipeline values a template can name besides pipeline parameters (CONFIG-SPEC §10).
-const PIPELINE_VALUES: &[&str] = &[
-    "pipeline.id",
-    "pipeline.number",
-    "pipeline.trigger_source",
-    "pipeline.project.git_url",
-    "pipeline.project.type",
-    "pipeline.git.branch",
-    "pipeline.git.tag",
-    "pipeline.git.revision",
-    "pipeline.git.base_revision",
-    "pipeline.git.repo_url",
-    "pipeline.schedule.name",
-    "pipeline.schedule.id",
-];
-
-/// Keys of a workflow job entry besides the job's parameters.
-const ENTRY_KEYS: &[&str] = &[
-    "requires",
-    "context",
-    "filters",
-    "matrix",
-    "name",
-    "type",
-    "pre-steps",
-    "post-steps",
-    "serial-group",
-];
+/// The keys a job group invocation takes (CONFIG-SPEC §6.10.2).
+const GROUP_INVOCATION_KEYS: &[&str] = &["requires", "name", "serial-group", "filters"];
 
 /// Where the cursor is, as read from the text.
 #[derive(Debug, PartialEq, Eq)]
@@ -89,7 +65,9 @@ impl Analysis {
         let model = self.model();
         if let Some(open) = before.rfind("<<") {
             if !before[open..].contains(">>") {
-                return template_items(model, &place(text, line_start, before), replace);
+                let typed = &before[word_start..];
+                let place = self.in_whole(place(text, line_start, before));
+                return template_items(model, self.pipeline(), &place, typed, replace);
             }
         }
         if before[..word_start].ends_with('*') {
@@ -100,13 +78,24 @@ impl Analysis {
                 .map(|d| item(&d.name, CompletionKind::Anchor, None, None, replace))
                 .collect();
         }
-        let place = place(text, line_start, before);
+        let place = self.in_whole(place(text, line_start, before));
         let parents: Vec<&str> = place.parents.iter().map(String::as_str).collect();
         match (&place.value_of, place.item) {
             (Some(key), _) => value_items(model, &parents, key, replace),
             (None, true) => item_items(model, &parents, replace),
             (None, false) => key_items(model, &parents, replace),
         }
+    }
+}
+
+impl Analysis {
+    /// A place in a file of an orb source tree or split config, as a place in the whole.
+    fn in_whole(&self, mut place: Place) -> Place {
+        let prefix = self.key_prefix();
+        if !prefix.is_empty() {
+            place.parents.splice(0..0, prefix.iter().cloned());
+        }
+        place
     }
 }
 
@@ -152,8 +141,15 @@ fn param_item(d: &Definition, replace: Span, label: &str) -> CompletionItem {
     )
 }
 
-/// `<< parameters.… >>` of the element around the cursor and `<< pipeline.… >>`.
-fn template_items(model: &Model, place: &Place, replace: Span) -> Vec<CompletionItem> {
+/// `<< parameters.… >>` of the element around the cursor and `<< pipeline.… >>` that start
+/// with what is typed (pipeline values are a hundred names), each value with what it is now.
+fn template_items(
+    model: &Model,
+    pipeline: &PipelineValues,
+    place: &Place,
+    typed: &str,
+    replace: Span,
+) -> Vec<CompletionItem> {
     let mut out = Vec::new();
     if let [section, name, ..] = place.parents.as_slice() {
         let kind = match section.as_str() {
@@ -179,15 +175,20 @@ fn template_items(model: &Model, place: &Place, replace: Span) -> Vec<Completion
             &format!("pipeline.parameters.{}", d.name),
         ));
     }
-    for value in PIPELINE_VALUES {
+    for value in PipelineValues::names() {
+        let detail = match pipeline.text(value) {
+            Some(now) => format!("pipeline value, now `{now}`"),
+            None => "pipeline value".into(),
+        };
         out.push(item(
             value,
             CompletionKind::PipelineValue,
-            Some("pipeline value".into()),
+            Some(detail),
             None,
             replace,
         ));
     }
+    out.retain(|i| i.label.starts_with(typed));
     out
 }
 
@@ -198,6 +199,7 @@ fn item_items(model: &Model, parents: &[&str], replace: Span) -> Vec<CompletionI
         "steps" | "pre-steps" | "post-steps" => {
             let mut out: Vec<CompletionItem> = BUILT_IN_STEPS
                 .iter()
+                .chain(&["when", "unless"])
                 .map(|s| {
                     item(
                         s,
@@ -217,17 +219,20 @@ fn item_items(model: &Model, parents: &[&str], replace: Span) -> Vec<CompletionI
             );
             out
         }
-        "jobs" if parents.first() == Some(&"workflows") => jobs(model, replace),
-        "requires" => jobs(model, replace),
+        "jobs" if parents.first() == Some(&"workflows") => jobs(model, true, replace),
+        // A job group's members are jobs; groups do not nest.
+        "jobs" if parents.first() == Some(&"job-groups") => jobs(model, false, replace),
+        "requires" => jobs(model, true, replace),
         _ => Vec::new(),
     }
 }
 
-fn jobs(model: &Model, replace: Span) -> Vec<CompletionItem> {
+/// The jobs, and with `groups` the job groups, a workflow can list or require.
+fn jobs(model: &Model, groups: bool, replace: Span) -> Vec<CompletionItem> {
     model
         .defs
         .iter()
-        .filter(|d| d.kind == Kind::Job)
+        .filter(|d| d.kind == Kind::Job || (groups && d.kind == Kind::JobGroup))
         .map(|d| element_item(d, CompletionKind::Job, replace))
         .collect()
 }
@@ -242,7 +247,13 @@ fn key_items(model: &Model, parents: &[&str], replace: Span) -> Vec<CompletionIt
                 .collect(),
             None => Vec::new(),
         };
-        if kind == Kind::Job {
+        if kind == Kind::Job && model.find(Kind::JobGroup, name).is_some() {
+            out.extend(
+                GROUP_INVOCATION_KEYS
+                    .iter()
+                    .map(|k| item(k, CompletionKind::Key, None, None, replace)),
+            );
+        } else if kind == Kind::Job {
             out.extend(
                 ENTRY_KEYS
                     .iter()
@@ -270,8 +281,10 @@ fn key_items(model: &Model, parents: &[&str], replace: Span) -> Vec<CompletionIt
 fn invocation<'a>(parents: &[&'a str]) -> Option<(Kind, &'a str)> {
     match parents {
         [.., "steps" | "pre-steps" | "post-steps", "-", name] => Some((Kind::Command, name)),
-        ["workflows", _, "jobs", "-", name] => Some((Kind::Job, name)),
-        ["workflows", _, "jobs", "-", name, "matrix", "parameters"] => Some((Kind::Job, name)),
+        ["workflows" | "job-groups", _, "jobs", "-", name] => Some((Kind::Job, name)),
+        ["workflows" | "job-groups", _, "jobs", "-", name, "matrix", "parameters"] => {
+            Some((Kind::Job, name))
+        }
         _ => None,
     }
 }

@@ -58,7 +58,7 @@ impl Analysis {
         let model = self.model();
         let file = self.file();
         let kind_of = |kind: Kind| match kind {
-            Kind::Job | Kind::Workflow => TokenKind::Job,
+            Kind::Job | Kind::Workflow | Kind::JobGroup => TokenKind::Job,
             Kind::Command => TokenKind::Command,
             Kind::Executor => TokenKind::Executor,
             Kind::Parameter => TokenKind::Parameter,

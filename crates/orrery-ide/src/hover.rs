@@ -34,7 +34,74 @@ impl Analysis {
                 markdown: self.describe(model, def),
             });
         }
+        if let Some(info) = self.pipeline_value_hover(offset) {
+            return Some(info);
+        }
+        if let Some(info) = self.orb_reference_hover(model, offset) {
+            return Some(info);
+        }
         self.key_hover(offset)
+    }
+
+    /// A `pipeline.*` value (in a template or a condition): its type and what it is now, as
+    /// the document was compiled (the branch and revision come from git).
+    fn pipeline_value_hover(&self, offset: u32) -> Option<HoverInfo> {
+        let text = self.text();
+        let at = (offset as usize).min(text.len());
+        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_name(*c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let end = at
+            + text[at..]
+                .find(|c: char| !is_name(c))
+                .unwrap_or(text.len() - at);
+        let name = text[start..end].trim_end_matches('.');
+        if !name.starts_with("pipeline.") || name.starts_with("pipeline.parameters.") {
+            return None;
+        }
+        let span = Span::new(self.file(), start, start + name.len());
+        let Some(value) = self.pipeline().get(name) else {
+            return Some(HoverInfo {
+                span,
+                markdown: format!("unknown pipeline value `{name}`"),
+            });
+        };
+        let ty = match orrery_compiler::PipelineValueKind::of(name) {
+            orrery_compiler::PipelineValueKind::Str => "string",
+            orrery_compiler::PipelineValueKind::Int => "integer",
+            orrery_compiler::PipelineValueKind::Bool => "boolean",
+        };
+        let now = match self.pipeline().text(name) {
+            Some(now) => format!("now `{now}`"),
+            None if value == &Value::Bool(false) => "now `false` (nothing gives it here)".into(),
+            None => "now empty: nothing gives it here (no git checkout says it, no \
+                     `--pipeline-value` sets it)"
+                .into(),
+        };
+        Some(HoverInfo {
+            span,
+            markdown: format!("**pipeline value** `{name}`: {ty}\n\n{now}"),
+        })
+    }
+
+    /// The reference of an orb import (`acme/tools@1.2`): the version it resolves to.
+    fn orb_reference_hover(&self, model: &Model, offset: u32) -> Option<HoverInfo> {
+        let orbs = self.parsed().root.as_ref()?.get("orbs")?.as_map()?;
+        let entry = orbs.entries().iter().find(|e| {
+            e.value.as_str().is_some() && e.value.span.start <= offset && offset <= e.value.span.end
+        })?;
+        let def = model
+            .defs
+            .iter()
+            .position(|d| d.kind == Kind::Orb && d.span == entry.key_span)?;
+        Some(HoverInfo {
+            span: entry.value.span,
+            markdown: self.describe(model, def),
+        })
     }
 
     fn describe(&self, model: &Model, def: usize) -> String {
@@ -71,6 +138,29 @@ impl Analysis {
                         }
                     }
                     None => out.push_str(" (inline)"),
+                }
+            }
+            Kind::JobGroup => {
+                let members: Vec<String> = self
+                    .parsed()
+                    .root
+                    .as_ref()
+                    .and_then(|r| r.get("job-groups"))
+                    .and_then(|g| g.get(&d.name))
+                    .and_then(|g| g.get("jobs"))
+                    .and_then(Node::as_seq)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|member| match &member.value {
+                        Value::Str(name) => Some(format!("`{name}`")),
+                        Value::Map(map) if map.len() == 1 => {
+                            Some(format!("`{}`", map.entries()[0].key))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !members.is_empty() {
+                    out.push_str(&format!("\n\njobs: {}", members.join(", ")));
                 }
             }
             _ => {}
@@ -111,10 +201,20 @@ impl Analysis {
     fn key_hover(&self, offset: u32) -> Option<HoverInfo> {
         let root = self.parsed().root.as_ref()?;
         let (path, span) = key_path(root, offset)?;
-        let path: Vec<&str> = path.iter().map(String::as_str).collect();
-        let is_orb = root.get("workflows").is_none()
-            && root.get("version").is_none()
-            && (root.get("commands").is_some() || root.get("jobs").is_some());
+        let path: Vec<&str> = self
+            .key_prefix()
+            .iter()
+            .chain(&path)
+            .map(String::as_str)
+            .collect();
+        let is_orb = match self.part() {
+            Some(part) => part.orb,
+            None => {
+                root.get("workflows").is_none()
+                    && root.get("version").is_none()
+                    && (root.get("commands").is_some() || root.get("jobs").is_some())
+            }
+        };
         let description = if is_orb {
             orrery_schema::describe_orb(&path)
         } else {

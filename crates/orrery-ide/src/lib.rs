@@ -17,7 +17,7 @@ mod navigate;
 mod outline;
 
 pub use actions::{Action, ActionKind};
-pub use analysis::{Analysis, AnalysisParts, OrbUse};
+pub use analysis::{Analysis, AnalysisParts, DocumentPart, OrbUse};
 pub use codes::{code_tags, CodeTag};
 pub use complete::{CompletionItem, CompletionKind};
 pub use decorate::{Hint, Link, Token, TokenKind};

@@ -23,6 +23,8 @@ pub enum Kind {
     PipelineParameter,
     Orb,
     Workflow,
+    /// A `job-groups:` definition, invoked from workflows like a job.
+    JobGroup,
     Anchor,
 }
 
@@ -36,6 +38,7 @@ impl Kind {
             Kind::PipelineParameter => "pipeline parameter",
             Kind::Orb => "orb",
             Kind::Workflow => "workflow",
+            Kind::JobGroup => "job group",
             Kind::Anchor => "anchor",
         }
     }
@@ -83,26 +86,8 @@ pub struct Model {
     pub refs: Vec<Reference>,
 }
 
-/// Steps the language has built in (never references to a command).
-pub const BUILT_IN_STEPS: &[&str] = &[
-    "run",
-    "checkout",
-    "setup_remote_docker",
-    "save_cache",
-    "restore_cache",
-    "store_artifacts",
-    "store_test_results",
-    "persist_to_workspace",
-    "attach_workspace",
-    "add_ssh_keys",
-    "install_signing_bundle",
-    "deploy",
-    "when",
-    "unless",
-];
-
 /// Keys of a workflow job entry that are not arguments of the job.
-const ENTRY_KEYS: &[&str] = &[
+pub(crate) const ENTRY_KEYS: &[&str] = &[
     "requires",
     "context",
     "filters",
@@ -185,6 +170,9 @@ impl Model {
             for (index, body) in std::mem::take(&mut b.elements) {
                 b.element_refs(index, &body);
             }
+            if let Some(groups) = root.get("job-groups").and_then(Node::as_map) {
+                b.job_groups(groups);
+            }
             if let Some(workflows) = root.get("workflows").and_then(Node::as_map) {
                 b.workflows(workflows);
             }
@@ -249,6 +237,33 @@ impl Model {
         self.defs
             .iter()
             .position(|d| d.kind == kind && d.name == name)
+    }
+}
+
+/// The text `node` covers. An element packed from a file of its own (`commands/greet.yml`)
+/// has no text of its own: it covers what its entries cover.
+fn extent(node: &Node) -> Span {
+    let Some(map) = node.as_map().filter(|_| node.span.is_empty()) else {
+        return node.span;
+    };
+    let in_file = |span: &Span| span.file == node.span.file;
+    let start = map
+        .entries()
+        .iter()
+        .map(|e| e.key_span)
+        .filter(in_file)
+        .map(|s| s.start)
+        .min();
+    let end = map
+        .entries()
+        .iter()
+        .map(|e| extent(&e.value))
+        .filter(in_file)
+        .map(|s| s.end)
+        .max();
+    match (start, end) {
+        (Some(start), Some(end)) => Span::new(node.span.file, start as usize, end as usize),
+        _ => node.span,
     }
 }
 
@@ -379,7 +394,7 @@ impl Builder<'_> {
                     kind,
                     name: format!("{prefix}{}", entry.key),
                     span: entry.key_span,
-                    body: entry.value.span,
+                    body: extent(&entry.value),
                     owner: None,
                     description: entry
                         .value
@@ -457,12 +472,13 @@ impl Builder<'_> {
     }
 
     fn step(&mut self, name: &str, at: &Node, args: Option<&Node>, prefix: &str) {
-        if BUILT_IN_STEPS.contains(&name) {
-            if matches!(name, "when" | "unless") {
-                if let Some(steps) = args.and_then(|a| a.get("steps")) {
-                    self.steps(steps, prefix);
-                }
+        if matches!(name, "when" | "unless") {
+            if let Some(steps) = args.and_then(|a| a.get("steps")) {
+                self.steps(steps, prefix);
             }
+            return;
+        }
+        if orrery_compiler::BUILT_IN_STEPS.contains(&name) {
             return;
         }
         let span = self.name_span(at, name);
@@ -542,6 +558,32 @@ impl Builder<'_> {
         }
     }
 
+    /// The job groups and the references of their members (jobs, `requires` among them).
+    fn job_groups(&mut self, groups: &Map) {
+        for group in groups.entries() {
+            self.def(Definition {
+                kind: Kind::JobGroup,
+                name: group.key.clone(),
+                span: group.key_span,
+                body: group.value.span,
+                owner: None,
+                description: None,
+                param: None,
+                orb: None,
+            });
+        }
+        for group in groups.entries() {
+            for member in group
+                .value
+                .get("jobs")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+            {
+                self.job_entry(member);
+            }
+        }
+    }
+
     fn workflows(&mut self, workflows: &Map) {
         for workflow in workflows.entries() {
             if workflow.key == "version" {
@@ -557,52 +599,69 @@ impl Builder<'_> {
                 param: None,
                 orb: None,
             });
-            let Some(jobs) = workflow.value.get("jobs").and_then(Node::as_seq) else {
-                continue;
-            };
-            for job in jobs {
-                let (name, at, args) = match &job.value {
-                    Value::Str(name) => (name.clone(), job.clone(), None),
-                    Value::Map(map) if map.len() == 1 => {
-                        let entry = &map.entries()[0];
-                        (
-                            entry.key.clone(),
-                            Node::string(entry.key.clone(), entry.key_span),
-                            Some(&entry.value),
-                        )
-                    }
-                    _ => continue,
+            let jobs = workflow.value.get("jobs").and_then(Node::as_seq);
+            for job in jobs.unwrap_or_default() {
+                self.job_entry(job);
+            }
+        }
+    }
+
+    /// A job (or a job group, by its name) where a workflow or a group lists or requires one.
+    fn job_kind(&self, name: &str) -> Kind {
+        if self.first.contains_key(&(Kind::JobGroup, name.to_string())) {
+            Kind::JobGroup
+        } else {
+            Kind::Job
+        }
+    }
+
+    /// One entry of a workflow's or a job group's `jobs`: the job or group it invokes, its
+    /// arguments, `requires`, matrix parameters and pre/post-steps.
+    fn job_entry(&mut self, job: &Node) {
+        let (name, at, args) = match &job.value {
+            Value::Str(name) => (name.clone(), job.clone(), None),
+            Value::Map(map) if map.len() == 1 => {
+                let entry = &map.entries()[0];
+                (
+                    entry.key.clone(),
+                    Node::string(entry.key.clone(), entry.key_span),
+                    Some(&entry.value),
+                )
+            }
+            _ => return,
+        };
+        let span = self.name_span(&at, &name);
+        let kind = self.job_kind(&name);
+        self.named_ref(kind, &name, &name, span);
+        if kind == Kind::Job {
+            self.args(args, Kind::Job, &name, ENTRY_KEYS);
+        }
+        let Some(args) = args else {
+            return;
+        };
+        if let Some(requires) = args.get("requires").and_then(Node::as_seq) {
+            for required in requires {
+                let written = match &required.value {
+                    Value::Str(s) => Some((s.clone(), required.clone())),
+                    Value::Map(m) if m.len() == 1 => Some((
+                        m.entries()[0].key.clone(),
+                        Node::string(m.entries()[0].key.clone(), m.entries()[0].key_span),
+                    )),
+                    _ => None,
                 };
-                let span = self.name_span(&at, &name);
-                self.named_ref(Kind::Job, &name, &name, span);
-                self.args(args, Kind::Job, &name, ENTRY_KEYS);
-                let Some(args) = args else {
-                    continue;
-                };
-                if let Some(requires) = args.get("requires").and_then(Node::as_seq) {
-                    for required in requires {
-                        let written = match &required.value {
-                            Value::Str(s) => Some((s.clone(), required.clone())),
-                            Value::Map(m) if m.len() == 1 => Some((
-                                m.entries()[0].key.clone(),
-                                Node::string(m.entries()[0].key.clone(), m.entries()[0].key_span),
-                            )),
-                            _ => None,
-                        };
-                        if let Some((name, node)) = written {
-                            let span = self.name_span(&node, &name);
-                            self.reference(Kind::Job, &name, span);
-                        }
-                    }
+                if let Some((name, node)) = written {
+                    let span = self.name_span(&node, &name);
+                    let kind = self.job_kind(&name);
+                    self.reference(kind, &name, span);
                 }
-                if let Some(matrix) = args.get("matrix").and_then(|m| m.get("parameters")) {
-                    self.args(Some(matrix), Kind::Job, &name, &[]);
-                }
-                for hook in ["pre-steps", "post-steps"] {
-                    if let Some(steps) = args.get(hook) {
-                        self.steps(steps, "");
-                    }
-                }
+            }
+        }
+        if let Some(matrix) = args.get("matrix").and_then(|m| m.get("parameters")) {
+            self.args(Some(matrix), Kind::Job, &name, &[]);
+        }
+        for hook in ["pre-steps", "post-steps"] {
+            if let Some(steps) = args.get(hook) {
+                self.steps(steps, "");
             }
         }
     }

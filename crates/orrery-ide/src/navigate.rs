@@ -77,6 +77,13 @@ impl Analysis {
             .target_at(self.file(), offset)
             .ok_or("nothing to rename here: put the cursor on a job, command, executor, parameter, orb or anchor name")?;
         let def = &model.defs[def];
+        if def.span.is_empty() {
+            return Err(format!(
+                "{} `{}` is named by its file in the source tree; rename the file",
+                def.kind.word(),
+                def.name
+            ));
+        }
         if def.span.file != self.file() {
             return Err(format!(
                 "{} `{}` is defined in an orb source; rename it there",

@@ -167,6 +167,7 @@ pub fn symbol(symbol: &orrery_ide::Symbol, lines: &LineMap) -> lsp::DocumentSymb
         Some(Kind::PipelineParameter) => lsp::SymbolKind::VARIABLE,
         Some(Kind::Orb) => lsp::SymbolKind::MODULE,
         Some(Kind::Workflow) => lsp::SymbolKind::EVENT,
+        Some(Kind::JobGroup) => lsp::SymbolKind::PACKAGE,
         Some(Kind::Anchor) => lsp::SymbolKind::CONSTANT,
     };
     lsp::DocumentSymbol {

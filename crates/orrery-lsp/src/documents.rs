@@ -196,6 +196,30 @@ impl Documents {
         all
     }
 
+    /// Gives the open documents whose path `pick` picks a new generation (their text
+    /// unchanged); returns them for checking.
+    pub fn touch_where(&self, pick: impl Fn(&std::path::Path) -> bool) -> Vec<Pending> {
+        let mut touched = Vec::new();
+        let mut open = self.lock();
+        for (uri, doc) in open.iter_mut() {
+            if !pick(&doc.path) {
+                continue;
+            }
+            doc.generation = self.generation();
+            if let Ok(uri) = uri.parse() {
+                touched.push(Pending {
+                    uri,
+                    path: doc.path.clone(),
+                    text: doc.text.clone(),
+                    version: doc.version,
+                    generation: doc.generation,
+                });
+            }
+        }
+        touched.sort_by(|a, b| a.uri.as_str().cmp(b.uri.as_str()));
+        touched
+    }
+
     /// Gives every open document a new generation (its text unchanged), so checks of the old
     /// project state are dropped; returns them for checking.
     pub fn touch_all(&self) -> Vec<Pending> {

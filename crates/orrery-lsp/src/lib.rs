@@ -32,6 +32,13 @@ pub trait Workspace: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The whole the document at `path` is one file of (an orb source directory, a split
+    /// config directory): when one of its files is saved, the other open files of it are
+    /// checked again, since each is checked as part of the whole.
+    fn whole_of(&self, _path: &Path) -> Option<std::path::PathBuf> {
+        None
+    }
+
     /// Project files changed on disk (`.orrery.toml`, `orbs.lock`, a vendored orb): forget
     /// whatever was remembered about them.
     fn files_changed(&self, _paths: &[&Path]) {}

@@ -364,14 +364,21 @@ impl LanguageServer for Backend {
         if !self.shared.watch_files.get().copied().unwrap_or(false) {
             return;
         }
-        // What a check reads besides the document: settings, the lockfile, vendored orbs.
-        let watchers = ["**/.orrery.toml", "**/orbs.lock", "**/.circleci/orbs/**"]
-            .into_iter()
-            .map(|glob| FileSystemWatcher {
-                glob_pattern: GlobPattern::String(glob.into()),
-                kind: None,
-            })
-            .collect();
+        // What a check reads besides the document: settings, the lockfile, vendored orbs, and
+        // the git checkout that gives `pipeline.git.*`.
+        let watchers = [
+            "**/.orrery.toml",
+            "**/orbs.lock",
+            "**/.circleci/orbs/**",
+            "**/.git/HEAD",
+            "**/.git/refs/heads/**",
+        ]
+        .into_iter()
+        .map(|glob| FileSystemWatcher {
+            glob_pattern: GlobPattern::String(glob.into()),
+            kind: None,
+        })
+        .collect();
         let options = DidChangeWatchedFilesRegistrationOptions { watchers };
         let registration = Registration {
             id: "orrery-project-files".into(),
@@ -436,6 +443,22 @@ impl LanguageServer for Backend {
             params.content_changes,
             self.shared.encoding(),
         ) {
+            self.schedule(pending);
+        }
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        let saved = document_path(&params.text_document.uri);
+        let workspace = &self.shared.workspace;
+        let Some(whole) = workspace.whole_of(&saved) else {
+            return;
+        };
+        // The other files of the whole read the saved file from disk: check them again.
+        let others = self
+            .shared
+            .documents
+            .touch_where(|path| path != saved && workspace.whole_of(path).as_ref() == Some(&whole));
+        for pending in others {
             self.schedule(pending);
         }
     }
@@ -600,6 +623,12 @@ impl LanguageServer for Backend {
                 "the first argument is the config's URI",
             ));
         };
+        if !crate::COMMANDS.contains(&params.command.as_str()) {
+            return Err(Error::invalid_params(format!(
+                "unknown command `{}`",
+                params.command
+            )));
+        }
         let argument = params
             .arguments
             .get(1)
@@ -620,7 +649,12 @@ impl LanguageServer for Backend {
         self.recheck_all();
         match result {
             Ok(output) => Ok(Some(serde_json::Value::String(output))),
-            Err(message) => Err(Error::invalid_params(message)),
+            // LSP's RequestFailed: the request was right, what it ran failed.
+            Err(message) => Err(Error {
+                code: tower_lsp_server::jsonrpc::ErrorCode::ServerError(-32803),
+                message: message.into(),
+                data: None,
+            }),
         }
     }
 

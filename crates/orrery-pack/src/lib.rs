@@ -22,6 +22,7 @@ mod key_order;
 mod merge;
 mod pack_config;
 mod pack_orb;
+mod source_map;
 mod tree;
 mod unpack;
 mod value;
@@ -35,6 +36,7 @@ pub use pack_config::pack_config;
 pub use pack_orb::{
     pack_orb, pack_orb_with, PackOptions, ORB_DIRECTORIES, ORB_KEYS, ORB_ROOT_FILE,
 };
+pub use source_map::SourceMap;
 pub use tree::{RefusedLink, SourceTree, TreeFile};
 pub use unpack::{unpack_orb, unpack_orb_map, UnpackOptions, Unpacked};
 pub use value::data_eq;

@@ -50,6 +50,9 @@ pub struct AgentOptions {
     pub dead_man: Duration,
     /// Set by the caller (its SIGINT/SIGTERM/SIGHUP handlers) to cancel the steps.
     pub stop: Arc<AtomicBool>,
+    /// A directory already holding `circleci` and `circleci-agent` for the steps (a cluster
+    /// engine's helper bundle); without it they are links to this binary in the task directory.
+    pub helpers: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +104,7 @@ pub fn run(options: &AgentOptions) -> Result<AgentEnd, String> {
         client: client.clone(),
         scratch: options.task_dir.clone(),
         uploads: AtomicUsize::new(0),
+        helpers: options.helpers.clone(),
     };
     let (status, report) = run_task(&task, env, &services, log.clone(), &cancel);
     if lost.load(Ordering::SeqCst) {
@@ -239,6 +243,8 @@ struct HttpServices {
     /// Where uploads are spooled (the task directory).
     scratch: PathBuf,
     uploads: AtomicUsize,
+    /// `AgentOptions::helpers`.
+    helpers: Option<PathBuf>,
 }
 
 impl HttpServices {
@@ -270,15 +276,23 @@ impl NodeServices for HttpServices {
     /// This binary as `circleci`/`circleci-agent` (links in the task directory) and the run's
     /// recorded timings, fetched once.
     fn helpers(&self, env: &dyn JobEnv) -> Option<(PathBuf, PathBuf)> {
-        let exe = std::env::current_exe().ok()?;
-        let bin = env.task_dir().join("bin");
-        fs::create_dir_all(&bin).ok()?;
-        for name in ["circleci", "circleci-agent"] {
-            let link = bin.join(name);
-            if fs::symlink_metadata(&link).is_err() {
-                std::os::unix::fs::symlink(&exe, &link).ok()?;
+        // Started through a loader, this process's executable is the loader: the engine then
+        // gives the helpers' directory.
+        let bin = match &self.helpers {
+            Some(dir) => dir.clone(),
+            None => {
+                let exe = std::env::current_exe().ok()?;
+                let bin = env.task_dir().join("bin");
+                fs::create_dir_all(&bin).ok()?;
+                for name in ["circleci", "circleci-agent"] {
+                    let link = bin.join(name);
+                    if fs::symlink_metadata(&link).is_err() {
+                        std::os::unix::fs::symlink(&exe, &link).ok()?;
+                    }
+                }
+                bin
             }
-        }
+        };
         let timings = env.task_dir().join("timings.json");
         let recorded = self.client.timings().unwrap_or_else(|_| b"{}".to_vec());
         fs::write(&timings, recorded).ok()?;

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod machine;
 pub mod mask;
 pub mod plan;
+pub mod resources;
 pub mod run;
 pub mod schedule;
 pub mod secrets;

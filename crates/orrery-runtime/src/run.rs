@@ -19,6 +19,7 @@ use crate::plan::{Plan, Status};
 use crate::schedule::{run_plan, Approver, JobResult, NodeRunner, ScheduleEvent};
 use crate::secrets::Secrets;
 use crate::split::Timings;
+use crate::swarm::{SwarmEngine, SwarmOptions, SwarmRunner};
 
 /// Where output goes as it happens. Lines arrive already masked.
 pub trait Console: Send + Sync {
@@ -280,6 +281,20 @@ pub fn execute(
     console: Arc<dyn Console>,
     cancel: &AtomicBool,
 ) -> Result<RunReport, String> {
+    execute_on(plan, options, executor, None, approver, console, cancel)
+}
+
+/// As [`execute`], with docker jobs on a Docker Swarm when `swarm` is given (the other jobs
+/// still run here with `executor`).
+pub fn execute_on(
+    plan: &Plan,
+    options: &RunOptions,
+    executor: &dyn Executor,
+    swarm: Option<&SwarmOptions>,
+    approver: &dyn Approver,
+    console: Arc<dyn Console>,
+    cancel: &AtomicBool,
+) -> Result<RunReport, String> {
     let stores = Arc::new(RunStores::new(plan, options, console)?);
     let shared = Shared {
         stores: stores.clone(),
@@ -287,6 +302,24 @@ pub fn execute(
         cancel,
     };
     let shared = &shared;
+    let run_id = options
+        .run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let engine = match swarm {
+        Some(o) => Some(SwarmEngine::start(o, stores.clone(), &run_id)?),
+        None => None,
+    };
+    let local = Runner(shared);
+    let on_swarm = engine.as_ref().map(|engine| SwarmRunner {
+        engine,
+        local: shared,
+    });
+    let runner: &dyn NodeRunner = match &on_swarm {
+        Some(r) => r,
+        None => &local,
+    };
     let stores = &*stores;
     stores.events.emit(serde_json::json!({
         "event": "run_started",
@@ -330,11 +363,18 @@ pub fn execute(
     let results = run_plan(
         plan,
         options.max_parallel,
-        &Runner(shared),
+        runner,
         approver,
         cancel,
         &on_event,
     );
+    if let Some(engine) = &engine {
+        for problem in engine.finish() {
+            stores
+                .console
+                .note(&format!("warning: not removed from the swarm: {problem}"));
+        }
+    }
     for (j, r) in results.iter().enumerate() {
         if !r.ran {
             let job = &plan.jobs[j];

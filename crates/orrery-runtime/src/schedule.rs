@@ -270,6 +270,7 @@ mod tests {
                 environment: Vec::new(),
                 parallelism,
                 steps: Vec::new(),
+                resource_class: None,
             }),
             requires,
             contexts: Vec::new(),

@@ -145,6 +145,9 @@ pub struct JobSpec {
     pub environment: Vec<(String, String)>,
     pub parallelism: u32,
     pub steps: Vec<Step>,
+    /// `resource_class:` as written (a cluster engine turns it into reservations and limits).
+    #[serde(default)]
+    pub resource_class: Option<String>,
 }
 
 /// Reads `jobs.NAME` of a compiled config.
@@ -198,6 +201,7 @@ pub fn job_spec(name: &str, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> J
         environment: get("environment").map(environment).unwrap_or_default(),
         parallelism,
         steps,
+        resource_class: get("resource_class").and_then(scalar),
     }
 }
 

@@ -46,6 +46,10 @@ pub struct TaskArgs {
     /// made (default: the system's temporary directory).
     #[arg(long, value_name = "DIR")]
     task_dir: Option<PathBuf>,
+    /// A directory holding `circleci` and `circleci-agent` for the steps (default: links to
+    /// this binary in the task directory).
+    #[arg(long, value_name = "DIR")]
+    helpers: Option<PathBuf>,
     /// Stop the job and exit when the store has not answered for this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     dead_man: u64,
@@ -110,6 +114,7 @@ fn task(args: TaskArgs) -> Result<ExitCode, String> {
         task_dir,
         dead_man: Duration::from_secs(args.dead_man.max(1)),
         stop: stop_on_signals(),
+        helpers: args.helpers,
     };
     Ok(match agent::run(&options)? {
         AgentEnd::Finished(Status::Success) => ExitCode::SUCCESS,

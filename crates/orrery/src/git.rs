@@ -25,7 +25,6 @@ pub struct Checkout {
 
 /// What git says about the checkout holding `dir`, read once per directory per process.
 pub fn read(dir: &Path) -> Checkout {
-    static SEEN: Mutex<BTreeMap<PathBuf, Checkout>> = Mutex::new(BTreeMap::new());
     if let Some(known) = SEEN.lock().ok().and_then(|seen| seen.get(dir).cloned()) {
         return known;
     }
@@ -36,6 +35,17 @@ pub fn read(dir: &Path) -> Checkout {
         seen.insert(dir.to_path_buf(), checkout.clone());
     }
     checkout
+}
+
+/// What `read` has seen, per directory (a process reads a checkout once).
+static SEEN: Mutex<BTreeMap<PathBuf, Checkout>> = Mutex::new(BTreeMap::new());
+
+/// Forgets what `read` has seen: the language server calls it when `.git` changes (a checkout
+/// of another branch, a commit), so hover shows the branch and revision as they are now.
+pub fn forget() {
+    if let Ok(mut seen) = SEEN.lock() {
+        seen.clear();
+    }
 }
 
 /// Only the remote URL of the checkout holding `dir` (when flags give the rest).

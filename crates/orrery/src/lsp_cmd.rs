@@ -39,10 +39,14 @@ pub struct LspArgs {
     /// A YAML or JSON file of pipeline values every document is checked with.
     #[arg(long = "pipeline-values", value_name = "FILE")]
     pipeline_values: Option<PathBuf>,
+    /// The registry that the explicit "fetch orbs" command (and only it) downloads from.
+    #[command(flatten)]
+    registry: crate::remote::RegistryArgs,
 }
 
 pub fn run(args: LspArgs) -> ExitCode {
     let _ = args.stdio;
+    let settings = args.settings.map(|p| std::path::absolute(&p).unwrap_or(p));
     let workspace = ProjectWorkspace {
         compile: CompileArgs {
             // Never `--online`: nothing the server does waits on the network.
@@ -52,6 +56,7 @@ pub fn run(args: LspArgs) -> ExitCode {
                     .iter()
                     .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
                     .collect(),
+                registry: args.registry,
                 ..StoreArgs::default()
             },
             pipeline_value: args.pipeline_value,
@@ -60,7 +65,8 @@ pub fn run(args: LspArgs) -> ExitCode {
                 .map(|p| std::path::absolute(&p).unwrap_or(p)),
             ..CompileArgs::default()
         },
-        lint: RwLock::new(LintArgs::with_settings(args.settings)),
+        lint: RwLock::new(LintArgs::with_settings(settings.clone())),
+        settings,
         hosts: Mutex::new(HashMap::new()),
     };
     match orrery_lsp::run_stdio(Arc::new(workspace)) {
@@ -72,41 +78,80 @@ pub fn run(args: LspArgs) -> ExitCode {
     }
 }
 
-struct ProjectWorkspace {
-    compile: CompileArgs,
+pub(crate) struct ProjectWorkspace {
+    pub(crate) compile: CompileArgs,
     /// The lint flags, with the editor's rule levels over the project's.
     lint: RwLock<LintArgs>,
+    /// `--settings`, handed on to the commands the server runs.
+    settings: Option<PathBuf>,
     /// One host per project root, kept between checks (it lists the project's files once and
     /// remembers shellcheck's findings per script).
     hosts: Mutex<HashMap<PathBuf, CachingHost>>,
 }
 
-impl orrery_lsp::Workspace for ProjectWorkspace {
-    fn analyze(&self, path: &Path, text: &str) -> Analysis {
+impl ProjectWorkspace {
+    /// Checks `text` as the config at `path`, as `config validate` does: the checker's
+    /// database and what it found.
+    pub(crate) fn check_config(
+        &self,
+        path: &Path,
+        text: &str,
+    ) -> Result<(SourceDb, crate::validate_cmd::Checked), String> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
         let host = hosts
             .entry(project_root(path))
             .or_insert_with(|| CachingHost::new(ProjectHost::for_config(path)));
         let lint = self.lint.read().unwrap_or_else(|e| e.into_inner());
         let mut checker = Checker::new(&self.compile, &lint).with_host(host);
-        match checker.check(path, text.to_string()) {
-            Ok(checked) => Analysis::new(AnalysisParts {
-                db: checker.into_db(),
+        let checked = checker.check(path, text.to_string())?;
+        Ok((checker.into_db(), checked))
+    }
+
+    fn analyze_config(&self, path: &Path, text: &str) -> Analysis {
+        match self.check_config(path, text) {
+            Ok((db, checked)) => Analysis::new(AnalysisParts {
+                db,
                 file: checked.config,
                 parsed: checked.parsed,
                 compiled: checked.compiled,
                 diagnostics: checked.diagnostics,
-                orbs: checked
-                    .resolutions
-                    .into_iter()
-                    .map(|(reference, r)| OrbUse {
-                        reference,
-                        version: r.version,
-                        origin: r.origin,
-                    })
-                    .collect(),
+                orbs: orb_uses(checked.resolutions),
+                pipeline: checked.pipeline,
+                part: None,
             }),
             Err(message) => cannot_check(path, text, message),
+        }
+    }
+}
+
+/// What each registry orb reference resolved to, for the analysis.
+pub(crate) fn orb_uses(
+    resolutions: std::collections::BTreeMap<String, orrery_orb::Resolution>,
+) -> Vec<OrbUse> {
+    resolutions
+        .into_iter()
+        .map(|(reference, r)| OrbUse {
+            reference,
+            version: r.version,
+            origin: r.origin,
+        })
+        .collect()
+}
+
+impl orrery_lsp::Workspace for ProjectWorkspace {
+    fn analyze(&self, path: &Path, text: &str) -> Analysis {
+        match crate::lsp_parts::whole_of(path) {
+            Some(crate::lsp_parts::Whole::Orb(dir)) => self.analyze_orb_source(&dir, path, text),
+            Some(crate::lsp_parts::Whole::Config(dir)) => {
+                self.analyze_config_part(&dir, path, text)
+            }
+            None => self.analyze_config(path, text),
+        }
+    }
+
+    fn whole_of(&self, path: &Path) -> Option<PathBuf> {
+        match crate::lsp_parts::whole_of(path)? {
+            crate::lsp_parts::Whole::Orb(dir) | crate::lsp_parts::Whole::Config(dir) => Some(dir),
         }
     }
 
@@ -124,8 +169,9 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
     }
 
     fn files_changed(&self, _paths: &[&Path]) {
-        // The project's file list and settings may differ now; start afresh.
+        // The project's file list, settings and git checkout may differ now; start afresh.
         self.hosts.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        crate::git::forget();
     }
 
     fn run_command(
@@ -135,16 +181,50 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
         argument: Option<&str>,
     ) -> Result<String, String> {
         let config = path.display().to_string();
-        let orb_paths: Vec<String> = self
-            .compile
-            .store
+        let flags = |pairs: &[(&str, Option<String>)]| -> Vec<String> {
+            pairs
+                .iter()
+                .filter_map(|(flag, value)| Some([flag.to_string(), value.clone()?]))
+                .flatten()
+                .collect()
+        };
+        let store = &self.compile.store;
+        let orb_paths: Vec<String> = store
             .orb_path
             .iter()
             .flat_map(|p| ["--orb-path".to_string(), p.display().to_string()])
             .collect();
+        // The server's own flags reach the command: the same orbs, settings and pipeline
+        // values the editor's diagnostics were made with.
+        let pipeline: Vec<String> = self
+            .compile
+            .pipeline_value
+            .iter()
+            .flat_map(|v| ["--pipeline-value".to_string(), v.clone()])
+            .chain(flags(&[(
+                "--pipeline-values",
+                self.compile
+                    .pipeline_values
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            )]))
+            .collect();
+        let settings = flags(&[(
+            "--settings",
+            self.settings.as_ref().map(|p| p.display().to_string()),
+        )]);
+        let mut registry = flags(&[("--registry", store.registry.registry.clone())]);
+        if store.registry.plain_http {
+            registry.push("--plain-http".into());
+        }
         let args: Vec<String> = match command {
             // The one command that may reach a registry, and only because the user asked.
-            "orrery.fetchOrbs" => vec!["orb".into(), "fetch".into(), "--config".into(), config],
+            "orrery.fetchOrbs" => [
+                vec!["orb".into(), "fetch".into(), "--config".into(), config],
+                orb_paths,
+                registry,
+            ]
+            .concat(),
             "orrery.lockOrbs" => {
                 [vec!["orb".into(), "lock".into()], orb_paths, vec![config]].concat()
             }
@@ -166,6 +246,8 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
                         "never".into(),
                     ],
                     orb_paths,
+                    settings,
+                    pipeline,
                     configs,
                 ]
                 .concat()
@@ -179,6 +261,8 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
                         config,
                         "--job".into(),
                         job.into(),
+                        "--color".into(),
+                        "never".into(),
                     ],
                     orb_paths,
                 ]
@@ -187,7 +271,12 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
             other => return Err(format!("unknown command `{other}`")),
         };
         let exe = std::env::current_exe().map_err(|e| format!("cannot find orrery itself: {e}"))?;
-        let output = std::process::Command::new(exe)
+        let mut child = std::process::Command::new(exe);
+        if let Some(token) = &store.registry.token {
+            // Not on the command line, where other users' `ps` would show it.
+            child.env("CIRCLECI_CLI_TOKEN", token);
+        }
+        let output = child
             .args(&args)
             .current_dir(project_root(path))
             .stdin(std::process::Stdio::null())
@@ -201,14 +290,19 @@ impl orrery_lsp::Workspace for ProjectWorkspace {
         if output.status.success() {
             Ok(text)
         } else {
-            Err(format!("orrery {} failed:\n{text}", args[..2].join(" ")))
+            let words: Vec<&str> = args
+                .iter()
+                .map(String::as_str)
+                .take_while(|a| !a.starts_with('-'))
+                .collect();
+            Err(format!("orrery {} failed:\n{text}", words.join(" ")))
         }
     }
 }
 
 /// The analysis of a document the checker could not run on (an unreadable lockfile or
 /// settings file): the reason, at the top of the document.
-fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
+pub(crate) fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
     let mut db = SourceDb::new();
     let file = db.add(path.display().to_string(), text);
     let parsed = orrery_yaml::parse(file, text, orrery_yaml::Limits::default());
@@ -219,6 +313,8 @@ fn cannot_check(path: &Path, text: &str, message: String) -> Analysis {
         compiled: Compiled::default(),
         diagnostics: vec![Diagnostic::error(codes::USAGE, message).at(Span::new(file, 0, 0), "")],
         orbs: Vec::new(),
+        pipeline: Default::default(),
+        part: None,
     })
 }
 

@@ -7,6 +7,7 @@ mod export_cmd;
 mod git;
 mod helper_cmd;
 mod lsp_cmd;
+mod lsp_parts;
 mod orb_cmd;
 mod orb_file;
 mod pack_cmd;

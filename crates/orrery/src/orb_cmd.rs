@@ -71,6 +71,10 @@ pub struct FetchArgs {
     /// Also download every orb this config uses.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// With --config: registry directories of orbs laid out as DIR/NAMESPACE/NAME/VERSION.yml
+    /// (repeatable), as for `config process`; orbs found there need no download.
+    #[arg(long = "orb-path", value_name = "DIR")]
+    orb_path: Vec<PathBuf>,
     #[command(flatten)]
     registry: crate::remote::RegistryArgs,
 }
@@ -310,6 +314,7 @@ fn fetch(args: FetchArgs) -> ExitCode {
     if let Some(config) = &args.config {
         let compile_args = CompileArgs {
             store: StoreArgs {
+                orb_path: args.orb_path.clone(),
                 online: true,
                 registry: args.registry.clone(),
                 ..StoreArgs::default()

@@ -122,7 +122,7 @@ pub fn orb_unpack(args: UnpackArgs) -> ExitCode {
 }
 
 /// `NAMESPACE/NAME` from a `…/NAMESPACE/NAME/VERSION/src` (or `…/NAMESPACE/NAME/src`) path.
-fn name_from_path(path: &Path) -> Option<(String, String)> {
+pub(crate) fn name_from_path(path: &Path) -> Option<(String, String)> {
     let absolute = std::fs::canonicalize(path).ok()?;
     let parts: Vec<String> = absolute
         .components()

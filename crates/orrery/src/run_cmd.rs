@@ -17,10 +17,11 @@ use orrery_runtime::docker::{socket_from, DockerExecutor, DockerOptions, PullPol
 use orrery_runtime::env::{stable_uuid, uuid, RunInfo};
 use orrery_runtime::executor::{ByKind, Executor};
 use orrery_runtime::machine::MachineExecutor;
-use orrery_runtime::run::{execute, reserve_build_numbers, Console, RunOptions};
+use orrery_runtime::run::{execute_on, reserve_build_numbers, Console, RunOptions};
 use orrery_runtime::schedule::{ApprovedNames, Approver, Decision};
 use orrery_runtime::secrets::Secrets;
 use orrery_runtime::spec::ExecutorKind;
+use orrery_runtime::swarm::SwarmOptions;
 use orrery_runtime::sweep;
 use orrery_runtime::{GitRef, JobKind, Plan, PlannedJob, Selection, Status};
 use orrery_yaml::{Map, Node, Value};
@@ -70,6 +71,28 @@ pub struct RunArgs {
     /// (failing when no daemon answers). Machine jobs always run on the host.
     #[arg(long, value_enum, default_value_t = ExecutorArg::Auto)]
     executor: ExecutorArg,
+    /// Where docker jobs run: `local` (on this machine, see --executor) or `swarm` (each node a
+    /// service on a Docker Swarm, its steps run by `orrery agent task` in the job's image;
+    /// machine jobs still run here).
+    #[arg(long, value_enum, default_value_t = EngineArg::Local)]
+    engine: EngineArg,
+    /// With `--engine swarm`: the swarm manager's Engine API (`unix:///path`; default:
+    /// DOCKER_HOST, else /var/run/docker.sock).
+    #[arg(long, value_name = "URL", requires = "store_listen")]
+    swarm_host: Option<String>,
+    /// With `--engine swarm`: where the store the agents talk to listens, an ADDRESS:PORT the
+    /// cluster's tasks reach (port 0 picks one; HTTPS with a CA made for the run unless on
+    /// loopback).
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    store_listen: Option<std::net::SocketAddr>,
+    /// With `--engine swarm`: reserve this fraction of each resource class's CPU and memory
+    /// (limits stay whole), e.g. on a test cluster whose nodes share one host.
+    #[arg(long, value_name = "FRACTION", default_value_t = 1.0)]
+    reserve_scale: f64,
+    /// With `--engine swarm`: a node whose agent is silent this long fails as an
+    /// infrastructure failure (also the agents' dead-man interval).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    node_grace: u64,
     /// When the Docker executor pulls an image: only when the daemon lacks it, or never.
     #[arg(long, value_enum, default_value_t = PullArg::Missing)]
     pull: PullArg,
@@ -96,6 +119,12 @@ enum ExecutorArg {
     Auto,
     Docker,
     Machine,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum EngineArg {
+    Local,
+    Swarm,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -318,7 +347,12 @@ pub fn run(args: RunArgs) -> ExitCode {
         }
         _ => None,
     });
-    let docker_job = docker_job.filter(|_| args.executor != ExecutorArg::Machine);
+    let on_swarm = args.engine == EngineArg::Swarm;
+    let docker_job = docker_job.filter(|_| args.executor != ExecutorArg::Machine && !on_swarm);
+    let swarm = match swarm_options(&args) {
+        Ok(s) => s,
+        Err(e) => return config_cmd::report_usage(&e),
+    };
     let state = root.join(".orrery");
     let secrets_path = args
         .secrets
@@ -491,10 +525,11 @@ pub fn run(args: RunArgs) -> ExitCode {
         docker: docker.as_ref().map(|d| d as &dyn Executor),
     };
     eprintln!("run folder: {}", run_dir.display());
-    let report = execute(
+    let report = execute_on(
         &plan,
         &options,
         &executor,
+        swarm.as_ref(),
         &approver,
         console.clone(),
         &interrupted,
@@ -587,6 +622,33 @@ pub fn run(args: RunArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The swarm to run on with `--engine swarm`, its manager and the store's address checked.
+fn swarm_options(args: &RunArgs) -> Result<Option<SwarmOptions>, String> {
+    if args.engine != EngineArg::Swarm {
+        return Ok(None);
+    }
+    let host = args
+        .swarm_host
+        .clone()
+        .or_else(|| std::env::var("DOCKER_HOST").ok());
+    let socket = socket_from(host.as_deref())?;
+    let store_listen = args.store_listen.ok_or(
+        "--engine swarm needs --store-listen ADDRESS:PORT, an address of this machine the swarm's tasks reach",
+    )?;
+    if !(args.reserve_scale > 0.0 && args.reserve_scale <= 1.0) {
+        return Err(format!(
+            "--reserve-scale {}: a fraction above 0 and at most 1",
+            args.reserve_scale
+        ));
+    }
+    Ok(Some(SwarmOptions {
+        socket,
+        store_listen,
+        reserve_scale: args.reserve_scale,
+        grace: std::time::Duration::from_secs(args.node_grace.max(1)),
+    }))
 }
 
 fn git_user(root: &Path) -> Option<String> {

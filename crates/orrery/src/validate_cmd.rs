@@ -165,6 +165,8 @@ pub(crate) struct Checked {
     pub(crate) compiled: Compiled,
     /// What each registry orb reference resolved to.
     pub(crate) resolutions: BTreeMap<String, Resolution>,
+    /// The pipeline values it was compiled with.
+    pub(crate) pipeline: orrery_compiler::PipelineValues,
 }
 
 impl Checked {
@@ -197,6 +199,7 @@ struct Pending {
     /// The compiler's diagnostics.
     reported: Vec<Diagnostic>,
     resolutions: BTreeMap<String, Resolution>,
+    pipeline: orrery_compiler::PipelineValues,
     /// The settings, with the settings file's problems to report; `None` with `--no-lint`.
     settings: Option<(Settings, Vec<Diagnostic>)>,
 }
@@ -303,6 +306,7 @@ impl<'a> Checker<'a> {
             compiled: Compiled::default(),
             reported: vec![diagnostic],
             resolutions: BTreeMap::new(),
+            pipeline: Default::default(),
             settings: None,
         }
     }
@@ -326,6 +330,7 @@ impl<'a> Checker<'a> {
             compiled,
             reported,
             resolutions: session.store.resolutions(),
+            pipeline: session.options.pipeline,
             settings,
         })
     }
@@ -360,6 +365,7 @@ impl<'a> Checker<'a> {
             parsed: pending.parsed,
             compiled: pending.compiled,
             resolutions: pending.resolutions,
+            pipeline: pending.pipeline,
         }
     }
 

@@ -15,6 +15,15 @@
 //!   body that is not such an object, the whole new text. Records the diagnostics. `=== edit
 //!   PATH nowait` does not wait for them.
 //! - `=== request METHOD`: a request with JSON params; records the result (or error).
+//! - `=== send METHOD`: a request sent without waiting for its answer; `=== await-response`
+//!   records the answer of the oldest one not yet recorded.
+//! - `=== registry NAMESPACE/NAME@VERSION`: an orb (the section's text) in a local stand-in
+//!   for CircleCI's registry on 127.0.0.1, started for the case; `«registry»` in `=== args`
+//!   is its URL, and its token is `test-token`. `=== registry-operations` records the
+//!   requests it has answered so far (so a case shows when the server went to it).
+//! - `=== path DIR`: the project directory DIR goes first on the server's `PATH` (its files
+//!   made executable; stand-ins for outside programs such as shellcheck), and the server's
+//!   user cache is inside the project.
 //! - `=== notify METHOD`: a notification with JSON params.
 //! - `=== write PATH`: writes the file on disk (a project file changing outside the editor).
 //! - `=== await-diagnostics PATH`: records the next diagnostics published for PATH.
@@ -26,6 +35,10 @@
 
 #[path = "lsp_client/mod.rs"]
 mod lsp_client;
+
+#[allow(dead_code)] // shared with orrery-registry's tests, which use all of it
+#[path = "../../orrery-registry/tests/graphql_server/mod.rs"]
+mod graphql_server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -90,6 +103,7 @@ struct Run {
     main: Option<String>,
     utf8: bool,
     transcript: String,
+    registry: Option<graphql_server::GraphQlTestServer>,
 }
 
 impl Run {
@@ -139,6 +153,7 @@ impl Run {
             .path()
             .canonicalize()
             .unwrap_or(self.project.path().to_path_buf());
+        let text = mask_run_details(&text);
         text.replace(&file_uri(&project), "file:///PROJECT")
             .replace(&file_uri(self.project.path()), "file:///PROJECT")
             .replace(&file_uri(&repo_root()), "file:///REPO")
@@ -147,6 +162,14 @@ impl Run {
     }
 
     fn record(&mut self, head: &str, value: &Value) {
+        let value = &files_in_order(value.clone());
+        let value = &match &self.registry {
+            Some(registry) => {
+                let text = serde_json::to_string(value).expect("json");
+                serde_json::from_str(&text.replace(&registry.url, "http://REGISTRY")).expect("json")
+            }
+            None => value.clone(),
+        };
         let text = self.stable(value);
         self.transcript.push_str(&format!("=== {head}\n{text}\n"));
     }
@@ -175,12 +198,15 @@ fn run_case(case: &Path) -> String {
         main: None,
         utf8: false,
         transcript: String::new(),
+        registry: None,
     };
     // The project is a repository of its own, so settings are not looked for above it.
     std::fs::create_dir(run.path(".git")).expect("mkdir .git");
     let mut capabilities = json!({});
     let mut options = Value::Null;
     let mut args: Vec<String> = Vec::new();
+    let mut env: Vec<(&str, std::ffi::OsString)> = Vec::new();
+    let mut created = std::collections::BTreeSet::new();
     for section in &all {
         let (verb, rest) = section.head.split_once(' ').unwrap_or((&section.head, ""));
         match verb {
@@ -191,11 +217,42 @@ fn run_case(case: &Path) -> String {
             "initialize" => capabilities = json(&section.body),
             "options" => options = json(&section.body),
             "args" => args = section.body.split_whitespace().map(String::from).collect(),
+            "registry" => {
+                let (orb, version) = rest.split_once('@').expect("NAMESPACE/NAME@VERSION");
+                let (namespace, name) = orb.split_once('/').expect("NAMESPACE/NAME");
+                let server = run
+                    .registry
+                    .get_or_insert_with(|| graphql_server::GraphQlTestServer::start("test-token"));
+                if created.insert(orb.to_string()) {
+                    server.create_orb(namespace, name);
+                }
+                server.seed(namespace, name, version, &section.body);
+            }
+            "path" => {
+                let dir = run.path(rest);
+                for entry in std::fs::read_dir(&dir).expect("read the path directory") {
+                    let file = entry.expect("entry").path();
+                    let mut permissions = std::fs::metadata(&file).expect("stat").permissions();
+                    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+                    std::fs::set_permissions(&file, permissions).expect("chmod");
+                }
+                let path = std::env::var_os("PATH").unwrap_or_default();
+                let mut dirs = vec![dir];
+                dirs.extend(std::env::split_paths(&path));
+                env.push(("PATH", std::env::join_paths(dirs).expect("PATH")));
+                env.push(("XDG_CACHE_HOME", run.path(".cache").into_os_string()));
+            }
             _ => {}
         }
     }
+    if let Some(registry) = &run.registry {
+        for arg in &mut args {
+            *arg = arg.replace("«registry»", &registry.url);
+        }
+    }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut server = Server::start(run.project.path(), &args);
+    let mut server = Server::start_with_env(run.project.path(), &args, &env);
+    let mut sent: std::collections::VecDeque<i64> = std::collections::VecDeque::new();
     let initialized = server.initialize(capabilities, options);
     run.utf8 = initialized["capabilities"]["positionEncoding"] == "utf-8";
     run.record(
@@ -270,6 +327,17 @@ fn run_case(case: &Path) -> String {
                 let result = server.request(rest, params);
                 run.record(&section.head, &result);
             }
+            "send" => {
+                let params = run.resolve(json(&section.body));
+                sent.push_back(server.send_request(rest, params));
+            }
+            "await-response" => {
+                let id = sent
+                    .pop_front()
+                    .expect("await-response without a sent request");
+                let result = server.response(id);
+                run.record(&section.head, &result);
+            }
             "notify" => {
                 let params = run.resolve(json(&section.body));
                 server.notify(rest, params);
@@ -282,6 +350,10 @@ fn run_case(case: &Path) -> String {
                 let relative = rest.to_string();
                 run.diagnostics(&mut server, &section.head, &relative);
             }
+            "registry-operations" => {
+                let operations = run.registry.as_ref().map(|r| r.operations());
+                run.record(&section.head, &json!(operations));
+            }
             "await-notification" => {
                 let params = server.wait_notification(rest, |_| true);
                 run.record(&section.head, &params);
@@ -291,6 +363,71 @@ fn run_case(case: &Path) -> String {
     }
     server.stop();
     run.transcript
+}
+
+/// A workspace edit's `changes` by file in file order (the server's map has no order).
+fn files_in_order(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, inner)| {
+                    let inner = match (key.as_str(), files_in_order(inner)) {
+                        ("changes", Value::Object(files)) => {
+                            let mut files: Vec<(String, Value)> = files.into_iter().collect();
+                            files.sort_by(|a, b| a.0.cmp(&b.0));
+                            Value::Object(files.into_iter().collect())
+                        }
+                        (_, other) => other,
+                    };
+                    (key, inner)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(files_in_order).collect()),
+        other => other,
+    }
+}
+
+/// What differs between two runs of one job in `orrery run`'s words: durations (`0.03s`
+/// becomes `T.TTs`) and the run folder's name (`runs/1796…-6f3b3d77` becomes `runs/RUN`).
+fn mask_run_details(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("runs/") {
+            let id = after
+                .find(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+                .unwrap_or(after.len());
+            if id > 0 {
+                out.push_str("runs/RUN");
+                rest = &after[id..];
+                continue;
+            }
+        }
+        let previous = out.chars().next_back();
+        if c.is_ascii_digit() && !previous.is_some_and(|p| p.is_ascii_alphanumeric() || p == '.') {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let tail = &rest[digits..];
+            let fraction = tail
+                .strip_prefix('.')
+                .map(|t| t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()))
+                .unwrap_or(0);
+            let unit = &tail[(fraction + 1).min(tail.len())..];
+            if fraction > 0
+                && unit.starts_with('s')
+                && !unit[1..].starts_with(|c: char| c.is_ascii_alphanumeric())
+            {
+                out.push_str("T.TTs");
+                rest = &unit[1..];
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 fn json(text: &str) -> Value {

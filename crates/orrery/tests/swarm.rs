@@ -1,11 +1,15 @@
 //! On a real 3-node Docker Swarm (three dockerd in network namespaces on this host, brought up by
-//! `scripts/swarm-cluster.sh` and taken down at the end, also when a check fails): the cluster
-//! recipe itself (`scripts/swarm-smoke.sh`: overlay aliases with dnsrr and no IPVS, tasks on
-//! every node reaching the coordinator, nothing labelled left), and `orrery swarm gc` removing
-//! what a crashed run left on every node while leaving everything else alone. About a minute;
-//! a lock file serializes concurrent runs on one machine, which share the cluster's names.
+//! `scripts/swarm-cluster.sh` once and taken down at the end, also when a check fails): the
+//! cluster recipe itself (`scripts/swarm-smoke.sh`: overlay aliases with dnsrr and no IPVS, tasks
+//! on every node reaching the coordinator, nothing labelled left), `orrery swarm gc` removing
+//! what a crashed run left on every node while leaving everything else alone, then
+//! `orrery run --engine swarm` over the shared scenarios of `run_cases` (each run leaving
+//! nothing labelled with it on any node), the job nodes of one run spread over the swarm, and
+//! Ctrl-C. A few minutes; a lock file serializes concurrent runs on one machine, which share
+//! the cluster's names.
 
 mod common;
+mod run_cases;
 
 use std::fs::File;
 use std::process::{Command, Output};
@@ -256,4 +260,93 @@ fn on_a_three_node_swarm() {
         text(&again.stdout).trim(),
         "removed 0 services, 0 networks, 0 secrets"
     );
+    node(1, &["service", "rm", "someone-else"]);
+
+    // `orrery run --engine swarm`: the shared scenarios (each run checks that nothing labelled
+    // with it is left on the swarm or on any node).
+    use run_cases::Exec::Swarm;
+    let scenario = |name: &str, run: &dyn Fn()| {
+        let started = Instant::now();
+        run();
+        eprintln!(
+            "swarm: {name} passed in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    };
+    scenario("fan-out/fan-in", &|| {
+        run_cases::fan_out_fan_in_failure_blocks_dependents(Swarm)
+    });
+    scenario("spread over nodes", &jobs_spread_over_the_swarm);
+    scenario("workspaces, artifacts, tests, parallelism", &|| {
+        run_cases::workspaces_artifacts_tests_parallelism_background_and_halt(Swarm)
+    });
+    scenario("caches", &|| {
+        run_cases::caches_survive_runs_and_keys_are_immutable(Swarm)
+    });
+    scenario("approvals and masked secrets", &|| {
+        run_cases::approval_holds_until_approved_and_secrets_are_masked(Swarm)
+    });
+    scenario("no_output_timeout", &|| {
+        run_cases::no_output_timeout_kills_the_step_and_its_children(Swarm)
+    });
+    scenario("job groups", &|| {
+        run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Swarm)
+    });
+    scenario("Ctrl-C", &|| {
+        run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Swarm)
+    });
+}
+
+/// Six independent jobs at once: their services land on at least two swarm nodes (the
+/// `node_placed` events name the swarm node of each job node).
+fn jobs_spread_over_the_swarm() {
+    let p = run_cases::project("fan.yml");
+    let jobs: String = (0..6)
+        .map(|i| {
+            format!(
+                "  j{i}:\n    docker: [{{image: {}}}]\n    steps: [{{run: sleep 2}}]\n",
+                run_cases::IMAGE
+            )
+        })
+        .collect();
+    let names: Vec<String> = (0..6).map(|i| format!("j{i}")).collect();
+    std::fs::write(
+        p.path().join(".circleci/config.yml"),
+        format!(
+            "version: 2.1\njobs:\n{jobs}workflows:\n  main:\n    jobs: [{}]\n",
+            names.join(", ")
+        ),
+    )
+    .unwrap();
+    let out = run_cases::run(p.path(), run_cases::Exec::Swarm, &["--jobs", "6"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let events =
+        std::fs::read_to_string(run_cases::run_dir(p.path()).join("events.jsonl")).unwrap();
+    let placed: std::collections::BTreeMap<String, String> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "node_placed")
+        .map(|e| {
+            (
+                e["job"].as_str().unwrap().to_string(),
+                e["swarm_node"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(placed.len(), 6, "{events}");
+    let nodes: std::collections::BTreeSet<&String> = placed.values().collect();
+    assert!(nodes.len() >= 2, "every job on one node: {placed:?}");
+    // The swarm's own record agrees: the nodes are the cluster's.
+    let ids = node(1, &["node", "ls", "-q"]);
+    for n in &nodes {
+        assert!(
+            ids.lines().any(|id| n.starts_with(id.trim())),
+            "{n} not in {ids}"
+        );
+    }
 }

@@ -98,6 +98,19 @@ impl Helper {
         argv
     }
 
+    /// The command line that runs this binary itself (as `orrery`) inside a container.
+    pub fn exe_command(&self, args: &[String]) -> Vec<String> {
+        let mut argv = Vec::new();
+        if let Some(loader) = &self.loader {
+            argv.push(format!("{MOUNT}/lib/{loader}"));
+            argv.push("--library-path".into());
+            argv.push(format!("{MOUNT}/lib"));
+        }
+        argv.push(EXE.into());
+        argv.extend(args.iter().cloned());
+        argv
+    }
+
     /// The bind mounts every job container gets.
     pub fn binds(&self) -> Vec<String> {
         vec![

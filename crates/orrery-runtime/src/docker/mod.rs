@@ -9,7 +9,7 @@ pub(crate) mod client;
 mod containers;
 mod exec;
 mod files;
-mod helper;
+pub(crate) mod helper;
 pub mod inside;
 mod passwd;
 

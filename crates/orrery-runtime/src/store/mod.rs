@@ -187,6 +187,22 @@ impl Store {
         outcome
     }
 
+    /// Writes a line of the coordinator's own into the node's log (and the console).
+    pub fn note(&self, id: &str, line: &str) {
+        let entry = self
+            .inner
+            .nodes
+            .lock()
+            .ok()
+            .and_then(|n| n.get(id).cloned());
+        if let Some(entry) = entry {
+            entry
+                .services
+                .log
+                .write(&self.inner.stores.masker.mask(line));
+        }
+    }
+
     /// Tells every agent (at its next heartbeat) to stop its steps.
     pub fn cancel(&self) {
         self.inner.canceled.store(true, Ordering::SeqCst);

@@ -38,12 +38,20 @@ pub fn gc(socket: &Path, run: Option<&str>, wait: Duration) -> Result<Removed, S
         Some(id) => format!("{LABEL_RUN}={id}"),
         None => LABEL_RUN.to_string(),
     };
-    let by_label = HashMap::from([("label".to_string(), vec![label])]);
-    let docker = &client.docker;
+    client.block_on(remove_labelled(&client.docker, &label, wait))
+}
+
+/// Removes the services, then (once their tasks are gone) the networks, then the secrets that
+/// carry `label` (`KEY` or `KEY=VALUE`); waits up to `wait` for tasks and networks.
+pub(crate) async fn remove_labelled(
+    docker: &bollard::Docker,
+    label: &str,
+    wait: Duration,
+) -> Result<Removed, String> {
+    let by_label = HashMap::from([("label".to_string(), vec![label.to_string()])]);
     let deadline = Instant::now() + wait;
     let mut removed = Removed::default();
-
-    client.block_on(async {
+    {
         let services = docker
             .list_services(Some(ListServicesOptions {
                 filters: Some(by_label.clone()),
@@ -154,7 +162,6 @@ pub fn gc(socket: &Path, run: Option<&str>, wait: Duration) -> Result<Removed, S
                     .push(format!("secret {id}: {}", describe(&e))),
             }
         }
-        Ok::<(), String>(())
-    })?;
+    }
     Ok(removed)
 }

@@ -19,6 +19,8 @@ pub struct Server {
     incoming: Receiver<Value>,
     /// Notifications read while waiting for something else, oldest first.
     pub notifications: Vec<Value>,
+    /// Answers read while waiting for another, by request id.
+    responses: std::collections::HashMap<i64, Value>,
     next_id: i64,
 }
 
@@ -52,6 +54,11 @@ fn read_message(reader: &mut impl BufRead) -> Option<Value> {
 impl Server {
     /// Starts `orrery lsp ARGS` in `cwd` with an empty orb cache of its own.
     pub fn start(cwd: &Path, args: &[&str]) -> Server {
+        Server::start_with_env(cwd, args, &[])
+    }
+
+    /// `start` with more environment variables for the server.
+    pub fn start_with_env(cwd: &Path, args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_orrery"));
         command
             .arg("lsp")
@@ -59,6 +66,9 @@ impl Server {
             .current_dir(cwd)
             .env("ORRERY_CACHE_DIR", cwd.join(".no-cache"))
             .env_remove("ORRERY_ORB_PATH");
+        for (name, value) in env {
+            command.env(name, value);
+        }
         Server::spawn(command)
     }
 
@@ -92,6 +102,7 @@ impl Server {
             stdin,
             incoming,
             notifications: Vec::new(),
+            responses: std::collections::HashMap::new(),
             next_id: 0,
         }
     }
@@ -112,16 +123,26 @@ impl Server {
 
     /// Waits for the response to request `id`: its `result`, or `{"error": ...}`.
     pub fn response(&mut self, id: i64) -> Value {
+        if let Some(answer) = self.responses.remove(&id) {
+            return answer;
+        }
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let message = self.next_message(deadline);
-            if message.get("method").is_none() && message["id"] == json!(id) {
-                return match message.get("error") {
+            if message.get("method").is_none() {
+                let answer = match message.get("error") {
                     Some(error) => json!({ "error": error }),
                     None => message["result"].clone(),
                 };
-            }
-            if message.get("id").is_none() {
+                match message["id"].as_i64() {
+                    Some(answered) if answered == id => return answer,
+                    // The answer to a request sent earlier without waiting.
+                    Some(answered) => {
+                        self.responses.insert(answered, answer);
+                    }
+                    None => {}
+                }
+            } else if message.get("id").is_none() {
                 self.notifications.push(message);
             }
         }
@@ -161,6 +182,14 @@ impl Server {
             let message = self.next_message(deadline);
             if message["method"] == method && accept(&message["params"]) {
                 return message["params"].clone();
+            }
+            // Keep the answer to a request sent without waiting.
+            if let (None, Some(id)) = (message.get("method"), message["id"].as_i64()) {
+                let answer = match message.get("error") {
+                    Some(error) => json!({ "error": error }),
+                    None => message["result"].clone(),
+                };
+                self.responses.insert(id, answer);
             }
         }
     }

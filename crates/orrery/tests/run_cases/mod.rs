@@ -19,13 +19,33 @@ pub const IMAGE: &str = "orrery-test/busybox:1";
 pub enum Exec {
     Machine,
     Docker,
+    /// `--engine swarm` on the test swarm of `scripts/swarm-cluster.sh` (machine jobs still on
+    /// the host).
+    Swarm,
 }
 
+/// The test swarm's manager, and the store's address on its bridge.
+pub const SWARM_MANAGER: &str = "unix:///run/orrery-swarm/n1.sock";
+pub const SWARM_NODES: u32 = 3;
+
 impl Exec {
-    fn flag(self) -> &'static str {
+    fn args(self) -> &'static [&'static str] {
         match self {
-            Exec::Machine => "machine",
-            Exec::Docker => "docker",
+            Exec::Machine => &["--executor", "machine"],
+            Exec::Docker => &["--executor", "docker"],
+            // Every test node reports the whole host: reserve a tenth of each class.
+            Exec::Swarm => &[
+                "--engine",
+                "swarm",
+                "--swarm-host",
+                SWARM_MANAGER,
+                "--store-listen",
+                "198.18.0.1:0",
+                "--reserve-scale",
+                "0.1",
+                "--node-grace",
+                "20",
+            ],
         }
     }
 }
@@ -90,7 +110,8 @@ pub fn command(project: &Path, exec: Exec, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_orrery"));
     c.current_dir(project)
         .arg("run")
-        .args(["--color", "never", "--executor", exec.flag()])
+        .args(["--color", "never"])
+        .args(exec.args())
         .args(args)
         .env("ORRERY_CACHE_DIR", project.join(".orb-cache"));
     c
@@ -99,10 +120,61 @@ pub fn command(project: &Path, exec: Exec, args: &[&str]) -> Command {
 /// Runs `orrery run`; after a Docker run, checks that the run left nothing on the daemon.
 pub fn run(project: &Path, exec: Exec, args: &[&str]) -> Output {
     let out = command(project, exec, args).output().expect("run orrery");
-    if exec == Exec::Docker && project.join(".orrery/runs").is_dir() {
-        assert_nothing_left(&run_dir(project));
+    if exec != Exec::Machine && project.join(".orrery/runs").is_dir() {
+        assert_nothing_left_by(exec, &run_dir(project));
     }
     out
+}
+
+/// Nothing of the run is left where `exec` runs jobs (the daemon, or every swarm node).
+pub fn assert_nothing_left_by(exec: Exec, run_dir: &Path) {
+    match exec {
+        Exec::Machine => {}
+        Exec::Docker => assert_nothing_left(run_dir),
+        Exec::Swarm => assert_nothing_left_on_swarm(run_dir),
+    }
+}
+
+/// `docker` against swarm node `n` (1 is the manager).
+pub fn swarm_docker(n: u32, args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .env("DOCKER_API_VERSION", "1.41")
+        .args(["-H", &format!("unix:///run/orrery-swarm/n{n}.sock")])
+        .args(args)
+        .output()
+        .expect("run docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// No service, network or secret labelled with the run on the swarm, and no container of it on
+/// any node. A worker removes a task's container just after the manager forgot the task (the
+/// coordinator only talks to the manager), so containers get a few seconds to go.
+pub fn assert_nothing_left_on_swarm(run_dir: &Path) {
+    let id = run_dir.file_name().unwrap().to_str().unwrap();
+    let filter = format!("label=orrery.run={id}");
+    for what in ["service", "network", "secret"] {
+        let left = swarm_docker(1, &[what, "ls", "-q", "--filter", &filter]);
+        assert_eq!(left.trim(), "", "{what}s left by run {id}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for n in 1..=SWARM_NODES {
+        loop {
+            let left = swarm_docker(n, &["ps", "-aq", "--filter", &filter]);
+            if left.trim().is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "containers left on node {n} by run {id}: {left}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
 }
 
 /// The run folder of the latest run (the newest under `.orrery/runs`).
@@ -543,9 +615,7 @@ pub fn signal_stops_the_run_and_leaves_nothing(exec: Exec, signal: &str, code: i
         .map(|d| d.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default();
     assert!(kept.is_empty(), "node directories left: {kept:?}");
-    if exec == Exec::Docker {
-        assert_nothing_left(&run_dir(p.path()));
-    }
+    assert_nothing_left_by(exec, &run_dir(p.path()));
 }
 
 /// A step's daemons (`setsid`, double fork, one holding the step's output) neither hold the
@@ -587,7 +657,7 @@ pub fn daemons_end_with_their_job(exec: Exec) {
             .join(run.file_name().unwrap());
         assert!(!group.exists(), "{} left", group.display());
     } else {
-        assert_nothing_left(&run_dir(p.path()));
+        assert_nothing_left_by(exec, &run_dir(p.path()));
     }
 }
 
@@ -650,6 +720,7 @@ pub fn killed_runs_are_swept(exec: Exec, by_next_run: bool) {
             assert!(left > 0, "nothing was left to sweep");
         }
         Exec::Docker => assert!(containers_of(&killed) > 0, "no container was left"),
+        Exec::Swarm => panic!("killed swarm runs are swept by `orrery swarm gc`"),
     }
     let out = if by_next_run {
         fs::write(
