@@ -28,7 +28,9 @@ enum Version {
     TwoOne,
 }
 
-pub(crate) fn compile_document(ctx: &mut Ctx<'_>, root: Node) -> Option<Output> {
+/// Compiles the document `root`; borrowed, as a 2.1 config is read, not taken apart (only a
+/// 2.0 config is its own output).
+pub(crate) fn compile_document(ctx: &mut Ctx<'_>, root: &Node) -> Option<Output> {
     let Some(map) = root.as_map() else {
         ctx.report(
             Diagnostic::error(
@@ -42,12 +44,12 @@ pub(crate) fn compile_document(ctx: &mut Ctx<'_>, root: Node) -> Option<Output> 
     };
     match version(ctx, map, root.span).ok()? {
         Version::Two => {
-            if !version2::check(ctx, &root) {
+            if !version2::check(ctx, root) {
                 return None;
             }
             let graph = graph_of(root.get("workflows"));
             Some(Output {
-                config: root,
+                config: root.clone(),
                 orb_headers: Vec::new(),
                 graph,
             })
@@ -156,6 +158,17 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         ));
     };
 
+    // Nothing was filtered when there was nothing to filter: say what is missing (the
+    // official compiler reports "All Workflows have been filtered" here too).
+    if workflow_map.entries().iter().all(|e| e.key == "version") {
+        return Err(ctx.report(
+            Diagnostic::error(codes::WORKFLOW_SHAPE, "`workflows` defines no workflow")
+                .at(workflows.span, "no workflow here")
+                .with_help(
+                    "add a workflow that lists the jobs to run, e.g. `main: { jobs: [build] }`",
+                ),
+        ));
+    }
     let mut planned: Vec<Planned> = Vec::new();
     let mut surviving: Vec<(usize, &Entry)> = Vec::new();
     let mut failed = false;

@@ -97,7 +97,7 @@ pub fn compile_parsed(
             ..Compiled::default()
         };
     }
-    let mut compiled = compile_node(db, root.clone(), options, orbs);
+    let mut compiled = compile_borrowed(db, root, options, orbs);
     diagnostics.append(&mut compiled.diagnostics);
     compiled.diagnostics = diagnostics;
     compiled
@@ -107,6 +107,15 @@ pub fn compile_parsed(
 pub fn compile_node(
     db: &mut SourceDb,
     root: Node,
+    options: &CompileOptions,
+    orbs: &dyn OrbSource,
+) -> Compiled {
+    compile_borrowed(db, &root, options, orbs)
+}
+
+fn compile_borrowed(
+    db: &mut SourceDb,
+    root: &Node,
     options: &CompileOptions,
     orbs: &dyn OrbSource,
 ) -> Compiled {

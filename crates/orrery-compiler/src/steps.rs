@@ -269,6 +269,32 @@ fn conditional(
             )),
         ));
     };
+    // CONFIG-SPEC V091: `steps` is required, whatever the condition decides.
+    let help = format!("write `- {word}: {{ condition: ..., steps: [...] }}`");
+    let steps = match body.get("steps") {
+        Some(steps) if steps.is_null() => {
+            return Err(ctx.report(
+                Diagnostic::error(
+                    codes::STEP_SHAPE,
+                    "`steps` must be a list of steps, found nothing",
+                )
+                .at(steps.span, "nothing here")
+                .with_help(help),
+            ))
+        }
+        Some(steps) => steps,
+        None => {
+            let article = if is_when { "a" } else { "an" };
+            return Err(ctx.report(
+                Diagnostic::error(
+                    codes::STEP_SHAPE,
+                    format!("{article} `{word}` step needs `steps`: the steps it keeps or removes"),
+                )
+                .at(key_span(step), "no `steps`")
+                .with_help(help),
+            ));
+        }
+    };
     let condition = match body.get("condition") {
         Some(c) => logic::evaluate(ctx, c)?,
         // The 2018 preview form without `condition` is dropped entirely (official output).
@@ -291,10 +317,9 @@ fn conditional(
     if condition != is_when {
         return Ok(());
     }
-    match body.get("steps").map(|s| &s.value) {
-        Some(Value::Seq(items)) => expand(ctx, items, scope, expander),
-        Some(Value::Null) | None => Ok(()),
-        Some(_) => expand_one(ctx, body.get("steps").unwrap_or(step), scope, expander),
+    match &steps.value {
+        Value::Seq(items) => expand(ctx, items, scope, expander),
+        _ => expand_one(ctx, steps, scope, expander),
     }
 }
 

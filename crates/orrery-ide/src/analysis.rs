@@ -1,7 +1,7 @@
 //! One checked document: the single parse every feature reads, the compiler's output, the
 //! diagnostics, and where its orbs came from.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use orrery_compiler::{Compiled, PipelineValues};
 use orrery_diagnostics::{Diagnostic, FileId, SourceDb};
@@ -32,6 +32,8 @@ pub struct DocumentPart {
     pub orb: bool,
     /// The packed text (what `orb pack` or `config pack` prints).
     pub text: String,
+    /// The directory of the whole (an orb's `<<include(file)>>` names a file under it).
+    pub dir: String,
 }
 
 /// What the checker hands over for one document version.
@@ -40,8 +42,9 @@ pub struct AnalysisParts {
     pub db: SourceDb,
     /// The document in `db`.
     pub file: FileId,
-    /// The document's parse, which the compiler, the schema and the rules all read.
-    pub parsed: Parsed,
+    /// The document's parse, which the compiler, the schema and the rules all read (shared:
+    /// the checker keeps it to reuse for the next version).
+    pub parsed: Arc<Parsed>,
     /// The compiler's output (its diagnostics are in `diagnostics`).
     pub compiled: Compiled,
     /// Everything `orrery config validate` reports for the document, in source order.
@@ -59,7 +62,7 @@ pub struct AnalysisParts {
 pub struct Analysis {
     db: SourceDb,
     file: FileId,
-    parsed: Parsed,
+    parsed: Arc<Parsed>,
     compiled: Compiled,
     diagnostics: Vec<Diagnostic>,
     orbs: Vec<OrbUse>,
@@ -133,6 +136,15 @@ impl Analysis {
     /// The whole the document is a file of, when it is one.
     pub fn part(&self) -> Option<&DocumentPart> {
         self.part.as_ref()
+    }
+
+    /// The root of the whole document: the packed whole for a file of a source tree, else
+    /// the document's own parse.
+    pub(crate) fn whole_root(&self) -> Option<&orrery_yaml::Node> {
+        match &self.part {
+            Some(part) => Some(&part.root),
+            None => self.parsed.root.as_ref(),
+        }
     }
 
     /// Where the document's top level sits in the whole it is a file of (empty for a whole

@@ -127,9 +127,7 @@ impl Analysis {
         let file = self.file();
         let mut out = Vec::new();
         if let Some(orbs) = self
-            .parsed()
-            .root
-            .as_ref()
+            .whole_root()
             .and_then(|r| r.get("orbs"))
             .and_then(Node::as_map)
         {
@@ -137,6 +135,9 @@ impl Analysis {
                 let Some(reference) = entry.value.as_str() else {
                     continue;
                 };
+                if entry.value.span.file != file {
+                    continue;
+                }
                 if let Some(used) = self.orbs().iter().find(|o| o.reference == reference) {
                     out.push(Link {
                         span: entry.value.span,
@@ -145,11 +146,17 @@ impl Analysis {
                 }
             }
         }
+        // An orb's includes name files under the orb's directory, wherever the file is.
+        let include_root = self.part().filter(|p| p.orb).map(|p| p.dir.as_str());
         for include in INCLUDE.captures_iter(self.text()) {
             let path = include.get(1).expect("group");
+            let written = path.as_str().trim();
             out.push(Link {
                 span: Span::new(file, path.start(), path.end()),
-                target: path.as_str().trim().to_string(),
+                target: match include_root {
+                    Some(root) => format!("{}/{written}", root.trim_end_matches('/')),
+                    None => written.to_string(),
+                },
             });
         }
         out.sort_by_key(|l| l.span.start);
@@ -160,7 +167,8 @@ impl Analysis {
     /// resolves to, and the defaults of parameters an invocation does not pass.
     pub fn hints(&self) -> Vec<Hint> {
         let mut out = Vec::new();
-        let Some(root) = self.parsed().root.as_ref() else {
+        let file = self.file();
+        let Some(root) = self.whole_root() else {
             return out;
         };
         if let Some(orbs) = root.get("orbs").and_then(Node::as_map) {
@@ -172,7 +180,7 @@ impl Analysis {
                     continue;
                 };
                 let written = reference.rsplit_once('@').map_or("", |(_, v)| v);
-                if written != used.version {
+                if written != used.version && entry.value.span.file == file {
                     out.push(Hint {
                         offset: entry.value.span.end,
                         label: format!("→ {}", used.version),
@@ -193,7 +201,7 @@ impl Analysis {
                     Some(format!("{}: {default}", p.name))
                 })
                 .collect();
-            if !defaults.is_empty() && span.file == self.file() {
+            if !defaults.is_empty() && span.file == file {
                 out.push(Hint {
                     offset: span.end,
                     label: format!("({})", defaults.join(", ")),
@@ -214,6 +222,9 @@ impl Analysis {
                 let Some(matrix) = entry.value.as_map().and_then(|m| m.entry("matrix")) else {
                     continue;
                 };
+                if matrix.key_span.file != file {
+                    continue;
+                }
                 if let Some(count) = matrix_size(&matrix.value) {
                     out.push(Hint {
                         offset: matrix.key_span.end + 1,

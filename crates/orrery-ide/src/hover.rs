@@ -90,7 +90,7 @@ impl Analysis {
 
     /// The reference of an orb import (`acme/tools@1.2`): the version it resolves to.
     fn orb_reference_hover(&self, model: &Model, offset: u32) -> Option<HoverInfo> {
-        let orbs = self.parsed().root.as_ref()?.get("orbs")?.as_map()?;
+        let orbs = self.whole_root()?.get("orbs")?.as_map()?;
         let entry = orbs.entries().iter().find(|e| {
             e.value.as_str().is_some() && e.value.span.start <= offset && offset <= e.value.span.end
         })?;
@@ -118,9 +118,7 @@ impl Analysis {
             Kind::PipelineParameter => out.push_str(&param_line(d)),
             Kind::Orb => {
                 let reference = self
-                    .parsed()
-                    .root
-                    .as_ref()
+                    .whole_root()
                     .and_then(|r| r.get("orbs"))
                     .and_then(|o| o.get(&d.name))
                     .and_then(Node::as_str);
@@ -142,9 +140,7 @@ impl Analysis {
             }
             Kind::JobGroup => {
                 let members: Vec<String> = self
-                    .parsed()
-                    .root
-                    .as_ref()
+                    .whole_root()
                     .and_then(|r| r.get("job-groups"))
                     .and_then(|g| g.get(&d.name))
                     .and_then(|g| g.get("jobs"))

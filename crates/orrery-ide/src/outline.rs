@@ -28,6 +28,32 @@ impl Analysis {
         let model = self.model();
         let file = self.file();
         let mut out = Vec::new();
+        // A file of a source tree that defines an element (`commands/greet.yml`): the element,
+        // with its parameters, covers the file.
+        for (i, d) in model.defs.iter().enumerate() {
+            if d.span.file != file || !d.span.is_empty() || d.kind == Kind::Parameter {
+                continue;
+            }
+            out.push(Symbol {
+                name: d.name.clone(),
+                kind: Some(d.kind),
+                span: root_span(root, file),
+                selection: d.span,
+                children: model
+                    .params_of(i)
+                    .map(|p| Symbol {
+                        name: p.name.clone(),
+                        kind: Some(Kind::Parameter),
+                        span: cover(p.span, p.body),
+                        selection: p.span,
+                        children: Vec::new(),
+                    })
+                    .collect(),
+            });
+        }
+        if !out.is_empty() {
+            return out;
+        }
         for entry in root.entries() {
             let span = cover(entry.key_span, entry.value.span);
             let children = model
@@ -93,6 +119,16 @@ impl Analysis {
         chain.dedup();
         chain
     }
+}
+
+/// The text a document's top-level map covers.
+fn root_span(root: &orrery_yaml::Map, file: orrery_diagnostics::FileId) -> Span {
+    let start = root.entries().first().map_or(0, |e| e.key_span.start);
+    let end = root
+        .entries()
+        .last()
+        .map_or(0, |e| e.value.span.end.max(e.key_span.end));
+    Span::new(file, start as usize, end as usize)
 }
 
 fn cover(a: Span, b: Span) -> Span {

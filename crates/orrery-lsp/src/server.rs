@@ -125,6 +125,26 @@ impl Backend {
         Ok(Some((snapshot, offset)))
     }
 
+    /// The places an `orrery-ide` answer names for the position, as locations (in the
+    /// document, in orb sources, in the other files of a source tree).
+    async fn locations_at(
+        &self,
+        uri: &Uri,
+        position: Position,
+        answer: impl FnOnce(&orrery_ide::Analysis, u32) -> Vec<orrery_ide::Span>,
+    ) -> Result<Option<Vec<Location>>> {
+        let Some((snapshot, offset)) = self.at(uri, position).await? else {
+            return Ok(None);
+        };
+        let locator = self.locator(&snapshot, uri);
+        Ok(Some(
+            answer(&snapshot.analysis, offset)
+                .into_iter()
+                .filter_map(|span| locator.location(span))
+                .collect(),
+        ))
+    }
+
     fn locator<'a>(&self, snapshot: &'a Snapshot, uri: &'a Uri) -> Locator<'a> {
         Locator {
             snapshot,
@@ -677,34 +697,23 @@ impl LanguageServer for Backend {
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
         let at = params.text_document_position_params;
-        let uri = at.text_document.uri;
-        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
-            return Ok(None);
-        };
-        let locator = self.locator(&snapshot, &uri);
-        let locations: Vec<Location> = snapshot
-            .analysis
-            .definition(offset)
-            .into_iter()
-            .filter_map(|span| locator.location(span))
-            .collect();
-        Ok((!locations.is_empty()).then_some(GotoDefinitionResponse::Array(locations)))
+        let locations = self
+            .locations_at(&at.text_document.uri, at.position, |analysis, offset| {
+                analysis.definition(offset)
+            })
+            .await?;
+        Ok(locations
+            .filter(|l| !l.is_empty())
+            .map(GotoDefinitionResponse::Array))
     }
 
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let at = params.text_document_position;
-        let uri = at.text_document.uri;
-        let Some((snapshot, offset)) = self.at(&uri, at.position).await? else {
-            return Ok(None);
-        };
-        let locator = self.locator(&snapshot, &uri);
-        let locations: Vec<Location> = snapshot
-            .analysis
-            .references(offset, params.context.include_declaration)
-            .into_iter()
-            .filter_map(|span| locator.location(span))
-            .collect();
-        Ok(Some(locations))
+        let declaration = params.context.include_declaration;
+        self.locations_at(&at.text_document.uri, at.position, |analysis, offset| {
+            analysis.references(offset, declaration)
+        })
+        .await
     }
 
     async fn document_highlight(

@@ -1,8 +1,9 @@
 //! A cgroup per machine job node (cgroup v1 `freezer`), so that everything a job started ends
 //! with it: processes that left the step's process group or session (`setsid`, double forks,
 //! daemons) stay in the node's cgroup, which is frozen, killed whole and removed when the node
-//! ends. Groups live under `orrery/RUN_ID/` so that a later run can sweep what a killed run
-//! left ([`kill_run`]).
+//! ends. Groups live under `orrery/RUN_ID@OWNER/` (`OWNER` the process that made them, see
+//! [`crate::sweep::Owner`]) so that a later run can sweep what a killed run left
+//! ([`kill_run`]), and find it by name even when the run's folder is gone ([`owned_runs`]).
 //!
 //! Where the hierarchy is missing or not writable (no root, cgroup v2 only) nodes run without
 //! one and only their steps' process groups are killed.
@@ -24,9 +25,43 @@ pub struct NodeGroup {
     dir: PathBuf,
 }
 
-/// The folder of a run's node groups.
+/// The folder of the node groups this process makes for a run.
 fn run_dir(run_id: &str) -> PathBuf {
-    Path::new(FREEZER).join(ORRERY).join(run_id)
+    Path::new(FREEZER)
+        .join(ORRERY)
+        .join(format!("{run_id}@{}", crate::sweep::Owner::this_process()))
+}
+
+/// The folders of a run's node groups, whoever made them (`RUN_ID` alone: made before owners
+/// were named).
+fn run_dirs(run_id: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(Path::new(FREEZER).join(ORRERY)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name == run_id || name.split_once('@').is_some_and(|(run, _)| run == run_id)
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Every run with node groups on this machine, as `(run id, owner)`, from the groups' names.
+pub fn owned_runs() -> Vec<(String, String)> {
+    let Ok(entries) = fs::read_dir(Path::new(FREEZER).join(ORRERY)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let (run, owner) = name.split_once('@')?;
+            Some((run.to_string(), owner.to_string()))
+        })
+        .collect()
 }
 
 impl NodeGroup {
@@ -101,18 +136,19 @@ fn kill_group(dir: &Path) {
 /// Kills what is left in every node group of `run_id` and removes them; returns how many
 /// processes there were.
 pub fn kill_run(run_id: &str) -> usize {
-    let dir = run_dir(run_id);
-    let Ok(entries) = fs::read_dir(&dir) else {
-        return 0;
-    };
     let mut killed = 0;
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            killed += pids_in(&entry.path()).len();
-            kill_group(&entry.path());
+    for dir in run_dirs(run_id) {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                killed += pids_in(&entry.path()).len();
+                kill_group(&entry.path());
+            }
         }
+        let _ = fs::remove_dir(&dir);
     }
-    let _ = fs::remove_dir(&dir);
     killed
 }
 

@@ -8,9 +8,11 @@
 
 mod compose;
 mod node;
+mod reuse;
 mod scalar;
 
 pub use compose::{parse, Anchor, Limits, Parsed};
 pub use node::{format_float, Entry, Map, Node, Value};
 pub use num_bigint::{BigInt, Sign};
+pub use reuse::{parse_reusing, Previous};
 pub use scalar::resolve_plain;

@@ -213,6 +213,11 @@ impl Map {
             .map(|e| (e.key.as_str(), &mut e.value))
     }
 
+    /// The value of the entry at `position`, to change.
+    pub fn value_at_mut(&mut self, position: usize) -> Option<&mut Node> {
+        self.entries.get_mut(position).map(|e| &mut e.value)
+    }
+
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Node> {
         self.entries.iter_mut().map(|e| &mut e.value)
     }

@@ -187,11 +187,24 @@ fn read_bytes(file: &Path) -> Result<Vec<u8>, String> {
 /// Compiles `source` as the config at `file`, adding the files it reads to `db` (so several
 /// configs can share one database and one report).
 pub fn compile_source(
+    db: SourceDb,
+    file: &Path,
+    source: String,
+    args: &CompileArgs,
+    policy: LockPolicy,
+) -> Result<Session, String> {
+    compile_source_reusing(db, file, source, args, policy, None)
+}
+
+/// [`compile_source`], parsing with what `previous` (an earlier version of the same file and
+/// its parse) has in common with `source` reused; the result is the same.
+pub fn compile_source_reusing(
     mut db: SourceDb,
     file: &Path,
     source: String,
     args: &CompileArgs,
     policy: LockPolicy,
+    previous: Option<orrery_yaml::Previous<'_>>,
 ) -> Result<Session, String> {
     let config = db.add(file.display().to_string(), source.clone());
     let mut options = CompileOptions {
@@ -204,7 +217,7 @@ pub fn compile_source(
     }
     options.pipeline = pipeline_values(&mut db, file, args, &mut diagnostics)?;
     let store = args.store.open(file, policy, &mut db, &mut diagnostics)?;
-    let parsed = orrery_yaml::parse(config, &source, options.limits);
+    let parsed = orrery_yaml::parse_reusing(config, &source, options.limits, previous);
     let mut compiled = if has_errors(&diagnostics) {
         Compiled::default()
     } else {

@@ -68,6 +68,7 @@ pub fn run(args: LspArgs) -> ExitCode {
         lint: RwLock::new(LintArgs::with_settings(settings.clone())),
         settings,
         hosts: Mutex::new(HashMap::new()),
+        last_parses: Mutex::new(HashMap::new()),
     };
     match orrery_lsp::run_stdio(Arc::new(workspace)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,6 +88,45 @@ pub(crate) struct ProjectWorkspace {
     /// One host per project root, kept between checks (it lists the project's files once and
     /// remembers shellcheck's findings per script).
     hosts: Mutex<HashMap<PathBuf, CachingHost>>,
+    /// The newest text checked at each path and its parse: the next version's parse reuses
+    /// what did not change (`orrery_yaml::parse_reusing`).
+    last_parses: Mutex<HashMap<PathBuf, LastParse>>,
+}
+
+struct LastParse {
+    text: Arc<str>,
+    parsed: Arc<orrery_yaml::Parsed>,
+}
+
+/// Paths whose last parse is kept; past this, the others are forgotten.
+const KEPT_PARSES: usize = 16;
+
+impl ProjectWorkspace {
+    fn last_parses(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, LastParse>> {
+        self.last_parses.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `parsed` (of `text`) as the parse the next version of `path` reuses.
+    fn keep_parse(
+        &self,
+        path: &Path,
+        text: &str,
+        parsed: orrery_yaml::Parsed,
+    ) -> Arc<orrery_yaml::Parsed> {
+        let parsed = Arc::new(parsed);
+        let mut last = self.last_parses();
+        if last.len() >= KEPT_PARSES && !last.contains_key(path) {
+            last.clear();
+        }
+        last.insert(
+            path.to_path_buf(),
+            LastParse {
+                text: text.into(),
+                parsed: Arc::clone(&parsed),
+            },
+        );
+        parsed
+    }
 }
 
 impl ProjectWorkspace {
@@ -102,7 +142,17 @@ impl ProjectWorkspace {
             .entry(project_root(path))
             .or_insert_with(|| CachingHost::new(ProjectHost::for_config(path)));
         let lint = self.lint.read().unwrap_or_else(|e| e.into_inner());
-        let mut checker = Checker::new(&self.compile, &lint).with_host(host);
+        let last = self.last_parses().get(path).map(|last| LastParse {
+            text: Arc::clone(&last.text),
+            parsed: Arc::clone(&last.parsed),
+        });
+        let previous = last.as_ref().map(|last| orrery_yaml::Previous {
+            text: &last.text,
+            parsed: &last.parsed,
+        });
+        let mut checker = Checker::new(&self.compile, &lint)
+            .with_host(host)
+            .with_previous(previous);
         let checked = checker.check(path, text.to_string())?;
         Ok((checker.into_db(), checked))
     }
@@ -112,7 +162,7 @@ impl ProjectWorkspace {
             Ok((db, checked)) => Analysis::new(AnalysisParts {
                 db,
                 file: checked.config,
-                parsed: checked.parsed,
+                parsed: self.keep_parse(path, text, checked.parsed),
                 compiled: checked.compiled,
                 diagnostics: checked.diagnostics,
                 orbs: orb_uses(checked.resolutions),
@@ -309,7 +359,7 @@ pub(crate) fn cannot_check(path: &Path, text: &str, message: String) -> Analysis
     Analysis::new(AnalysisParts {
         db,
         file,
-        parsed,
+        parsed: Arc::new(parsed),
         compiled: Compiled::default(),
         diagnostics: vec![Diagnostic::error(codes::USAGE, message).at(Span::new(file, 0, 0), "")],
         orbs: Vec::new(),

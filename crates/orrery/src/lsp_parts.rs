@@ -183,6 +183,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
             root = Some((value, packed_text));
         }
         self.part_analysis(
+            dir,
             db,
             file,
             text,
@@ -214,7 +215,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
         let mut diagnostics = packed.diagnostics;
         let Some(value) = packed.value else {
             let mine = of_document(&SourceMap::default(), diagnostics, file);
-            return self.part_analysis(db, file, text, mine, None, &relative, false);
+            return self.part_analysis(dir, db, file, text, mine, None, &relative, false);
         };
         let (packed_file, packed, map) = packed_text(&mut db, dir, &value);
         // The packed config stands where `config pack`'s output would: beside the directory,
@@ -260,7 +261,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
         Analysis::new(AnalysisParts {
             db,
             file,
-            parsed,
+            parsed: std::sync::Arc::new(parsed),
             // The compiled config's spans are those of the check's database: only its text
             // (`orrery/compiledConfig`) is read from it.
             compiled: checked.compiled,
@@ -272,6 +273,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
                 path: key_path(&relative),
                 orb: false,
                 text: packed,
+                dir: dir.display().to_string(),
             }),
         })
     }
@@ -279,6 +281,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
     #[allow(clippy::too_many_arguments)]
     fn part_analysis(
         &self,
+        dir: &Path,
         db: SourceDb,
         file: FileId,
         text: &str,
@@ -291,7 +294,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
         Analysis::new(AnalysisParts {
             db,
             file,
-            parsed,
+            parsed: std::sync::Arc::new(parsed),
             compiled: Default::default(),
             diagnostics,
             orbs: Vec::new(),
@@ -301,6 +304,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
                 path: key_path(relative),
                 orb,
                 text,
+                dir: dir.display().to_string(),
             }),
         })
     }

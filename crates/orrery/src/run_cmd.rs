@@ -99,8 +99,8 @@ pub struct RunArgs {
     /// Keep each job's working directory in the run folder.
     #[arg(long)]
     keep: bool,
-    /// Only sweep what killed runs of this project left (containers, processes, working
-    /// files), then exit. Every run does this before it starts.
+    /// Only sweep what killed runs left (this project's working files; containers and
+    /// processes of any project on this machine), then exit. Every run does this first.
     #[arg(long)]
     gc: bool,
     /// When to colour the output: `auto` on a terminal without NO_COLOR.
@@ -279,11 +279,18 @@ fn sweep_leftovers(runs: &Path) {
     let socket = socket_from(std::env::var("DOCKER_HOST").ok().as_deref())
         .ok()
         .filter(|s| s.exists());
-    for swept in sweep::sweep_dead_runs(runs, socket.as_deref()) {
+    let mut swept = sweep::sweep_dead_runs(runs, socket.as_deref());
+    swept.extend(sweep::sweep_orphans(socket.as_deref()));
+    for swept in swept {
         let mut err = std::io::stderr();
+        let files = if swept.had_folder {
+            "its working files"
+        } else {
+            "no run folder"
+        };
         let _ = writeln!(
             err,
-            "swept the leftovers of killed run {}: {} containers, {} processes, its working files",
+            "swept the leftovers of killed run {}: {} containers, {} processes, {files}",
             swept.run_id, swept.containers, swept.processes
         );
         if let Some(problem) = swept.problem {

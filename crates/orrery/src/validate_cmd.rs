@@ -17,8 +17,8 @@ use orrery_orb::{LockPolicy, Resolution};
 use orrery_validate::{Host, Input, NoHost, Settings, SETTINGS_FILE};
 
 use crate::config_cmd::{
-    compile_source, read_config, report_usage, CompileArgs, ConfigText, NotUtf8, EXIT_CONFIG_ERROR,
-    EXIT_USAGE,
+    compile_source_reusing, read_config, report_usage, CompileArgs, ConfigText, NotUtf8,
+    EXIT_CONFIG_ERROR, EXIT_USAGE,
 };
 use crate::project_host::ProjectHost;
 use crate::shellcheck::Shellcheck;
@@ -187,6 +187,9 @@ pub(crate) struct Checker<'a> {
     /// one per project).
     host: Option<&'a dyn Host>,
     shellcheck: Arc<Shellcheck>,
+    /// An earlier version of the config checked next and its parse, for the parser to reuse
+    /// (the language server checks every edit).
+    previous: Option<orrery_yaml::Previous<'a>>,
 }
 
 /// A compiled config waiting for the lint rules.
@@ -238,11 +241,17 @@ impl<'a> Checker<'a> {
             settings_seen: HashSet::new(),
             host: None,
             shellcheck,
+            previous: None,
         }
     }
 
     pub(crate) fn with_host(mut self, host: &'a dyn Host) -> Self {
         self.host = Some(host);
+        self
+    }
+
+    pub(crate) fn with_previous(mut self, previous: Option<orrery_yaml::Previous<'a>>) -> Self {
+        self.previous = previous;
         self
     }
 
@@ -313,7 +322,15 @@ impl<'a> Checker<'a> {
 
     fn compile(&mut self, file: &Path, source: String) -> Result<Pending, String> {
         let db = std::mem::take(&mut self.db);
-        let session = compile_source(db, file, source, self.compile, LockPolicy::Enforce)?;
+        let previous = self.previous.take();
+        let session = compile_source_reusing(
+            db,
+            file,
+            source,
+            self.compile,
+            LockPolicy::Enforce,
+            previous,
+        )?;
         self.db = session.db;
         let mut compiled = session.compiled;
         let reported = std::mem::take(&mut compiled.diagnostics);

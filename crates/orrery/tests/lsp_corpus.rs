@@ -360,3 +360,123 @@ fn diagnostics_after_edits_match_validate_on_the_edited_text() {
         differ.join("\n")
     );
 }
+
+/// A config whose parts depend on each other: an inline orb, an anchor merged into a job,
+/// jobs that require others.
+const LINKED: &str = "\
+version: 2.1
+orbs:
+  tools:
+    commands:
+      hello:
+        parameters:
+          who: { type: string }
+        steps:
+          - run: echo << parameters.who >>
+defaults: &defaults
+  docker:
+    - image: cimg/base:2024.01
+jobs:
+  build:
+    <<: *defaults
+    steps:
+      - checkout
+      - tools/hello: { who: me }
+  test:
+    docker:
+      - image: cimg/base:2024.01
+    steps:
+      - run: make test
+  deploy:
+    docker:
+      - image: cimg/base:2024.01
+    steps:
+      - tools/hello: { who: prod }
+workflows:
+  main:
+    jobs:
+      - build
+      - test: { requires: [build] }
+      - deploy: { requires: [test] }
+";
+
+/// Edits where what a check keeps from the version before (the parse of unchanged entries)
+/// would be wrong if it were kept stale: after each, the diagnostics are what `config validate`
+/// reports for the text.
+#[test]
+fn diagnostics_follow_edits_that_other_parts_depend_on() {
+    let edits: &[(&str, &str)] = &[
+        // Inside a job.
+        ("make test", "make tests"),
+        // Rename a job that another requires, and back.
+        ("  test:\n    docker", "  unit:\n    docker"),
+        ("  unit:\n    docker", "  test:\n    docker"),
+        // The orb's command takes another parameter now, then the orb is gone.
+        ("who: { type: string }", "whom: { type: string }"),
+        ("orbs:\n  tools:\n", "orbs:\n  tool:\n"),
+        ("orbs:\n  tool:\n", "orbs:\n  tools:\n"),
+        ("whom: { type: string }", "who: { type: string }"),
+        // The anchor merged into `build` changes.
+        (
+            "    - image: cimg/base:2024.01\njobs:",
+            "    - imag: cimg/base:2024.01\njobs:",
+        ),
+        (
+            "    - imag: cimg/base:2024.01\njobs:",
+            "    - image: cimg/base:2024.01\njobs:",
+        ),
+        // Everything moves down a line; then a job breaks, and a duplicate appears.
+        ("version: 2.1\n", "version: 2.1\n# moved\n"),
+        (
+            "      - tools/hello: { who: prod }",
+            "      - tools/helo: { who: prod }",
+        ),
+        (
+            "  deploy:\n",
+            "  build:\n    steps: [checkout]\n  deploy:\n",
+        ),
+    ];
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let edited_root = tempfile::tempdir().expect("temp dir");
+    let edited_dir = edited_root.path();
+    let mut server = Server::start(cwd.path(), &[]);
+    server.initialize(json!({}), Value::Null);
+    let uri = file_uri(&edited_dir.join("linked.yml"));
+    let mut text = LINKED.to_string();
+    server.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}}),
+    );
+    server.diagnostics(&uri, 1);
+    let mut versions = Vec::new();
+    for (version, (from, to)) in (2..).zip(edits) {
+        let start = text
+            .find(from)
+            .unwrap_or_else(|| panic!("`{from}` is not in the text"));
+        let end = start + from.len();
+        let range =
+            json!({"start": position(&text, start, false), "end": position(&text, end, false)});
+        text.replace_range(start..end, to);
+        server.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": range, "text": to}]}),
+        );
+        let published = server.diagnostics(&uri, version);
+        let path = edited_dir.join(format!("linked-{version}.yml"));
+        std::fs::write(&path, &text).expect("write version");
+        versions.push((path, findings(&text, &published["diagnostics"]), *from));
+    }
+    server.stop();
+    let paths: Vec<PathBuf> = versions.iter().map(|(p, _, _)| p.clone()).collect();
+    let expected = validate(&paths, cwd.path());
+    for (path, got, edit) in &versions {
+        let want: Vec<Finding> = expected[&path.display().to_string()]
+            .iter()
+            .filter(|f| f.2 != 0)
+            .cloned()
+            .collect();
+        assert_eq!(got, &want, "after replacing `{edit}`");
+    }
+    // The edits did reach the diagnostics (the renamed job, the missing orb).
+    assert!(versions.iter().any(|(_, got, _)| got.len() > 1));
+}

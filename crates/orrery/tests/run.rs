@@ -9,7 +9,7 @@ use std::fs;
 use std::process::Stdio;
 
 use common::text;
-use run_cases::{project, run, Exec};
+use run_cases::{project, run, Exec, Sweeper};
 
 #[test]
 fn fan_out_fan_in_failure_blocks_dependents() {
@@ -123,8 +123,15 @@ fn daemons_end_with_their_job() {
 #[test]
 fn killed_runs_are_swept_by_gc_and_by_the_next_run() {
     if run_cases::cgroups_ready() {
-        run_cases::killed_runs_are_swept(Exec::Machine, false);
-        run_cases::killed_runs_are_swept(Exec::Machine, true);
+        run_cases::killed_runs_are_swept(Exec::Machine, Sweeper::Gc);
+        run_cases::killed_runs_are_swept(Exec::Machine, Sweeper::NextRun);
+    }
+}
+
+#[test]
+fn killed_runs_are_swept_when_their_project_is_gone() {
+    if run_cases::cgroups_ready() {
+        run_cases::killed_runs_are_swept(Exec::Machine, Sweeper::GcAfterFolderGone);
     }
 }
 

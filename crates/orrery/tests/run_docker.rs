@@ -11,7 +11,7 @@ use std::fs;
 use std::io::Write;
 
 use common::text;
-use run_cases::{docker_ready, project, run, status_of, Exec};
+use run_cases::{docker_ready, project, run, status_of, Exec, Sweeper};
 
 #[test]
 fn fan_out_fan_in_failure_blocks_dependents() {
@@ -80,8 +80,15 @@ fn daemons_end_with_their_job() {
 #[test]
 fn killed_runs_are_swept_by_gc_and_by_the_next_run() {
     if docker_ready() {
-        run_cases::killed_runs_are_swept(Exec::Docker, false);
-        run_cases::killed_runs_are_swept(Exec::Docker, true);
+        run_cases::killed_runs_are_swept(Exec::Docker, Sweeper::Gc);
+        run_cases::killed_runs_are_swept(Exec::Docker, Sweeper::NextRun);
+    }
+}
+
+#[test]
+fn killed_runs_are_swept_when_their_project_is_gone() {
+    if docker_ready() {
+        run_cases::killed_runs_are_swept(Exec::Docker, Sweeper::GcAfterFolderGone);
     }
 }
 

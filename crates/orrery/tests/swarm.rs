@@ -295,6 +295,199 @@ fn on_a_three_node_swarm() {
     scenario("Ctrl-C", &|| {
         run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Swarm)
     });
+    scenario(
+        "coordinator killed",
+        &a_killed_coordinators_agents_stop_within_their_dead_man_interval,
+    );
+    // Last: it stops a node's daemon.
+    scenario(
+        "a node's daemon stopped mid-job",
+        &a_stopped_node_fails_its_job_as_infrastructure,
+    );
+}
+
+/// SIGKILL of `orrery run` while a step sleeps: the services' specs hold no secret in clear;
+/// nobody removes the services, but the agent,
+/// hearing nothing from the store, stops its steps and leaves within its dead-man interval
+/// (`--node-grace 20`, plus its 10 s to stop); `orrery swarm gc --run` then removes the rest.
+fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
+    use std::io::BufRead;
+    let p = run_cases::project("interrupt.yml");
+    let secrets = run_cases::fixture("secrets.yml");
+    let mut child = run_cases::command(
+        p.path(),
+        run_cases::Exec::Swarm,
+        &["--secrets", secrets.to_str().unwrap()],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let started = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l == "[long] long started");
+    assert!(started, "the step never started");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    let dir = run_cases::run_dir(p.path());
+    let id = dir.file_name().unwrap().to_str().unwrap().to_string();
+    let running_primaries = || {
+        (1..=run_cases::SWARM_NODES)
+            .map(|n| {
+                lines(&node(
+                    n,
+                    &[
+                        "ps",
+                        "-q",
+                        "--filter",
+                        &format!("label=orrery.run={id}"),
+                        "--filter",
+                        "label=orrery.role=primary",
+                    ],
+                ))
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(running_primaries(), 1, "the job's container is not running");
+    // The services' specs, left for gc: no project variable, and no token (64 hex digits: only
+    // the name of the secret holding it), in clear.
+    let services = node(
+        1,
+        &[
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=orrery.run={id}"),
+        ],
+    );
+    let mut specs = vec!["service", "inspect"];
+    specs.extend(services.split_whitespace());
+    let specs = node(1, &specs);
+    assert!(specs.contains("orrery-token"), "{specs}");
+    assert!(!specs.contains("proj-secret-1234"), "{specs}");
+    let longest_hex = specs
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(longest_hex < 64, "a token in clear? {specs}");
+    while running_primaries() > 0 {
+        assert!(
+            killed.elapsed() < Duration::from_secs(45),
+            "the agent outlived its coordinator"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let gc = orrery(&["swarm", "gc", "--swarm-host", MANAGER, "--run", &id]);
+    assert!(gc.status.success(), "{}", text(&gc.stderr));
+    assert!(
+        text(&gc.stdout).starts_with("removed 2 services, 1 networks, 2 secrets"),
+        "{}",
+        text(&gc.stdout)
+    );
+    run_cases::assert_nothing_left_on_swarm(&dir);
+}
+
+/// A job of three parallel nodes; once all three run, the daemon of a worker holding one of
+/// them is stopped: that node fails as an infrastructure failure within the grace period
+/// (`--node-grace 20`), the other two finish, and the run ends failed.
+fn a_stopped_node_fails_its_job_as_infrastructure() {
+    use std::io::Read;
+    let p = run_cases::project("fan.yml");
+    std::fs::write(
+        p.path().join(".circleci/config.yml"),
+        format!(
+            "version: 2.1\njobs:\n  long:\n    docker: [{{image: {}}}]\n    parallelism: 3\n    steps:\n      - run: sleep 30; echo slept-$((6*7))\nworkflows:\n  main:\n    jobs: [long]\n",
+            run_cases::IMAGE
+        ),
+    )
+    .unwrap();
+    let mut child = run_cases::command(p.path(), run_cases::Exec::Swarm, &["--jobs", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = |p: &std::path::Path| -> Vec<serde_json::Value> {
+        let Ok(runs) = std::fs::read_dir(p.join(".orrery/runs")) else {
+            return Vec::new();
+        };
+        let Some(dir) = runs.flatten().map(|e| e.path()).max() else {
+            return Vec::new();
+        };
+        std::fs::read_to_string(dir.join("events.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while events(p.path())
+        .iter()
+        .filter(|e| e["event"] == "node_started")
+        .count()
+        < 3
+    {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the three nodes did not start: {:?}", events(p.path()));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A worker's node (the manager must stay to remove the rest).
+    let (victim, daemon) = events(p.path())
+        .iter()
+        .filter(|e| e["event"] == "node_placed")
+        .find_map(|e| {
+            let id = e["swarm_node"].as_str()?;
+            let addr = node(1, &["node", "inspect", "-f", "{{.Status.Addr}}", id]);
+            let n = addr.trim().strip_prefix("198.18.0.1")?.to_string();
+            (n != "1").then(|| (e["node"].as_u64().unwrap(), n))
+        })
+        .expect("no node of the job on a worker");
+    let pid = std::fs::read_to_string(format!("/run/orrery-swarm/n{daemon}.pid")).unwrap();
+    let stopped_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end after node {daemon}'s daemon stopped");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert_eq!(run_cases::status_of(&stdout, "long"), "failed", "{stdout}");
+    assert_eq!(stdout.matches("slept-42").count(), 2, "{stdout}");
+    let lost = events(p.path())
+        .into_iter()
+        .find(|e| e["event"] == "node_finished" && e.get("infrastructure").is_some())
+        .unwrap_or_else(|| panic!("no infrastructure failure: {stdout}"));
+    assert_eq!(lost["node"].as_u64(), Some(victim), "{lost}");
+    let after = lost["ts_ms"].as_u64().unwrap().saturating_sub(stopped_ms);
+    assert!(after < 25_000, "found {after} ms after the daemon stopped");
+    let log = std::fs::read_to_string(
+        run_cases::run_dir(p.path()).join(format!("main/long/{victim}/log.txt")),
+    )
+    .unwrap();
+    assert!(log.contains("infrastructure failure: "), "{log}");
 }
 
 /// Six independent jobs at once: their services land on at least two swarm nodes (the

@@ -19,20 +19,9 @@ const KEPT_KEYS: &[&str] = &["requires", "context", "filters", "type", "serial-g
 /// Workflow entry keys consumed by the compiler.
 const CONSUMED_KEYS: &[&str] = &["name", "matrix", "pre-steps", "post-steps", "override-with"];
 
-pub(super) fn plan_entry(
-    ctx: &mut Ctx<'_>,
-    workflow: usize,
-    item: &Node,
-    env: &Env<'_>,
-    root: &Rc<Scope>,
-    planned: &mut Vec<Planned>,
-) -> R<()> {
-    plan_entry_in(ctx, workflow, item, env, root, planned, &Place::WORKFLOW)
-}
-
 /// Plans an entry of a workflow, or of a job group invoked from it (`place`). A faulty entry
 /// is reported and left in `planned` as a stand-in.
-pub(super) fn plan_entry_in(
+pub(super) fn plan_entry(
     ctx: &mut Ctx<'_>,
     workflow: usize,
     item: &Node,
@@ -272,9 +261,15 @@ fn compile_instance(
             return Err(Reported);
         }
         let known: Vec<&str> = root.jobs.keys().collect();
-        let help = match orrery_diagnostics::suggest(job_name, &known) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => "define it under `jobs:`, import the orb that provides it, or add `type: approval` for an approval job".into(),
+        // `- "test: {requires: [build]}"`: a job and its settings written as one string.
+        let settings_as_text = job_name
+            .split_once(':')
+            .map(|(job, _)| job.trim())
+            .filter(|job| scope::find(root, Kind::Job, job).is_some());
+        let help = match (settings_as_text, orrery_diagnostics::suggest(job_name, &known)) {
+            (Some(job), _) => format!("this entry is one string, not job `{job}` with settings: write it without quotes, `- {job_name}`, so that it is a map"),
+            (None, Some(s)) => format!("did you mean `{s}`?"),
+            (None, None) => "define it under `jobs:`, import the orb that provides it, or add `type: approval` for an approval job".into(),
         };
         return Err(ctx.report(
             Diagnostic::error(

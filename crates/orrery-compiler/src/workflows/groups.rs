@@ -21,7 +21,7 @@ use std::rc::Rc;
 use orrery_diagnostics::{codes, Diagnostic, Span};
 use orrery_yaml::{Entry, Map, Node, Value};
 
-use super::entry::plan_entry_in;
+use super::entry::plan_entry;
 use super::{Place, Planned};
 use crate::context::{Ctx, Reported, R};
 use crate::env::Env;
@@ -484,7 +484,7 @@ pub(super) fn plan_invocation(
     }
     for item in &group.jobs {
         let before = planned.len();
-        if plan_entry_in(ctx, workflow, item, env, root, planned, &place).is_err() {
+        if plan_entry(ctx, workflow, item, env, root, planned, &place).is_err() {
             failed = true;
         }
         for member in &mut planned[before..] {

@@ -159,7 +159,7 @@ pub(crate) fn plan_workflow(
     let mut faulty = groups::check_invocations(ctx, job_list).is_err();
     let before = planned.len();
     for item in job_list {
-        if plan_entry(ctx, index, item, env, root, planned).is_err() {
+        if plan_entry(ctx, index, item, env, root, planned, &Place::WORKFLOW).is_err() {
             faulty = true;
         }
         let max = ctx.limits.max_workflow_jobs;

@@ -20,6 +20,9 @@ use crate::spec::DockerImage;
 pub const LABEL_RUN: &str = "orrery.run";
 pub const LABEL_JOB: &str = "orrery.job";
 pub const LABEL_ROLE: &str = "orrery.role";
+/// The process that made the container ([`crate::sweep::Owner`]): once it is gone, a sweep
+/// removes the container even when the run's folder is gone too.
+pub const LABEL_OWNER: &str = "orrery.owner";
 /// An image label with which the primary keeps its own entrypoint (as on CircleCI).
 const PRESERVE_ENTRYPOINT: &str = "com.circleci.preserve-entrypoint";
 
@@ -143,6 +146,10 @@ fn labels(run_id: &str, label: &str, role: &str) -> HashMap<String, String> {
         (LABEL_RUN.to_string(), run_id.to_string()),
         (LABEL_JOB.to_string(), label.to_string()),
         (LABEL_ROLE.to_string(), role.to_string()),
+        (
+            LABEL_OWNER.to_string(),
+            crate::sweep::Owner::this_process().to_string(),
+        ),
     ])
 }
 
@@ -324,6 +331,34 @@ pub fn of_run(client: &Client, run_id: &str) -> Vec<(String, String)> {
             Some((c.id?, role))
         })
         .collect()
+}
+
+/// Every run with containers on the daemon that name their owner, as `(run id, owner)`.
+pub fn owned_runs(client: &Client) -> Result<Vec<(String, String)>, String> {
+    let options = ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([(
+            "label".to_string(),
+            vec![LABEL_RUN.to_string(), LABEL_OWNER.to_string()],
+        )])),
+        ..Default::default()
+    };
+    let listed = client
+        .block_on(client.docker.list_containers(Some(options)))
+        .map_err(|e| describe(&e))?;
+    let mut runs: Vec<(String, String)> = listed
+        .into_iter()
+        .filter_map(|c| {
+            let labels = c.labels?;
+            Some((
+                labels.get(LABEL_RUN)?.clone(),
+                labels.get(LABEL_OWNER)?.clone(),
+            ))
+        })
+        .collect();
+    runs.sort();
+    runs.dedup();
+    Ok(runs)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub use client::socket_from;
-pub use containers::{PullPolicy, LABEL_JOB, LABEL_ROLE, LABEL_RUN};
+pub use containers::{PullPolicy, LABEL_JOB, LABEL_OWNER, LABEL_ROLE, LABEL_RUN};
 
 use client::Client;
 use containers::{CreateRequest, JobContainers};
@@ -108,6 +108,12 @@ pub fn sweep_run(socket: &Path, run_id: &str) -> Result<usize, String> {
     let ids: Vec<String> = left.into_iter().map(|(id, _)| id).collect();
     containers::remove(&client, &ids);
     Ok(ids.len())
+}
+
+/// Every run with containers on the daemon at `socket` that name their owner, as
+/// `(run id, owner)`.
+pub fn owned_runs(socket: &Path) -> Result<Vec<(String, String)>, String> {
+    containers::owned_runs(&Client::connect(socket)?)
 }
 
 impl DockerExecutor {

@@ -250,6 +250,11 @@ impl SwarmEngine {
         let status = self.watch(&primary, &ticket.id, &base, cancel, &event);
         self.tear_down(&node_label);
         match status {
+            // Only the run cancels a node: an agent stopped otherwise lost its container.
+            Watched::Ended(Status::Canceled) if !cancel.load(Ordering::SeqCst) => infrastructure(
+                "the agent was stopped from outside the run (its container or its node's daemon stopped)"
+                    .into(),
+            ),
             Watched::Ended(status) => status,
             Watched::Canceled => Status::Canceled,
             Watched::Lost(reason) => infrastructure(reason),

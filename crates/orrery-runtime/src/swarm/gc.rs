@@ -24,6 +24,24 @@ pub struct Removed {
     pub problems: Vec<String>,
 }
 
+/// The ids of the swarm's nodes that are not ready.
+async fn down_nodes(docker: &bollard::Docker) -> Vec<String> {
+    use bollard::models::NodeState;
+    docker
+        .list_nodes(None)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| {
+            n.status
+                .as_ref()
+                .and_then(|s| s.state)
+                .is_some_and(|s| s != NodeState::READY)
+        })
+        .filter_map(|n| n.id)
+        .collect()
+}
+
 fn note_run(labels: Option<&HashMap<String, String>>, removed: &mut Removed) {
     if let Some(id) = labels.and_then(|l| l.get(LABEL_RUN)) {
         removed.runs.insert(id.clone());
@@ -94,20 +112,33 @@ pub(crate) async fn remove_labelled(
                     .push(format!("service {id}: {}", describe(&e))),
             }
         }
+        // Tasks on a node that is down stay until it is back: not waited for.
+        let mut stranded = 0;
         while !tasks.is_empty() {
             let left = docker
                 .list_tasks(Some(ListTasksOptions {
                     filters: Some(HashMap::from([("id".to_string(), tasks.clone())])),
                 }))
                 .await
-                .map(|t| t.len())
-                .unwrap_or(0);
-            if left == 0 {
+                .unwrap_or_default();
+            if left.is_empty() {
+                break;
+            }
+            let down = down_nodes(docker).await;
+            stranded = left
+                .iter()
+                .filter(|t| t.node_id.as_ref().is_some_and(|n| down.contains(n)))
+                .count();
+            if stranded == left.len() {
+                removed.problems.push(format!(
+                    "{stranded} tasks are on swarm nodes that are down; `orrery swarm gc` removes them once the nodes are back"
+                ));
                 break;
             }
             if Instant::now() > deadline {
                 removed.problems.push(format!(
-                    "{left} tasks of removed services were still there after {wait:?} (a node down?)"
+                    "{} tasks of removed services were still there after {wait:?}",
+                    left.len()
                 ));
                 break;
             }
@@ -131,7 +162,8 @@ pub(crate) async fn remove_labelled(
                         break;
                     }
                     Err(e) if is_not_found(&e) => break,
-                    Err(e) if Instant::now() > deadline => {
+                    // Still used by a task on a node that is down: it stays until gc.
+                    Err(e) if Instant::now() > deadline || stranded > 0 => {
                         removed
                             .problems
                             .push(format!("network {id}: {}", describe(&e)));

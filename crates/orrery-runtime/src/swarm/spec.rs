@@ -236,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn the_primary_runs_the_agent_with_its_secrets_and_no_token_in_clear() {
+    fn the_primary_runs_the_agent_with_its_secret_files_and_resources() {
         let image = image();
         let spec = primary(&Primary {
             name: "orrery-r-0".into(),
