@@ -111,6 +111,15 @@ pub fn export(
     (documents, diagnostics)
 }
 
+/// A job the targets cannot run (E0804), at its compiled definition when there is one.
+fn refused(config: &Node, job: &str, message: String, help: &str) -> Diagnostic {
+    let d = Diagnostic::error(codes::RUN_EXECUTOR, message).with_help(help);
+    match config.get("jobs").and_then(|j| j.get(job)) {
+        Some(node) => d.at(node.span, "not a docker job"),
+        None => d,
+    }
+}
+
 fn export_jobs<'a>(
     plan: &'a Plan,
     config: &'a Node,
@@ -122,22 +131,15 @@ fn export_jobs<'a>(
         let kind = match &job.kind {
             JobKind::Approval => Kind::Approval,
             JobKind::NoOp | JobKind::Lock { .. } | JobKind::Unlock { .. } => {
-                let span = config
-                    .get("jobs")
-                    .and_then(|j| j.get(&job.name))
-                    .map(|n| n.span);
-                let d = Diagnostic::error(
-                    codes::RUN_EXECUTOR,
+                diagnostics.push(refused(
+                    config,
+                    &job.name,
                     format!(
                         "job `{}` runs nothing (a no-op, release, lock or unlock job, as job groups compile to), which the export targets do not model yet",
                         job.name
                     ),
-                )
-                .with_help("export the group's jobs with --job NAME, or run the workflow with `orrery run`");
-                diagnostics.push(match span {
-                    Some(span) => d.at(span, "not a docker job"),
-                    None => d,
-                });
+                    "export the group's jobs with --job NAME, or run the workflow with `orrery run`",
+                ));
                 continue;
             }
             JobKind::Run(spec) => match &spec.executor {
@@ -176,23 +178,16 @@ fn export_jobs<'a>(
                     }
                 }
                 other => {
-                    let span = config
-                        .get("jobs")
-                        .and_then(|j| j.get(&job.name))
-                        .map(|n| n.span);
-                    let d = Diagnostic::error(
-                        codes::RUN_EXECUTOR,
+                    diagnostics.push(refused(
+                        config,
+                        &job.name,
                         format!(
                             "job `{}` runs on a {} executor, which an exported container cannot provide",
                             job.name,
                             other.label()
                         ),
-                    )
-                    .with_help("export only docker jobs (--job NAME), or run this one with `orrery run`");
-                    diagnostics.push(match span {
-                        Some(span) => d.at(span, "not a docker job"),
-                        None => d,
-                    });
+                        "export only docker jobs (--job NAME), or run this one with `orrery run`",
+                    ));
                     continue;
                 }
             },

@@ -53,6 +53,8 @@ pub struct AgentOptions {
     /// A directory already holding `circleci` and `circleci-agent` for the steps (a cluster
     /// engine's helper bundle); without it they are links to this binary in the task directory.
     pub helpers: Option<PathBuf>,
+    /// Service containers on `localhost` (`crate::forward`), started before the steps.
+    pub forwards: Vec<crate::forward::Forward>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +75,7 @@ pub fn run(options: &AgentOptions) -> Result<AgentEnd, String> {
     )?);
     let task = client.task()?;
     let env = machine::in_container(&options.home, &options.task_dir, AGENT_VARIABLES)?;
+    crate::forward::start(&options.forwards)?;
 
     let cancel = options.stop.clone();
     let lost = Arc::new(AtomicBool::new(false));

@@ -18,6 +18,7 @@ pub mod duration;
 pub mod env;
 pub mod executor;
 pub mod filters;
+pub mod forward;
 pub mod glob;
 mod job;
 pub mod junit;

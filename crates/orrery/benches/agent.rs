@@ -10,7 +10,7 @@
 //! (default 15).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +23,12 @@ use orrery_runtime::machine::MachineExecutor;
 use orrery_runtime::run::{execute, Console, RunOptions, RunStores};
 use orrery_runtime::schedule::ApprovedNames;
 use orrery_runtime::secrets::Secrets;
-use orrery_runtime::store::{Store, StoreConfig};
+use orrery_runtime::store::Store;
 use orrery_runtime::{plan, Plan, Selection};
+
+#[path = "../tests/agent_command/mod.rs"]
+mod agent_command;
+use agent_command::{agent_task, loopback};
 
 const CONFIG: &str = r#"
 version: 2.1
@@ -89,12 +93,7 @@ fn agent_nodes(plan: &Plan, dir: &Path, tls: bool, nodes: usize) -> Duration {
         )
         .unwrap(),
     );
-    let config = StoreConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls,
-        names: Vec::new(),
-    };
-    let store = Store::start(stores, &config).unwrap();
+    let store = Store::start(stores, &loopback(tls)).unwrap();
     let ca = dir.join("ca.pem");
     if let Some(pem) = store.ca_pem() {
         std::fs::write(&ca, pem).unwrap();
@@ -103,22 +102,8 @@ fn agent_nodes(plan: &Plan, dir: &Path, tls: bool, nodes: usize) -> Duration {
     for _ in 0..nodes {
         let started = Instant::now();
         let ticket = store.register(0, 0).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_orrery"));
-        command
-            .args([
-                "agent",
-                "task",
-                "--store",
-                store.url(),
-                "--node",
-                &ticket.id,
-            ])
-            .arg("--home")
-            .arg(dir.join("home"))
-            .arg("--task-dir")
-            .arg(dir)
-            .env("ORRERY_STORE_TOKEN", &ticket.token)
-            .stdout(Stdio::null());
+        let mut command = agent_task(&store, &ticket, &dir.join("home"), dir);
+        command.stdout(Stdio::null());
         if tls {
             command.arg("--ca").arg(&ca);
         }

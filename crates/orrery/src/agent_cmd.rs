@@ -50,6 +50,9 @@ pub struct TaskArgs {
     /// this binary in the task directory).
     #[arg(long, value_name = "DIR")]
     helpers: Option<PathBuf>,
+    /// Relay 127.0.0.1:LOCAL_PORT to HOST:PORT (a service container elsewhere), repeatable.
+    #[arg(long, value_name = "LOCAL_PORT=HOST:PORT")]
+    forward: Vec<String>,
     /// Stop the job and exit when the store has not answered for this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     dead_man: u64,
@@ -115,6 +118,11 @@ fn task(args: TaskArgs) -> Result<ExitCode, String> {
         dead_man: Duration::from_secs(args.dead_man.max(1)),
         stop: stop_on_signals(),
         helpers: args.helpers,
+        forwards: args
+            .forward
+            .iter()
+            .map(|f| orrery_runtime::forward::Forward::parse(f))
+            .collect::<Result<_, _>>()?,
     };
     Ok(match agent::run(&options)? {
         AgentEnd::Finished(Status::Success) => ExitCode::SUCCESS,

@@ -221,15 +221,28 @@ fn list(args: ListArgs) -> ExitCode {
 
 /// `orbs done/all` on stderr for two or more orbs, when stdout and stderr are a terminal.
 fn fetch_progress(orbs: usize) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if orbs < 2 || !(std::io::stdout().is_terminal() && std::io::stderr().is_terminal()) {
+    if orbs < 2 {
         return None;
     }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(orbs as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    let style = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} orbs  {wide_msg}")
+    terminal_progress(Some(orbs as u64), "{spinner} {pos}/{len} orbs  {wide_msg}")
+}
+
+/// A spinner while a config's orbs are resolved (they are fetched as the compiler meets them,
+/// so their number is not known up front), when stdout and stderr are a terminal.
+fn config_fetch_progress(config: &std::path::Path) -> Option<indicatif::ProgressBar> {
+    let bar = terminal_progress(None, "{spinner} fetching the orbs of {wide_msg}")?;
+    bar.set_message(config.display().to_string());
+    Some(bar)
+}
+
+fn terminal_progress(length: Option<u64>, template: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !(std::io::stdout().is_terminal() && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(length, indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template(template)
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
     bar.set_style(style);
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -321,7 +334,12 @@ fn fetch(args: FetchArgs) -> ExitCode {
             },
             ..CompileArgs::default()
         };
-        let session = match config_cmd::compile(config, &compile_args, LockPolicy::Enforce) {
+        let progress = config_fetch_progress(config);
+        let compiled = config_cmd::compile(config, &compile_args, LockPolicy::Enforce);
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        let session = match compiled {
             Ok(s) => s,
             Err(message) => return report_usage(&message),
         };

@@ -15,8 +15,11 @@ use orrery_runtime::checkout::CheckoutMode;
 use orrery_runtime::env::RunInfo;
 use orrery_runtime::run::{Console, RunOptions, RunStores};
 use orrery_runtime::secrets::Secrets;
-use orrery_runtime::store::{NodeTicket, Store, StoreConfig};
+use orrery_runtime::store::{NodeTicket, Store};
 use orrery_runtime::{plan, Selection, Status};
+
+mod agent_command;
+use agent_command::{agent_task, loopback};
 
 const SECRET: &str = "s3cr3t-agent-value";
 
@@ -126,33 +129,49 @@ fn job(stores: &RunStores, name: &str) -> usize {
         .unwrap()
 }
 
-fn loopback(tls: bool) -> StoreConfig {
-    StoreConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls,
-        names: Vec::new(),
-    }
+fn agent(store: &Store, ticket: &NodeTicket, dir: &Path, extra: &[&str]) -> Command {
+    let home = dir.join(format!("home-{}", ticket.id));
+    let mut command = agent_task(store, ticket, &home, dir);
+    command.args(extra);
+    command
 }
 
-fn agent(store: &Store, ticket: &NodeTicket, dir: &Path, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_orrery"));
-    command
-        .args([
-            "agent",
-            "task",
-            "--store",
-            store.url(),
-            "--node",
-            &ticket.id,
-        ])
-        .arg("--home")
-        .arg(dir.join(format!("home-{}", ticket.id)))
-        .arg("--task-dir")
-        .arg(dir)
-        .args(extra)
-        .env("ORRERY_STORE_TOKEN", &ticket.token)
-        .stdin(Stdio::null());
-    command
+/// An agent running the `wait` job's long step, once the step has started, and the step's
+/// pid (its shell's).
+fn agent_in_the_long_step(
+    dir: &Path,
+    stores: &Arc<RunStores>,
+    store: &Store,
+    extra: &[&str],
+) -> (Child, i32) {
+    let wait = job(stores, "wait");
+    let ticket = store.register(wait, 0).unwrap();
+    let mut child = agent(store, &ticket, dir, extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = stores.job_dir(wait, 0).join("log.txt");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting")) {
+        assert!(Instant::now() < deadline, "the step never started");
+        assert!(child.try_wait().unwrap().is_none(), "the agent ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid_file = dir.join(format!("home-{}", ticket.id)).join("step.pid");
+    let step: i32 = read(pid_file).trim().parse().unwrap();
+    (child, step)
+}
+
+/// The step's shell ends within 5 s (a zombie waiting for its reaper counts as ended).
+fn assert_step_ends(step: i32, when: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let running =
+        || std::fs::read_to_string(format!("/proc/{step}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    while running() {
+        assert!(Instant::now() < deadline, "step {step} still runs {when}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -353,25 +372,8 @@ fn the_agent_stops_when_the_store_goes_away() {
     let dir = tempfile::tempdir().unwrap();
     let stores = stores(dir.path());
     let store = Store::start(stores.clone(), &loopback(false)).unwrap();
-    let wait = job(&stores, "wait");
-    let ticket = store.register(wait, 0).unwrap();
-    let mut child = agent(&store, &ticket, dir.path(), &["--dead-man", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = stores.job_dir(wait, 0).join("log.txt");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting")) {
-        assert!(Instant::now() < deadline, "the step never started");
-        assert!(child.try_wait().unwrap().is_none(), "the agent ended early");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid_file = dir
-        .path()
-        .join(format!("home-{}", ticket.id))
-        .join("step.pid");
-    let step: i32 = read(pid_file).trim().parse().unwrap();
+    let (mut child, step) =
+        agent_in_the_long_step(dir.path(), &stores, &store, &["--dead-man", "2"]);
     // The coordinator goes away: its store stops answering and every connection is cut.
     let gone = Instant::now();
     drop(store);
@@ -389,13 +391,7 @@ fn the_agent_stops_when_the_store_goes_away() {
     );
     assert!(stderr.contains("has not answered"), "{stderr}");
     // The step's shell went with it.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let running =
-        || std::fs::read_to_string(format!("/proc/{step}/stat")).is_ok_and(|s| !s.contains(") Z "));
-    while running() {
-        assert!(Instant::now() < deadline, "step {step} still runs");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert_step_ends(step, "after the store went away");
 }
 
 #[test]
@@ -403,25 +399,7 @@ fn sigterm_cancels_the_steps_and_the_agent_ends() {
     let dir = tempfile::tempdir().unwrap();
     let stores = stores(dir.path());
     let store = Store::start(stores.clone(), &loopback(false)).unwrap();
-    let wait = job(&stores, "wait");
-    let ticket = store.register(wait, 0).unwrap();
-    let mut child = agent(&store, &ticket, dir.path(), &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = stores.job_dir(wait, 0).join("log.txt");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("waiting")) {
-        assert!(Instant::now() < deadline, "the step never started");
-        assert!(child.try_wait().unwrap().is_none(), "the agent ended early");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let pid_file = dir
-        .path()
-        .join(format!("home-{}", ticket.id))
-        .join("step.pid");
-    let step: i32 = read(pid_file).trim().parse().unwrap();
+    let (mut child, step) = agent_in_the_long_step(dir.path(), &stores, &store, &[]);
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -433,14 +411,5 @@ fn sigterm_cancels_the_steps_and_the_agent_ends() {
         let _ = e.read_to_string(&mut stderr);
     }
     assert_eq!(code, Some(130), "{stderr}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let running =
-        || std::fs::read_to_string(format!("/proc/{step}/stat")).is_ok_and(|s| !s.contains(") Z "));
-    while running() {
-        assert!(
-            Instant::now() < deadline,
-            "step {step} still runs after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert_step_ends(step, "after SIGTERM");
 }

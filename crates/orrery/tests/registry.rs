@@ -199,3 +199,64 @@ fn publishes_to_and_fetches_from_an_oci_registry() {
         text(&missing.stderr)
     );
 }
+
+/// `orb fetch` of several orbs, and of a config's orbs, shows progress on a terminal only:
+/// never in a pipe.
+#[test]
+fn fetch_progress_shows_on_a_terminal_only() {
+    let server = GraphQlTestServer::start(TOKEN);
+    for name in ["tools", "extras"] {
+        server.create_orb("acme", name);
+        server.seed("acme", name, "1.0.0", &orb(name));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let config = project(dir.path(), "acme/tools@1.0.0");
+    let registry = ["--registry", server.url.as_str()];
+    let several = [
+        &["orb", "fetch", "acme/tools@1.0.0", "acme/extras@1.0.0"][..],
+        &registry,
+    ]
+    .concat();
+    let of_config = [
+        &["orb", "fetch", "--config", config.as_str()][..],
+        &registry,
+    ]
+    .concat();
+
+    for args in [&several, &of_config] {
+        let piped = orrery_with_cache(args, &cache);
+        assert!(piped.status.success(), "{}", text(&piped.stderr));
+        let all = format!("{}{}", text(&piped.stdout), text(&piped.stderr));
+        assert!(!all.contains('\r') && !all.contains("orbs "), "{all}");
+    }
+    if !orrery_testkit::outside::on_path("script") {
+        orrery_testkit::missing(
+            "script",
+            "scripts/setup installs it: apt-get install bsdutils",
+        );
+        return;
+    }
+    // `script` gives the command a pseudo-terminal and copies what it shows to our pipe.
+    let on_terminal = |args: &[&str]| {
+        let line: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_orrery"))
+            .chain(args.iter().copied())
+            .map(|a| format!("'{a}'"))
+            .collect();
+        let shown = std::process::Command::new("script")
+            .args(["-qec", &line.join(" "), "/dev/null"])
+            .env("TERM", "xterm")
+            .env("ORRERY_CACHE_DIR", &cache)
+            .env_remove("ORRERY_ORB_PATH")
+            .output()
+            .expect("script");
+        assert!(shown.status.success(), "{}", text(&shown.stdout));
+        text(&shown.stdout)
+    };
+    let screen = on_terminal(&several);
+    assert!(screen.contains("/2 orbs"), "{screen}");
+    assert!(screen.contains("acme/extras@1.0.0 -> 1.0.0"), "{screen}");
+    let screen = on_terminal(&of_config);
+    assert!(screen.contains("fetching the orbs of"), "{screen}");
+    assert!(screen.contains("acme/tools@1.0.0 -> 1.0.0"), "{screen}");
+}

@@ -292,6 +292,10 @@ fn on_a_three_node_swarm() {
     scenario("job groups", &|| {
         run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Swarm)
     });
+    scenario(
+        "services by name and on localhost",
+        &services_by_name_and_on_localhost,
+    );
     scenario("Ctrl-C", &|| {
         run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Swarm)
     });
@@ -304,6 +308,57 @@ fn on_a_three_node_swarm() {
         "a node's daemon stopped mid-job",
         &a_stopped_node_fails_its_job_as_infrastructure,
     );
+}
+
+/// Service containers are services of their own: reachable by `name:` over the node's
+/// network, and on `localhost` for the ports their image exposes (the agent's forwarder). The
+/// image is the test image with `EXPOSE 8080`, built here and loaded into every node.
+fn services_by_name_and_on_localhost() {
+    let exposed = "orrery-test/busybox-exposed:1";
+    let build = Command::new("bash")
+        .args([
+            "-c",
+            &format!(
+                "printf 'FROM {}\\nEXPOSE 8080\\n' | docker build -q -t {exposed} - && for n in 1 2 3; do docker save {exposed} | DOCKER_API_VERSION=1.41 docker -H unix:///run/orrery-swarm/n$n.sock load -q; done",
+                run_cases::IMAGE
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", text(&build.stderr));
+    let p = run_cases::project("fan.yml");
+    std::fs::write(
+        p.path().join(".circleci/config.yml"),
+        format!(
+            r#"version: 2.1
+jobs:
+  services:
+    docker:
+      - image: {image}
+      - image: {exposed}
+        name: web
+        command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
+    steps:
+      - run: |
+          for i in $(seq 1 100); do wget -qO /dev/null http://localhost:8080/passwd && break; sleep 0.2; done
+          echo "localhost: $(wget -qO- http://localhost:8080/group | head -1)"
+          echo "by name: $(wget -qO- http://web:8080/passwd | grep -c circleci)"
+workflows:
+  main:
+    jobs: [services]
+"#,
+            image = run_cases::IMAGE
+        ),
+    )
+    .unwrap();
+    let out = run_cases::run(p.path(), run_cases::Exec::Swarm, &[]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("[services] localhost: root:x:0:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[services] by name: 1"), "{stdout}");
 }
 
 /// SIGKILL of `orrery run` while a step sleeps: the services' specs hold no secret in clear;

@@ -333,6 +333,14 @@ async fn blocking<T: Send + 'static>(
 /// An upload spooled to a file of its own, removed when dropped.
 struct Spooled(PathBuf);
 
+impl Spooled {
+    /// Writes the spooled body into `w`; how many bytes.
+    fn copy_to(&self, w: &mut dyn std::io::Write) -> Result<u64, String> {
+        let mut file = std::fs::File::open(&self.0).map_err(|e| e.to_string())?;
+        std::io::copy(&mut file, w).map_err(|e| e.to_string())
+    }
+}
+
 impl Drop for Spooled {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
@@ -498,12 +506,9 @@ async fn cache_put(
     let entry = node(&inner, &id, &headers)?;
     let upload = spool(&inner, body).await?;
     let saved = blocking(move || {
-        entry.services.cache_save(&q.key, &mut |w| {
-            let mut file = std::fs::File::open(&upload.0).map_err(|e| e.to_string())?;
-            std::io::copy(&mut file, w)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
+        entry
+            .services
+            .cache_save(&q.key, &mut |w| upload.copy_to(w).map(|_| ()))
     })
     .await?;
     Ok(Json(match saved {
@@ -558,12 +563,9 @@ async fn layer_put(
     let entry = node(&inner, &id, &headers)?;
     let upload = spool(&inner, body).await?;
     blocking(move || {
-        entry.services.persist_layer(&mut |w| {
-            let mut file = std::fs::File::open(&upload.0).map_err(|e| e.to_string())?;
-            std::io::copy(&mut file, w)
-                .map(|_| 0)
-                .map_err(|e| e.to_string())
-        })
+        entry
+            .services
+            .persist_layer(&mut |w| upload.copy_to(w).map(|_| 0))
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)

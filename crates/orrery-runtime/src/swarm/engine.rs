@@ -295,9 +295,20 @@ impl SwarmEngine {
                 ));
             }
         }
+        // `localhost:PORT` of each port a service's image exposes reaches it through the
+        // agent's forwarder (the first service exposing a port has it).
+        let mut forwards: Vec<(u16, String)> = Vec::new();
         for (i, image) in images.iter().enumerate().skip(1) {
             let name = format!("{base}-s{i}");
-            let service = spec::sidecar(name.clone(), image, labels("service"), &network);
+            let own = format!("service-{i}");
+            let mut aliases: Vec<String> = image.name.iter().cloned().collect();
+            aliases.push(own.clone());
+            for port in self.exposed_tcp_ports(&image.image) {
+                if !forwards.iter().any(|(p, _)| *p == port) {
+                    forwards.push((port, own.clone()));
+                }
+            }
+            let service = spec::sidecar(name.clone(), image, labels("service"), &network, aliases);
             self.client
                 .block_on(docker.create_service(service, None))
                 .map_err(|e| format!("cannot create the service {name}: {}", describe(&e)))?;
@@ -324,6 +335,9 @@ impl SwarmEngine {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        for (port, host) in &forwards {
+            args.extend(["--forward".to_string(), format!("{port}={host}:{port}")]);
+        }
         if let Some(ca) = &self.ca {
             secrets.push(ca.clone());
             args.extend(["--ca".to_string(), spec::CA_FILE.to_string()]);
@@ -355,6 +369,28 @@ impl SwarmEngine {
         created
             .id
             .ok_or_else(|| format!("the swarm gave the service {base} no id"))
+    }
+
+    /// The TCP ports `image` exposes, as the manager's copy of it says (none when the manager
+    /// lacks the image).
+    fn exposed_tcp_ports(&self, image: &str) -> Vec<u16> {
+        let inspected = self
+            .client
+            .block_on(self.client.docker.inspect_image(image));
+        let Ok(inspected) = inspected else {
+            return Vec::new();
+        };
+        inspected
+            .config
+            .and_then(|c| c.exposed_ports)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| match p.split_once('/') {
+                Some((port, "tcp")) => port.parse().ok(),
+                None => p.parse().ok(),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Follows the primary's task until the agent reports, the task ends, the node is lost or

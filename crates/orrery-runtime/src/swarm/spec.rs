@@ -197,12 +197,14 @@ pub fn primary(p: &Primary<'_>) -> ServiceSpec {
 }
 
 /// A CircleCI service container as a service of its own on the node's network: its
-/// entrypoint, command, user and environment; reachable by its `name:`.
+/// entrypoint, command, user and environment; reachable by `aliases` (its `name:`, and the
+/// name the agent's forwarder uses).
 pub fn sidecar(
     name: String,
     image: &DockerImage,
     labels: HashMap<String, String>,
     network: &str,
+    aliases: Vec<String>,
 ) -> ServiceSpec {
     let container = TaskSpecContainerSpec {
         image: Some(image.image.clone()),
@@ -215,7 +217,6 @@ pub fn sidecar(
         stop_grace_period: Some(2_000_000_000),
         ..Default::default()
     };
-    let aliases = image.name.iter().cloned().collect();
     service(
         name,
         labels,
@@ -291,10 +292,11 @@ mod tests {
             &image,
             labels("r", "r/0", "j", "service"),
             "net",
+            vec!["db".into(), "service-1".into()],
         );
         let task = spec.task_template.unwrap();
         let network = &task.networks.unwrap()[0];
-        assert_eq!(network.aliases.as_deref(), Some(&["db".to_string()][..]));
+        assert_eq!(network.aliases.clone().unwrap(), ["db", "service-1"]);
         let c = task.container_spec.unwrap();
         assert_eq!(c.command.unwrap(), ["sh", "-c"]);
         assert_eq!(c.args.unwrap(), ["exec postgres"]);

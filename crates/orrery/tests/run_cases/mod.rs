@@ -223,6 +223,42 @@ pub fn status_of(stdout: &str, job: &str) -> String {
         .to_string()
 }
 
+/// Runs the fixture `config` in a fresh project and checks the run's exit code; the project
+/// and the run's stdout.
+pub fn run_fixture(
+    config: &str,
+    exec: Exec,
+    args: &[&str],
+    code: i32,
+) -> (tempfile::TempDir, String) {
+    let p = project(config);
+    let out = run(p.path(), exec, args);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    (p, stdout)
+}
+
+/// Each job's row in the final table has its status.
+pub fn assert_statuses(stdout: &str, expected: &[(&str, &str)]) {
+    for (job, status) in expected {
+        assert_eq!(status_of(stdout, job), *status, "{job}\n{stdout}");
+    }
+}
+
+/// The events of the run in `run_dir`, in order.
+pub fn events(run_dir: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(run_dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Makes this test process the reaper of orphans in its tree: a process a run fails to stop
 /// then stays below this process (where [`processes`] finds it) instead of moving to init.
 pub fn adopt_orphans() {
@@ -287,26 +323,19 @@ pub fn process_tree() -> Vec<(u32, String)> {
 }
 
 pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
-    let p = project("fan.yml");
-    let out = run(p.path(), exec, &["--jobs", "3"]);
-    let stdout = text(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    let (p, stdout) = run_fixture("fan.yml", exec, &["--jobs", "3"], 1);
+    assert_statuses(
+        &stdout,
+        &[
+            ("build", "success"),
+            ("left", "success"),
+            ("right", "success"),
+            ("join", "success"),
+            ("broken", "failed"),
+            ("after-broken", "not_run"),
+            ("rollback", "success"),
+        ],
     );
-    for (job, status) in [
-        ("build", "success"),
-        ("left", "success"),
-        ("right", "success"),
-        ("join", "success"),
-        ("broken", "failed"),
-        ("after-broken", "not_run"),
-        ("rollback", "success"),
-    ] {
-        assert_eq!(status_of(&stdout, job), status, "{job}");
-    }
     assert!(stdout.contains("[join] join ran"));
     assert!(stdout.contains("[broken] on_fail ran"));
     assert!(stdout.contains("[broken] always ran"));
@@ -324,11 +353,9 @@ pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
     assert!(fs::read_to_string(dir.join("main/join/log.txt"))
         .unwrap()
         .contains("join ran"));
-    let events = fs::read_to_string(dir.join("events.jsonl")).unwrap();
-    let finished: Vec<serde_json::Value> = events
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|e: &serde_json::Value| e["event"] == "job_finished")
+    let finished: Vec<serde_json::Value> = events(&dir)
+        .into_iter()
+        .filter(|e| e["event"] == "job_finished")
         .collect();
     assert_eq!(finished.len(), 7);
     assert!(finished
@@ -339,49 +366,39 @@ pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
 }
 
 pub fn job_groups_run_between_their_joints_and_serial_groups_wait(exec: Exec) {
-    let p = project("groups.yml");
-    let out = run(p.path(), exec, &["--jobs", "4"]);
-    let stdout = text(&out.stdout);
     // `flaky` failed: the run fails.
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{stdout}\n{}",
-        text(&out.stderr)
+    let (p, stdout) = run_fixture("groups.yml", exec, &["--jobs", "4"], 1);
+    assert_statuses(
+        &stdout,
+        &[
+            ("build", "success"),
+            ("first-lock", "success"),
+            ("first/deploy", "success"),
+            ("first/smoke", "success"),
+            ("first-group-end", "success"),
+            ("first-unlock", "success"),
+            ("second-lock", "success"),
+            ("second/smoke", "success"),
+            ("second-unlock", "success"),
+            ("checks-group-start", "success"),
+            ("flaky", "failed"),
+            ("checks-group-end", "not_run"),
+            ("after", "success"),
+            ("cleanup", "success"),
+            ("never", "not_run"),
+        ],
     );
-    for (job, status) in [
-        ("build", "success"),
-        ("first-lock", "success"),
-        ("first/deploy", "success"),
-        ("first/smoke", "success"),
-        ("first-group-end", "success"),
-        ("first-unlock", "success"),
-        ("second-lock", "success"),
-        ("second/smoke", "success"),
-        ("second-unlock", "success"),
-        ("checks-group-start", "success"),
-        ("flaky", "failed"),
-        ("checks-group-end", "not_run"),
-        ("after", "success"),
-        ("cleanup", "success"),
-        ("never", "not_run"),
-    ] {
-        assert_eq!(status_of(&stdout, job), status, "{job}\n{stdout}");
-    }
     assert!(
         stdout.contains("[first/deploy] deploying to production"),
         "{stdout}"
     );
     assert!(!stdout.contains("NEVER MUST NOT RUN"), "{stdout}");
-    let events = fs::read_to_string(run_dir(p.path()).join("events.jsonl")).unwrap();
+    let events = events(&run_dir(p.path()));
     let at = |event: &str, job: &str| {
         events
-            .lines()
-            .position(|l| {
-                let e: serde_json::Value = serde_json::from_str(l).unwrap();
-                e["event"] == event && e["job"] == job
-            })
-            .unwrap_or_else(|| panic!("no {event} of {job} in\n{events}"))
+            .iter()
+            .position(|e| e["event"] == event && e["job"] == job)
+            .unwrap_or_else(|| panic!("no {event} of {job} in\n{events:?}"))
     };
     // One serial group: the second invocation took the lock only once the first gave it back,
     // so their deploys never overlapped.
@@ -519,6 +536,22 @@ pub fn approval_holds_until_approved_and_secrets_are_masked(exec: Exec) {
 /// Ctrl-C (SIGINT to `orrery run`) in the middle of a long step: the run ends at once with 130,
 /// the job is canceled, no later step runs, and no process (nor, with Docker, container) of it
 /// is left.
+/// `orrery run` started in `project` with its stdout piped, its steps recording their pids in
+/// `pids` (`$ORRERY_TEST_PIDS`).
+pub fn spawn_recording_pids(
+    project: &Path,
+    exec: Exec,
+    pids: &Path,
+    stderr: Stdio,
+) -> std::process::Child {
+    command(project, exec, &[])
+        .env("ORRERY_TEST_PIDS", pids)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start orrery run")
+}
+
 /// Whether process `pid` still runs (a zombie waiting for its reaper counts as gone).
 pub fn alive(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -550,12 +583,7 @@ pub fn ctrl_c_stops_the_run_and_leaves_nothing(exec: Exec) {
 pub fn signal_stops_the_run_and_leaves_nothing(exec: Exec, signal: &str, code: i32) {
     let p = project("interrupt.yml");
     let pids = p.path().join("pids.txt");
-    let mut child = command(p.path(), exec, &[])
-        .env("ORRERY_TEST_PIDS", &pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start orrery run");
+    let mut child = spawn_recording_pids(p.path(), exec, &pids, Stdio::null());
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
@@ -626,12 +654,7 @@ pub fn daemons_end_with_their_job(exec: Exec) {
     }
     let p = project("daemons.yml");
     let pids = p.path().join("pids.txt");
-    let mut child = command(p.path(), exec, &[])
-        .env("ORRERY_TEST_PIDS", &pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start orrery run");
+    let mut child = spawn_recording_pids(p.path(), exec, &pids, Stdio::piped());
     // The daemons sleep for minutes: a run still going after this waits on them.
     let deadline = Instant::now() + Duration::from_secs(120);
     while child.try_wait().unwrap().is_none() {
@@ -709,12 +732,7 @@ pub fn killed_runs_are_swept(exec: Exec, sweeper: Sweeper) {
     // Outside the project, which may be deleted.
     let pids_dir = tempfile::tempdir().unwrap();
     let pids = pids_dir.path().join("pids.txt");
-    let mut child = command(p.path(), exec, &[])
-        .env("ORRERY_TEST_PIDS", &pids)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start orrery run");
+    let mut child = spawn_recording_pids(p.path(), exec, &pids, Stdio::null());
     let stdout = child.stdout.take().unwrap();
     let started = BufReader::new(stdout)
         .lines()
