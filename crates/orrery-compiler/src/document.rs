@@ -123,7 +123,6 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         jobs: orbs::element_map(ctx, map, "jobs")?,
         orbs: imports.orbs,
         opaque: false,
-        index: Default::default(),
     });
     crate::job_definitions::check(ctx, &root_scope.jobs);
     ctx.job_groups = Rc::new(job_group_definitions(ctx, map, &root_scope.jobs));
@@ -161,7 +160,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
 
     // Nothing was filtered when there was nothing to filter: say what is missing (the
     // official compiler reports "All Workflows have been filtered" here too).
-    if workflow_map.entries.iter().all(|e| e.key == "version") {
+    if workflow_map.entries().iter().all(|e| e.key == "version") {
         return Err(ctx.report(
             Diagnostic::error(codes::WORKFLOW_SHAPE, "`workflows` defines no workflow")
                 .at(workflows.span, "no workflow here")
@@ -173,7 +172,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
     let mut planned: Vec<Planned> = Vec::new();
     let mut surviving: Vec<(usize, &Entry)> = Vec::new();
     let mut failed = false;
-    for entry in &workflow_map.entries {
+    for entry in workflow_map.entries() {
         if entry.key == "version" {
             continue;
         }
@@ -216,9 +215,9 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
     let mut workflows_out = Map::new();
     let mut version_seen = false;
     let mut next = 0;
-    for entry in &workflow_map.entries {
+    for entry in workflow_map.entries() {
         if entry.key == "version" {
-            workflows_out.entries.push(Entry {
+            workflows_out.push(Entry {
                 key: "version".into(),
                 key_span: entry.key_span,
                 value: Node::new(Value::Int(2), entry.value.span),
@@ -237,7 +236,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         let result = emit_workflow(ctx, index, entry, &planned, &mut jobs);
         ctx.pop_frame();
         match result {
-            Ok(node) => workflows_out.entries.push(Entry {
+            Ok(node) => workflows_out.push(Entry {
                 key: entry.key.clone(),
                 key_span: entry.key_span,
                 value: node,
@@ -249,7 +248,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
         return Err(Reported);
     }
     if !version_seen {
-        workflows_out.entries.push(Entry {
+        workflows_out.push(Entry {
             key: "version".into(),
             key_span: workflows.span,
             value: Node::new(Value::Int(2), workflows.span),
@@ -258,17 +257,17 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
     let workflows_node = Node::new(Value::Map(workflows_out), workflows.span);
     let graph = graph_of(Some(&workflows_node));
     let mut config = Map::new();
-    config.entries.push(Entry {
+    config.push(Entry {
         key: "version".into(),
         key_span: span,
         value: Node::new(Value::Int(2), span),
     });
-    config.entries.push(Entry {
+    config.push(Entry {
         key: "jobs".into(),
         key_span: span,
         value: Node::new(Value::Map(jobs), span),
     });
-    config.entries.push(Entry {
+    config.push(Entry {
         key: "workflows".into(),
         key_span: workflows.span,
         value: workflows_node,
@@ -285,9 +284,9 @@ fn substitute_references(ctx: &mut Ctx<'_>, orbs: &Node, env: &Env<'_>) -> R<Nod
         return Ok(orbs.clone());
     };
     let mut out = map.clone();
-    for entry in &mut out.entries {
-        if matches!(entry.value.value, Value::Str(_)) {
-            entry.value = subst::subst(ctx, &entry.value, env)?;
+    for value in out.values_mut() {
+        if matches!(value.value, Value::Str(_)) {
+            *value = subst::subst(ctx, value, env)?;
         }
     }
     Ok(Node::new(Value::Map(out), orbs.span))
@@ -295,20 +294,16 @@ fn substitute_references(ctx: &mut Ctx<'_>, orbs: &Node, env: &Env<'_>) -> R<Nod
 
 fn implicit_workflow(span: Span) -> Node {
     let build = Node::new(Value::Seq(vec![Node::string("build", span)]), span);
-    let jobs = Map {
-        entries: vec![Entry {
-            key: "jobs".into(),
-            key_span: span,
-            value: build,
-        }],
-    };
-    let workflow = Map {
-        entries: vec![Entry {
-            key: "workflow".into(),
-            key_span: span,
-            value: Node::new(Value::Map(jobs), span),
-        }],
-    };
+    let jobs = Map::from_entries(vec![Entry {
+        key: "jobs".into(),
+        key_span: span,
+        value: build,
+    }]);
+    let workflow = Map::from_entries(vec![Entry {
+        key: "workflow".into(),
+        key_span: span,
+        value: Node::new(Value::Map(jobs), span),
+    }]);
     Node::new(Value::Map(workflow), span)
 }
 

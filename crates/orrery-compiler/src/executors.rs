@@ -95,12 +95,12 @@ pub(crate) fn resolve(
         let call = params::bind_call(ctx, definition, &args, name_span, &found.scope, root)?;
         let env = call.env();
         let mut body = Map::new();
-        for entry in &definition.entries {
+        for entry in definition.entries() {
             if entry.key == "parameters" || entry.key == "description" {
                 continue;
             }
             let value = subst::subst(ctx, &entry.value, &env)?;
-            body.entries.push(Entry {
+            body.push(Entry {
                 key: entry.key.clone(),
                 key_span: entry.key_span,
                 value,
@@ -120,31 +120,31 @@ pub(crate) fn merge(executor: Map, job: Map) -> Map {
     let mut executor_env = None;
     let mut hoisted = Vec::new();
     let mut out = Map::new();
-    for mut entry in executor.entries {
+    for mut entry in executor.into_entries() {
         match entry.key.as_str() {
             "environment" => executor_env = Some(entry.value),
             // The job's executor type replaces any the executor has; the same key keeps its
             // place (the job's value is put there below), as a map merge would.
             k if job_sets_type && EXECUTOR_TYPES.contains(&k) => {
                 if job.contains_key(k) {
-                    out.entries.push(entry);
+                    out.push(entry);
                 }
             }
             "machine" => {
                 // `resource_class` and `shell` written inside `machine:` come out beside it.
                 if let Value::Map(m) = &mut entry.value.value {
                     for key in ["resource_class", "shell"] {
-                        if let Some(pos) = m.entries.iter().position(|e| e.key == key) {
-                            hoisted.push(m.entries.remove(pos));
+                        if let Some(pos) = m.entries().iter().position(|e| e.key == key) {
+                            hoisted.push(m.entries_mut().remove(pos));
                         }
                     }
                 }
-                out.entries.push(entry);
+                out.push(entry);
             }
-            _ => out.entries.push(entry),
+            _ => out.push(entry),
         }
     }
-    for entry in job.entries {
+    for entry in job.into_entries() {
         match entry.key.as_str() {
             "executor" | "parameters" | "description" => {}
             "environment" => {
@@ -156,7 +156,7 @@ pub(crate) fn merge(executor: Map, job: Map) -> Map {
     }
     for entry in hoisted {
         if !out.contains_key(&entry.key) {
-            out.entries.push(entry);
+            out.push(entry);
         }
     }
     if let Some(env) = executor_env {
@@ -171,7 +171,7 @@ fn merge_environment(executor: Option<Node>, job: &Node) -> Node {
         return job.clone();
     };
     let mut merged = environment_map(&executor);
-    for entry in environment_map(job).entries {
+    for entry in environment_map(job).into_entries() {
         merged.insert(entry.key, entry.key_span, entry.value);
     }
     Node::new(Value::Map(merged), job.span)
@@ -186,7 +186,7 @@ fn environment_map(node: &Node) -> Map {
             for item in items {
                 match &item.value {
                     Value::Map(one) => {
-                        for e in &one.entries {
+                        for e in one.entries() {
                             m.insert(e.key.clone(), e.key_span, e.value.clone());
                         }
                     }
@@ -218,16 +218,9 @@ pub(crate) fn environment_as_list(node: &Node) -> Node {
     match value {
         Value::Map(m) => Node::new(
             Value::Seq(
-                m.entries
+                m.entries()
                     .iter()
-                    .map(|e| {
-                        Node::new(
-                            Value::Map(Map {
-                                entries: vec![e.clone()],
-                            }),
-                            e.key_span,
-                        )
-                    })
+                    .map(|e| Node::new(Value::Map(Map::from_entries(vec![e.clone()])), e.key_span))
                     .collect(),
             ),
             node.span,

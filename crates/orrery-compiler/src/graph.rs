@@ -49,7 +49,7 @@ pub(crate) fn graph_of(workflows: Option<&Node>) -> JobGraph {
     let Some(map) = workflows.and_then(Node::as_map) else {
         return graph;
     };
-    for entry in &map.entries {
+    for entry in map.entries() {
         if entry.key == "version" {
             continue;
         }
@@ -74,7 +74,7 @@ pub(crate) fn graph_jobs(list: &[Node]) -> Vec<GraphJob> {
             let (name, settings) = match &item.value {
                 Value::Str(s) => (s.clone(), None),
                 Value::Map(m) if m.len() == 1 => {
-                    (m.entries[0].key.clone(), m.entries[0].value.as_map())
+                    (m.entries()[0].key.clone(), m.entries()[0].value.as_map())
                 }
                 _ => return None,
             };
@@ -90,14 +90,14 @@ pub(crate) fn graph_jobs(list: &[Node]) -> Vec<GraphJob> {
                                 statuses: vec!["success".into()],
                             }),
                             Value::Map(m) if m.len() == 1 => {
-                                let statuses = match &m.entries[0].value.value {
+                                let statuses = match &m.entries()[0].value.value {
                                     Value::Seq(s) => {
                                         s.iter().filter_map(|x| x.value.scalar_text()).collect()
                                     }
                                     v => v.scalar_text().into_iter().collect(),
                                 };
                                 Some(Requirement {
-                                    job: m.entries[0].key.clone(),
+                                    job: m.entries()[0].key.clone(),
                                     statuses,
                                 })
                             }

@@ -61,7 +61,7 @@ const RESERVED_PARAMETERS: &[&str] = &[
 /// Checks every job under `jobs:`, reporting each fault; a faulty job is still compiled where
 /// it is used, so that its other faults are reported too (the output is refused anyway).
 pub(crate) fn check(ctx: &mut Ctx<'_>, jobs: &Map) {
-    for job in &jobs.entries {
+    for job in jobs.entries() {
         if let Some(definition) = job.value.as_map() {
             check_job(ctx, job, definition);
         }
@@ -105,7 +105,7 @@ fn check_job(ctx: &mut Ctx<'_>, job: &Entry, definition: &Map) {
             }
         },
     };
-    for entry in &definition.entries {
+    for entry in definition.entries() {
         let key = entry.key.as_str();
         if KEYS.contains(&key) {
             continue;
@@ -174,7 +174,7 @@ fn check_job(ctx: &mut Ctx<'_>, job: &Entry, definition: &Map) {
         }
     }
     if let Some(parameters) = definition.get("parameters").and_then(Node::as_map) {
-        for parameter in &parameters.entries {
+        for parameter in parameters.entries() {
             if RESERVED_PARAMETERS.contains(&parameter.key.as_str()) {
                 fault(ctx, reserved(&parameter.key, parameter.key_span));
             }

@@ -50,7 +50,7 @@ pub(crate) fn compile(
     // the other parts are still compiled, so each is checked; the job then fails as a whole.
     let mut failed = None;
     let mut body = Map::new();
-    for entry in &definition.entries {
+    for entry in definition.entries() {
         if matches!(entry.key.as_str(), "parameters" | "description") {
             continue;
         }
@@ -66,7 +66,7 @@ pub(crate) fn compile(
             failed = Some(e);
         }
         if let Some(value) = value {
-            body.entries.push(Entry {
+            body.push(Entry {
                 key: entry.key.clone(),
                 key_span: entry.key_span,
                 value,

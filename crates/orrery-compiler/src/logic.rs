@@ -29,7 +29,7 @@ fn eval(ctx: &mut Ctx<'_>, node: &Node, depth: usize) -> R<bool> {
     if map.len() != 1 {
         return Ok(true);
     }
-    let entry = &map.entries[0];
+    let entry = &map.entries()[0];
     let arg = &entry.value;
     match entry.key.as_str() {
         "and" | "or" => {

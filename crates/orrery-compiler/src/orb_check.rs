@@ -99,7 +99,7 @@ pub fn check_orb(
         }
     }
     let examples = map.get("examples").and_then(Node::as_map);
-    for entry in examples.map(|m| m.entries.as_slice()).unwrap_or_default() {
+    for entry in examples.map(|m| m.entries()).unwrap_or_default() {
         check.examples += 1;
         let example = &entry.key;
         let Some(usage) = entry.value.as_map().and_then(|m| m.get("usage")) else {
@@ -150,7 +150,7 @@ fn runnable(usage: &Node) -> Node {
         .get("jobs")
         .and_then(Node::as_map)
         .map(|jobs| {
-            jobs.entries
+            jobs.entries()
                 .iter()
                 .map(|e| Node::new(Value::Str(e.key.clone()), e.key_span))
                 .collect()

@@ -144,7 +144,7 @@ pub(crate) fn import(
             .at(orbs.span, "here"),
         ));
     }
-    for entry in &map.entries {
+    for entry in map.entries() {
         let alias = entry.key.as_str();
         let alias_path = path.map_or_else(|| alias.to_string(), |p| format!("{p}/{alias}"));
         let result = match &entry.value.value {
@@ -275,7 +275,6 @@ pub(crate) fn scope_from_orb(
         jobs: jobs?,
         orbs: imports?.orbs,
         opaque: false,
-        index: Default::default(),
     }))
 }
 

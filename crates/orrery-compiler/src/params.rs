@@ -120,7 +120,7 @@ pub(crate) fn declarations(
     // Every declaration is checked; one faulty declaration makes the element's parameters unusable.
     let mut decls = Vec::with_capacity(map.len());
     let mut failed = None;
-    for entry in &map.entries {
+    for entry in map.entries() {
         match declaration(ctx, &entry.key, entry.key_span, &entry.value, pipeline) {
             Ok(decl) => decls.push(decl),
             Err(e) => failed = Some(e),

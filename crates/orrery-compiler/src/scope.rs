@@ -1,7 +1,5 @@
 //! Element scopes: the main config and each orb own their commands, executors, jobs and orbs.
 
-use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use orrery_yaml::{Map, Node};
@@ -17,9 +15,6 @@ pub(crate) struct Scope {
     /// An orb that could not be imported: its import was reported once, and every name looked up
     /// through it is [`Lookup::Opaque`] rather than unknown.
     pub opaque: bool,
-    /// Positions by name in `commands`, `executors` and `jobs`, built on the first lookup in
-    /// a large map (a config of thousands of jobs looks one up per workflow entry).
-    pub index: [OnceCell<HashMap<String, usize>>; 3],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,20 +85,10 @@ impl Scope {
         self.lookup(kind, name).is_some()
     }
 
-    /// The element `name` of this kind defined here (the first, as `Map::get` finds it).
+    /// The element `name` of this kind defined here (the first; a large map is indexed, so a
+    /// config of thousands of jobs, looked up once per workflow entry, stays linear).
     fn lookup(&self, kind: Kind, name: &str) -> Option<&Node> {
-        let map = self.elements(kind);
-        if map.len() <= 16 {
-            return map.get(name);
-        }
-        let index = self.index[kind as usize].get_or_init(|| {
-            let mut index = HashMap::with_capacity(map.len());
-            for (i, entry) in map.entries.iter().enumerate() {
-                index.entry(entry.key.clone()).or_insert(i);
-            }
-            index
-        });
-        index.get(name).map(|&i| &map.entries[i].value)
+        self.elements(kind).get(name)
     }
 }
 

@@ -43,13 +43,11 @@ pub(crate) fn wrap_scoped(ctx: &mut Ctx<'_>, steps: &Node, scope: &Rc<Scope>) ->
         .iter()
         .map(|step| {
             Node::new(
-                Value::Map(Map {
-                    entries: vec![Entry {
-                        key: key.clone(),
-                        key_span: step.span,
-                        value: step.clone(),
-                    }],
-                }),
+                Value::Map(Map::from_entries(vec![Entry {
+                    key: key.clone(),
+                    key_span: step.span,
+                    value: step.clone(),
+                }])),
                 step.span,
             )
         })
@@ -107,7 +105,7 @@ fn expand_one(
         Value::Seq(items) => expand(ctx, items, scope, expander),
         Value::Str(name) => invoke(ctx, name, None, step, scope, expander),
         Value::Map(map) if map.len() == 1 => {
-            let entry = &map.entries[0];
+            let entry = &map.entries()[0];
             if let Some(index) = entry.key.strip_prefix(SCOPE_KEY) {
                 let inner = index
                     .parse::<usize>()
@@ -126,7 +124,7 @@ fn expand_one(
             let keys: Vec<&str> = map.keys().collect();
             Err(ctx.report(
                 Diagnostic::error(codes::STEP_SHAPE, format!("a step must have exactly one key, this one has {}: {}", keys.len(), keys.join(", ")))
-                    .at(map.entries[1].key_span, "unexpected second key")
+                    .at(map.entries()[1].key_span, "unexpected second key")
                     .with_help("indent the step's options under its name, e.g. `- run:` then `    name: ...` on the next lines"),
             ))
         }
@@ -201,7 +199,7 @@ fn invoke(
 
 fn key_span(step: &Node) -> Span {
     match &step.value {
-        Value::Map(m) if !m.is_empty() => m.entries[0].key_span,
+        Value::Map(m) if !m.is_empty() => m.entries()[0].key_span,
         _ => step.span,
     }
 }
@@ -211,13 +209,11 @@ fn normalize_built_in(ctx: &mut Ctx<'_>, name: &str, value: Option<&Node>, step:
         return match value.map(|v| &v.value) {
             Some(Value::Str(command)) => {
                 let v = value.map_or(step.span, |v| v.span);
-                let body = Map {
-                    entries: vec![Entry {
-                        key: "command".into(),
-                        key_span: v,
-                        value: Node::string(command.clone(), v),
-                    }],
-                };
+                let body = Map::from_entries(vec![Entry {
+                    key: "command".into(),
+                    key_span: v,
+                    value: Node::string(command.clone(), v),
+                }]);
                 Ok(single(
                     "run",
                     key_span(step),
@@ -243,13 +239,11 @@ fn normalize_built_in(ctx: &mut Ctx<'_>, name: &str, value: Option<&Node>, step:
 
 fn single(key: &str, key_span: Span, value: Node, span: Span) -> Node {
     Node::new(
-        Value::Map(Map {
-            entries: vec![Entry {
-                key: key.into(),
-                key_span,
-                value,
-            }],
-        }),
+        Value::Map(Map::from_entries(vec![Entry {
+            key: key.into(),
+            key_span,
+            value,
+        }])),
         span,
     )
 }

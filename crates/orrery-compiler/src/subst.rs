@@ -44,7 +44,7 @@ pub(crate) fn subst_in_place(ctx: &mut Ctx<'_>, node: &mut Node, env: &Env<'_>) 
             }
         }
         Value::Map(map) => {
-            for entry in &mut map.entries {
+            for entry in map.entries_mut().iter_mut() {
                 if entry.key.contains("<<") {
                     let k = subst_str(ctx, &entry.key, entry.key_span, env)?;
                     entry.key = k.value.scalar_text().unwrap_or_default();

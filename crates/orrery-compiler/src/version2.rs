@@ -19,7 +19,9 @@ pub(crate) fn check(ctx: &mut Ctx<'_>, root: &Node) -> bool {
         for (i, step) in steps.iter().enumerate() {
             let (name, span) = match &step.value {
                 Value::Str(s) => (s.as_str(), step.span),
-                Value::Map(m) if m.len() == 1 => (m.entries[0].key.as_str(), m.entries[0].key_span),
+                Value::Map(m) if m.len() == 1 => {
+                    (m.entries()[0].key.as_str(), m.entries()[0].key_span)
+                }
                 _ => continue,
             };
             if !BUILT_IN.contains(&name) {

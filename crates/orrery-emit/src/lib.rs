@@ -33,13 +33,13 @@ const ARRAY_MAP_MAX: usize = 8;
 /// The entries of a map the official compiler assembles as a plain Clojure map (the compiled
 /// top-level `jobs:`) in the order it prints them.
 pub fn hash_map_entries(map: &Map) -> Vec<&Entry> {
-    if map.entries.len() <= ARRAY_MAP_MAX {
-        return map.entries.iter().collect();
+    if map.entries().len() <= ARRAY_MAP_MAX {
+        return map.entries().iter().collect();
     }
-    let keys: Vec<&str> = map.entries.iter().map(|e| e.key.as_str()).collect();
+    let keys: Vec<&str> = map.entries().iter().map(|e| e.key.as_str()).collect();
     clojure_hash_positions(&keys)
         .into_iter()
-        .map(|i| &map.entries[i])
+        .map(|i| &map.entries()[i])
         .collect()
 }
 
@@ -49,7 +49,7 @@ fn entries(map: &Map, top_level_jobs: bool) -> Vec<&Entry> {
     if top_level_jobs {
         hash_map_entries(map)
     } else {
-        map.entries.iter().collect()
+        map.entries().iter().collect()
     }
 }
 
@@ -202,7 +202,7 @@ fn json_value(node: &Node, top_level: bool) -> serde_json::Value {
         Value::Str(s) => J::String(s.clone()),
         Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
         Value::Map(m) => J::Object(
-            m.entries
+            m.entries()
                 .iter()
                 .map(|e| {
                     let value = match &e.value.value {

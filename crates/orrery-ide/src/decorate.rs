@@ -131,7 +131,7 @@ impl Analysis {
             .and_then(|r| r.get("orbs"))
             .and_then(Node::as_map)
         {
-            for entry in &orbs.entries {
+            for entry in orbs.entries() {
                 let Some(reference) = entry.value.as_str() else {
                     continue;
                 };
@@ -172,7 +172,7 @@ impl Analysis {
             return out;
         };
         if let Some(orbs) = root.get("orbs").and_then(Node::as_map) {
-            for entry in &orbs.entries {
+            for entry in orbs.entries() {
                 let Some(reference) = entry.value.as_str() else {
                     continue;
                 };
@@ -209,10 +209,13 @@ impl Analysis {
             }
         }
         let workflows = root.get("workflows").and_then(Node::as_map);
-        for workflow in workflows.iter().flat_map(|w| &w.entries) {
+        for workflow in workflows.iter().flat_map(|w| w.entries()) {
             let jobs = workflow.value.get("jobs").and_then(Node::as_seq);
             for job in jobs.unwrap_or_default() {
-                let Some(entry) = job.as_map().filter(|m| m.len() == 1).map(|m| &m.entries[0])
+                let Some(entry) = job
+                    .as_map()
+                    .filter(|m| m.len() == 1)
+                    .map(|m| &m.entries()[0])
                 else {
                     continue;
                 };
@@ -241,7 +244,7 @@ fn invocations(root: &Node) -> Vec<(Kind, &str, Span, Option<&orrery_yaml::Map>)
     let mut out = Vec::new();
     for section in ["jobs", "commands"] {
         let elements = root.get(section).and_then(Node::as_map);
-        for element in elements.iter().flat_map(|m| &m.entries) {
+        for element in elements.iter().flat_map(|m| m.entries()) {
             let steps = element.value.get("steps").and_then(Node::as_seq);
             for step in steps.unwrap_or_default() {
                 if let Some((name, span, args)) = invocation(step) {
@@ -251,7 +254,7 @@ fn invocations(root: &Node) -> Vec<(Kind, &str, Span, Option<&orrery_yaml::Map>)
         }
     }
     let workflows = root.get("workflows").and_then(Node::as_map);
-    for workflow in workflows.iter().flat_map(|w| &w.entries) {
+    for workflow in workflows.iter().flat_map(|w| w.entries()) {
         let jobs = workflow.value.get("jobs").and_then(Node::as_seq);
         for job in jobs.unwrap_or_default() {
             if let Some((name, span, args)) = invocation(job) {
@@ -277,7 +280,7 @@ fn invocation(item: &Node) -> Option<(&str, Span, Option<&orrery_yaml::Map>)> {
     match &item.value {
         Value::Str(name) => Some((name.as_str(), item.span, None)),
         Value::Map(map) if map.len() == 1 => {
-            let entry = &map.entries[0];
+            let entry = &map.entries()[0];
             Some((entry.key.as_str(), entry.key_span, entry.value.as_map()))
         }
         _ => None,

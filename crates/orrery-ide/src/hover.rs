@@ -91,7 +91,7 @@ impl Analysis {
     /// The reference of an orb import (`acme/tools@1.2`): the version it resolves to.
     fn orb_reference_hover(&self, model: &Model, offset: u32) -> Option<HoverInfo> {
         let orbs = self.whole_root()?.get("orbs")?.as_map()?;
-        let entry = orbs.entries.iter().find(|e| {
+        let entry = orbs.entries().iter().find(|e| {
             e.value.as_str().is_some() && e.value.span.start <= offset && offset <= e.value.span.end
         })?;
         let def = model
@@ -150,7 +150,7 @@ impl Analysis {
                     .filter_map(|member| match &member.value {
                         Value::Str(name) => Some(format!("`{name}`")),
                         Value::Map(map) if map.len() == 1 => {
-                            Some(format!("`{}`", map.entries[0].key))
+                            Some(format!("`{}`", map.entries()[0].key))
                         }
                         _ => None,
                     })
@@ -258,7 +258,7 @@ pub(crate) fn key_path(root: &Node, offset: u32) -> Option<(Vec<String>, Span)> 
     loop {
         match &node.value {
             Value::Map(map) => {
-                let entry = map.entries.iter().find(|e| {
+                let entry = map.entries().iter().find(|e| {
                     (e.key_span.start <= offset && offset <= e.key_span.end)
                         || (e.value.span.start <= offset && offset < e.value.span.end)
                 })?;

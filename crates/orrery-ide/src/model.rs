@@ -153,7 +153,7 @@ impl Model {
             b.orbs(root, orbs);
             b.elements(root, "", None);
             if let Some(params) = root.get("parameters").and_then(Node::as_map) {
-                for entry in &params.entries {
+                for entry in params.entries() {
                     let info = param_info(&entry.value);
                     b.def(Definition {
                         kind: Kind::PipelineParameter,
@@ -248,14 +248,14 @@ fn extent(node: &Node) -> Span {
     };
     let in_file = |span: &Span| span.file == node.span.file;
     let start = map
-        .entries
+        .entries()
         .iter()
         .map(|e| e.key_span)
         .filter(in_file)
         .map(|s| s.start)
         .min();
     let end = map
-        .entries
+        .entries()
         .iter()
         .map(|e| extent(&e.value))
         .filter(in_file)
@@ -330,7 +330,7 @@ impl Builder<'_> {
         let Some(imports) = root.get("orbs").and_then(Node::as_map) else {
             return;
         };
-        for entry in &imports.entries {
+        for entry in imports.entries() {
             let orb = self.def(Definition {
                 kind: Kind::Orb,
                 name: entry.key.clone(),
@@ -389,7 +389,7 @@ impl Builder<'_> {
             let Some(elements) = map.get(section).and_then(Node::as_map) else {
                 continue;
             };
-            for entry in &elements.entries {
+            for entry in elements.entries() {
                 let element = self.def(Definition {
                     kind,
                     name: format!("{prefix}{}", entry.key),
@@ -405,7 +405,7 @@ impl Builder<'_> {
                     orb,
                 });
                 if let Some(params) = entry.value.get("parameters").and_then(Node::as_map) {
-                    for param in &params.entries {
+                    for param in params.entries() {
                         let info = param_info(&param.value);
                         self.def(Definition {
                             kind: Kind::Parameter,
@@ -462,7 +462,7 @@ impl Builder<'_> {
             match &step.value {
                 Value::Str(name) => self.step(name, step, None, prefix),
                 Value::Map(map) if map.len() == 1 => {
-                    let entry = &map.entries[0];
+                    let entry = &map.entries()[0];
                     let key = Node::string(entry.key.clone(), entry.key_span);
                     self.step(&entry.key, &key, Some(&entry.value), prefix);
                 }
@@ -519,7 +519,7 @@ impl Builder<'_> {
             return;
         };
         let owner = self.find(kind, element);
-        for entry in &map.entries {
+        for entry in map.entries() {
             if skip.contains(&entry.key.as_str()) {
                 continue;
             }
@@ -560,7 +560,7 @@ impl Builder<'_> {
 
     /// The job groups and the references of their members (jobs, `requires` among them).
     fn job_groups(&mut self, groups: &Map) {
-        for group in &groups.entries {
+        for group in groups.entries() {
             self.def(Definition {
                 kind: Kind::JobGroup,
                 name: group.key.clone(),
@@ -572,7 +572,7 @@ impl Builder<'_> {
                 orb: None,
             });
         }
-        for group in &groups.entries {
+        for group in groups.entries() {
             for member in group
                 .value
                 .get("jobs")
@@ -585,7 +585,7 @@ impl Builder<'_> {
     }
 
     fn workflows(&mut self, workflows: &Map) {
-        for workflow in &workflows.entries {
+        for workflow in workflows.entries() {
             if workflow.key == "version" {
                 continue;
             }
@@ -621,7 +621,7 @@ impl Builder<'_> {
         let (name, at, args) = match &job.value {
             Value::Str(name) => (name.clone(), job.clone(), None),
             Value::Map(map) if map.len() == 1 => {
-                let entry = &map.entries[0];
+                let entry = &map.entries()[0];
                 (
                     entry.key.clone(),
                     Node::string(entry.key.clone(), entry.key_span),
@@ -644,8 +644,8 @@ impl Builder<'_> {
                 let written = match &required.value {
                     Value::Str(s) => Some((s.clone(), required.clone())),
                     Value::Map(m) if m.len() == 1 => Some((
-                        m.entries[0].key.clone(),
-                        Node::string(m.entries[0].key.clone(), m.entries[0].key_span),
+                        m.entries()[0].key.clone(),
+                        Node::string(m.entries()[0].key.clone(), m.entries()[0].key_span),
                     )),
                     _ => None,
                 };
@@ -769,7 +769,7 @@ pub fn scalar_text(node: &Node) -> String {
         ),
         Value::Map(map) => format!(
             "{{{}}}",
-            map.entries
+            map.entries()
                 .iter()
                 .map(|e| format!("{}: {}", e.key, scalar_text(&e.value)))
                 .collect::<Vec<_>>()

@@ -54,7 +54,7 @@ impl Analysis {
         if !out.is_empty() {
             return out;
         }
-        for entry in &root.entries {
+        for entry in root.entries() {
             let span = cover(entry.key_span, entry.value.span);
             let children = model
                 .defs
@@ -123,9 +123,9 @@ impl Analysis {
 
 /// The text a document's top-level map covers.
 fn root_span(root: &orrery_yaml::Map, file: orrery_diagnostics::FileId) -> Span {
-    let start = root.entries.first().map_or(0, |e| e.key_span.start);
+    let start = root.entries().first().map_or(0, |e| e.key_span.start);
     let end = root
-        .entries
+        .entries()
         .last()
         .map_or(0, |e| e.value.span.end.max(e.key_span.end));
     Span::new(file, start as usize, end as usize)
@@ -147,7 +147,7 @@ fn multiline(span: Span, text: &str) -> bool {
 fn fold(node: &Node, text: &str, out: &mut Vec<Span>) {
     match &node.value {
         Value::Map(map) => {
-            for entry in &map.entries {
+            for entry in map.entries() {
                 if entry.value.span.file != node.span.file {
                     continue;
                 }
@@ -175,7 +175,7 @@ fn enclose(node: &Node, offset: u32, chain: &mut Vec<Span>) {
     chain.push(node.span);
     match &node.value {
         Value::Map(map) => {
-            for entry in &map.entries {
+            for entry in map.entries() {
                 let span = cover(entry.key_span, entry.value.span);
                 if span.start <= offset && offset <= span.end {
                     chain.push(span);

@@ -70,7 +70,7 @@ impl Lockfile {
             }
             return (lock, diagnostics);
         };
-        for entry in &orbs.entries {
+        for entry in orbs.entries() {
             match locked(&entry.value) {
                 Some(pin) => {
                     lock.orbs.insert(entry.key.clone(), pin);

@@ -23,7 +23,7 @@ pub fn to_yaml(node: &Node) -> String {
 /// A block map whose keys sit at `indent`; with `inline_first` the first key continues the
 /// current line (after `- `).
 fn write_map(out: &mut String, map: &Map, indent: usize, inline_first: bool) {
-    for (i, entry) in map.entries.iter().enumerate() {
+    for (i, entry) in map.entries().iter().enumerate() {
         if i > 0 || !inline_first {
             pad(out, indent);
         }

@@ -53,9 +53,9 @@ pub(crate) fn inline_includes(
         options,
         diagnostics,
     };
-    for entry in &mut orb.entries {
-        if INCLUDE_SECTIONS.contains(&entry.key.as_str()) {
-            inliner.inline_in(&mut entry.value);
+    for (key, value) in orb.iter_mut() {
+        if INCLUDE_SECTIONS.contains(&key) {
+            inliner.inline_in(value);
         }
     }
 }
@@ -80,8 +80,8 @@ impl Inliner<'_> {
                 }
             }
             Value::Map(map) => {
-                for entry in &mut map.entries {
-                    self.inline_in(&mut entry.value);
+                for value in map.values_mut() {
+                    self.inline_in(value);
                 }
             }
             _ => {}

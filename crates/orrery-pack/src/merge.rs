@@ -135,7 +135,7 @@ impl Merger<'_> {
                         continue;
                     };
                     if at_root || name.starts_with('@') {
-                        for entry in content.entries {
+                        for entry in content.into_entries() {
                             self.add_file_entry(&mut level, entry, path);
                         }
                     } else {
@@ -146,7 +146,7 @@ impl Merger<'_> {
                 Child::Dir(sub) => {
                     let content = self.build(sub, &join(path, name));
                     // A directory with no YAML content adds nothing.
-                    let Some(origin) = content.entries.first().map(|e| e.key_span) else {
+                    let Some(origin) = content.entries().first().map(|e| e.key_span) else {
                         continue;
                     };
                     self.add_group(&mut level, name, content, origin, path);
@@ -164,7 +164,7 @@ impl Merger<'_> {
             Some(group) if joins_group && entry.value.as_map().is_some() => {
                 let inner = join(path, &key);
                 if let Value::Map(content) = entry.value.value {
-                    for element in content.entries {
+                    for element in content.into_entries() {
                         self.insert_unique(group, element, &inner);
                     }
                 }
@@ -180,7 +180,7 @@ impl Merger<'_> {
     fn add_group(&mut self, level: &mut Level, key: &str, content: Map, origin: Span, path: &str) {
         if let Some(existing) = level.map.get_mut(key).and_then(Node::as_map_mut) {
             let inner = join(path, key);
-            for entry in content.entries {
+            for entry in content.into_entries() {
                 self.insert_unique(existing, entry, &inner);
             }
         } else {
@@ -201,7 +201,7 @@ impl Merger<'_> {
                 let diagnostic = self.conflict(existing, &entry, path);
                 self.diagnostics.push(diagnostic);
             }
-            None => map.entries.push(entry),
+            None => map.push(entry),
         }
     }
 

@@ -222,11 +222,11 @@ fn single_file_orb(tree: &SourceTree, orb_dir: &str) -> Option<String> {
 fn in_orb_order(mut merged: Map, diagnostics: &mut Vec<Diagnostic>) -> Map {
     let mut orb = Map::new();
     for key in ORB_KEYS {
-        if let Some(i) = merged.entries.iter().position(|e| e.key == key) {
-            orb.entries.push(merged.entries.remove(i));
+        if let Some(i) = merged.entries().iter().position(|e| e.key == key) {
+            orb.push(merged.entries_mut().remove(i));
         }
     }
-    for entry in merged.entries {
+    for entry in merged.into_entries() {
         diagnostics.push(
             Diagnostic::warning(
                 codes::PACK_UNKNOWN_ORB_KEY,
@@ -238,7 +238,7 @@ fn in_orb_order(mut merged: Map, diagnostics: &mut Vec<Diagnostic>) -> Map {
                 ORB_KEYS.join(", ")
             )),
         );
-        orb.entries.push(entry);
+        orb.push(entry);
     }
     orb
 }

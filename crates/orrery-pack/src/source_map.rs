@@ -43,7 +43,7 @@ impl SourceMap {
         self.pair(db, source.span, text.span);
         match (&source.value, &text.value) {
             (Value::Map(a), Value::Map(b)) => {
-                for (a, b) in a.entries.iter().zip(&b.entries) {
+                for (a, b) in a.entries().iter().zip(b.entries()) {
                     if a.key != b.key {
                         return;
                     }

@@ -105,11 +105,11 @@ pub fn unpack_orb_map(
         let elements = match entry.value.as_map() {
             Some(map) if ELEMENT_SECTIONS.contains(&section) && can_split(map) => map,
             _ => {
-                root_file.entries.push(entry.clone());
+                root_file.push(entry.clone());
                 continue;
             }
         };
-        for element in &elements.entries {
+        for element in elements.entries() {
             let mut body = element.value.clone();
             if options.extract_scripts && SCRIPT_SECTIONS.contains(&section) {
                 scripts.extract(&mut body, &element.key);
@@ -129,7 +129,7 @@ pub fn unpack_orb_map(
 fn in_orb_order(orb: &Map) -> Vec<&Entry> {
     let known = ORB_KEYS.iter().filter_map(|k| orb.entry(k));
     let others = orb
-        .entries
+        .entries()
         .iter()
         .filter(|e| !ORB_KEYS.contains(&e.key.as_str()));
     known.chain(others).collect()
@@ -140,7 +140,7 @@ fn can_split(elements: &Map) -> bool {
     let mut seen = HashSet::new();
     // An empty section would vanish: an empty directory packs to nothing.
     !elements.is_empty()
-        && elements.entries.iter().all(|e| {
+        && elements.entries().iter().all(|e| {
             e.value.as_map().is_some()
                 && is_safe_file_stem(&e.key)
                 // Names differing only in case would clash on case-insensitive file systems.
@@ -171,7 +171,7 @@ fn warn_directives(node: &Node, diagnostics: &mut Vec<Diagnostic>) {
         ),
         Value::Seq(items) => items.iter().for_each(|n| warn_directives(n, diagnostics)),
         Value::Map(map) => map
-            .entries
+            .entries()
             .iter()
             .for_each(|e| warn_directives(&e.value, diagnostics)),
         _ => {}
@@ -201,8 +201,8 @@ impl Scripts {
                 }
             }
             Value::Map(map) => {
-                for entry in &mut map.entries {
-                    self.extract(&mut entry.value, element);
+                for value in map.values_mut() {
+                    self.extract(value, element);
                 }
             }
             _ => {}

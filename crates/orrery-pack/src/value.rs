@@ -35,10 +35,9 @@ fn value_eq(a: &Value, b: &Value) -> bool {
 pub(crate) fn sort_keys(node: &mut Node) {
     match &mut node.value {
         Value::Map(map) => {
-            map.entries.sort_by(|a, b| compare_keys(&a.key, &b.key));
-            for entry in &mut map.entries {
-                sort_keys(&mut entry.value);
-            }
+            map.entries_mut()
+                .sort_by(|a, b| compare_keys(&a.key, &b.key));
+            map.values_mut().for_each(sort_keys);
         }
         Value::Seq(items) => items.iter_mut().for_each(sort_keys),
         _ => {}

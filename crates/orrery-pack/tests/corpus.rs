@@ -443,12 +443,13 @@ fn packed_sources_config_pack_matches_official_output() {
         .and_then(|m| m.get_mut("jobs"))
         .and_then(Node::as_map_mut)
         .unwrap();
-    let job = jobs
-        .entries
+    let mut entries = jobs.entries_mut();
+    let job = entries
         .iter_mut()
         .find(|e| e.key == "deploy_to_dev")
         .unwrap();
     job.key = "prepare_to_deploy".into();
+    drop(entries);
     assert!(
         data_eq(&ours, &official),
         "pack_config differs from the official config.yml at {:?}",

@@ -203,7 +203,7 @@ pub fn plan(config: &Node, graph: &JobGraph, selection: &Selection) -> (Plan, Ve
     for name in standalone {
         if !has_job(&name) {
             let known: Vec<&str> = jobs_map
-                .map(|m| m.entries.iter().map(|e| e.key.as_str()).collect())
+                .map(|m| m.entries().iter().map(|e| e.key.as_str()).collect())
                 .unwrap_or_default();
             let help = match orrery_diagnostics::suggest(&name, &known) {
                 Some(near) => format!("did you mean `{near}`?"),

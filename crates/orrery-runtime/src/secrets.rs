@@ -47,7 +47,7 @@ fn vars(node: &Node, what: &str, diagnostics: &mut Vec<Diagnostic>) -> Vec<(Stri
         return Vec::new();
     };
     let mut out = Vec::new();
-    for e in &map.entries {
+    for e in map.entries() {
         if !is_name(&e.key) {
             diagnostics.push(
                 Diagnostic::error(
@@ -94,12 +94,12 @@ pub fn parse(file: FileId, text: &str) -> (Secrets, Vec<Diagnostic>) {
         }
         return (secrets, diagnostics);
     };
-    for e in &map.entries {
+    for e in map.entries() {
         match e.key.as_str() {
             "project" => secrets.project = vars(&e.value, "`project`", &mut diagnostics),
             "contexts" => match e.value.as_map() {
                 Some(contexts) => {
-                    for c in &contexts.entries {
+                    for c in contexts.entries() {
                         let v = vars(&c.value, &format!("context `{}`", c.key), &mut diagnostics);
                         secrets.contexts.insert(c.key.clone(), v);
                     }

@@ -264,7 +264,7 @@ fn step(job: &str, node: &Node, diagnostics: &mut Vec<Diagnostic>) -> Option<Ste
     let (kind, args): (String, Option<&Node>) = match &node.value {
         Value::Str(s) => (s.clone(), None),
         Value::Map(m) if m.len() == 1 => {
-            let e = &m.entries[0];
+            let e = &m.entries()[0];
             (e.key.clone(), Some(&e.value))
         }
         _ => {

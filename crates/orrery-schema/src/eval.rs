@@ -210,8 +210,8 @@ impl<'s> Evaluator<'s> {
         }
         match &node.value {
             Value::Str(text) => {
-                if let Some((regex, _)) = &schema.pattern {
-                    if !regex.is_match(text) {
+                if let Some(pattern) = &schema.pattern {
+                    if !pattern.is_match(text) {
                         out.push(self.mismatch(id, node, ctx, true));
                         return;
                     }
@@ -234,7 +234,7 @@ impl<'s> Evaluator<'s> {
             }
             Value::Null | Value::Bool(_) => {}
         }
-        for &branch in &schema.all_of {
+        for &branch in schema.all_of.iter() {
             self.eval(branch, node, ctx, out);
         }
         if let Some((condition, then, otherwise)) = schema.if_then_else {
@@ -314,13 +314,13 @@ impl<'s> Evaluator<'s> {
         let missing: Vec<&str> = schema
             .required
             .iter()
-            .map(String::as_str)
+            .map(|key| key.as_ref())
             .filter(|key| !map.contains_key(key))
             .collect();
         // A key close to a missing required one is that key mistyped: it is reported with the
         // missing key, not again as unknown.
         let mut renamed: Vec<(&str, &'n str, Span)> = Vec::new();
-        for entry in &map.entries {
+        for entry in map.entries() {
             let key = entry.key.as_str();
             if let Some(names) = schema.property_names {
                 let name = Node::string(key, entry.key_span);
@@ -350,7 +350,7 @@ impl<'s> Evaluator<'s> {
                 self.eval(property, &entry.value, child, out);
                 known = true;
             }
-            for (regex, pattern) in &schema.pattern_properties {
+            for (regex, pattern) in schema.pattern_properties.iter() {
                 if regex.is_match(key) {
                     self.eval(*pattern, &entry.value, child, out);
                     known = true;
@@ -494,7 +494,7 @@ impl<'s> Evaluator<'s> {
     pub fn words(&self, id: Id) -> String {
         let node = self.node(id);
         if let Some(expected) = &node.expected {
-            return expected.clone();
+            return expected.to_string();
         }
         let branches = if node.any_of.is_empty() {
             &node.one_of
@@ -504,7 +504,7 @@ impl<'s> Evaluator<'s> {
         if !branches.is_empty() {
             let mut parts: Vec<String> = Vec::new();
             let mut template = false;
-            for &branch in branches {
+            for &branch in branches.iter() {
                 if self.is_template(branch) {
                     template = true;
                     continue;
@@ -542,8 +542,8 @@ impl<'s> Evaluator<'s> {
             (None, Some(max)) => text.push_str(&format!(" of at most {max}")),
             (None, None) => {}
         }
-        if let Some((_, pattern)) = &node.pattern {
-            text.push_str(&format!(" matching `{pattern}`"));
+        if let Some(pattern) = &node.pattern {
+            text.push_str(&format!(" matching `{}`", pattern.text));
         }
         text
     }
@@ -599,13 +599,13 @@ impl<'s> Evaluator<'s> {
             let node = self.node(id);
             if let Some(literals) = &node.enumeration {
                 values.extend(literals.iter().filter_map(|l| match l {
-                    Literal::Str(s) => Some(s.as_str()),
+                    Literal::Str(s) => Some(s.as_ref()),
                     _ => None,
                 }));
             }
             stack.extend(node.reference);
-            stack.extend(&node.any_of);
-            stack.extend(&node.one_of);
+            stack.extend(node.any_of.iter());
+            stack.extend(node.one_of.iter());
         }
         values
     }
@@ -660,7 +660,7 @@ fn unknown_key(schema: &Schema, map: &Map, key: &str, span: Span, ctx: Ctx<'_>) 
     let known = schema
         .properties
         .iter()
-        .map(|(name, _)| name.as_str())
+        .map(|(name, _)| name.as_ref())
         .filter(|name| !map.contains_key(name));
     let suggestion = orrery_diagnostics::closest(key, known);
     let place = ctx.place();

@@ -4,13 +4,12 @@
 //! [`check_config`] and [`check_orb`] are pure and never fail: they return diagnostics that
 //! point at the exact key or value and say what was expected (E0110), plus warnings (W0111) for
 //! keys CircleCI ignores. [`describe`] gives the schema's description at a key path, for hover.
-//! The schemas are compiled once, on first use.
+//! The embedded schemas are compiled at build time (`build.rs`) into a static arena; each
+//! pattern's regex is built on first use.
 
 mod eval;
 mod schema;
 mod words;
-
-use std::sync::OnceLock;
 
 use orrery_diagnostics::{codes, Applicability, Diagnostic, FileId, Fix, Severity, Span};
 use orrery_yaml::Node;
@@ -23,9 +22,16 @@ pub const CONFIG_SCHEMA: &str = include_str!("../../../schema/circleci-config.sc
 /// The orb schema, as shipped in `schema/circleci-orb.schema.json`.
 pub const ORB_SCHEMA: &str = include_str!("../../../schema/circleci-orb.schema.json");
 
-fn compiled() -> &'static Result<Compiled, String> {
-    static COMPILED: OnceLock<Result<Compiled, String>> = OnceLock::new();
-    COMPILED.get_or_init(|| schema::compile(CONFIG_SCHEMA, ORB_SCHEMA))
+/// The arena `build.rs` wrote from `CONFIG_SCHEMA` and `ORB_SCHEMA`.
+#[allow(unused_imports)]
+mod embedded {
+    use crate::schema::{Additional, Compiled, Id, Literal, Pattern, Schema, Text};
+    use std::borrow::Cow;
+    include!(concat!(env!("OUT_DIR"), "/compiled_schema.rs"));
+}
+
+fn compiled() -> &'static Result<Compiled, &'static str> {
+    &embedded::COMPILED
 }
 
 /// Checks a parsed config (`.circleci/config.yml`) against the config schema.
@@ -83,6 +89,13 @@ fn diagnostic(failure: Failure) -> Diagnostic {
 /// compile). For measuring the evaluator against the official JSON-Schema-Test-Suite.
 pub fn conforms(schema: &str, instance: &Node) -> Result<bool, String> {
     let compiled = schema::compile(schema, "{}")?;
+    // Patterns are built lazily; a document whose pattern cannot be built does not compile.
+    every_pattern(&compiled).try_for_each(|pattern| {
+        pattern
+            .regex()
+            .map(|_| ())
+            .map_err(|e| format!("the pattern `{}` cannot be built: {e}", pattern.text))
+    })?;
     let evaluator = Evaluator {
         compiled: &compiled,
     };
@@ -150,9 +163,9 @@ fn keys_from(
         }
         seen.push(id);
         let node = &compiled.nodes[id];
-        for (name, property) in &node.properties {
-            if !out.iter().any(|(n, _)| *n == name.as_str()) {
-                out.push((name.as_str(), description(compiled, *property)));
+        for (name, property) in node.properties.iter() {
+            if !out.iter().any(|(n, _)| *n == name.as_ref()) {
+                out.push((name.as_ref(), description(compiled, *property)));
             }
         }
         for branches in [&node.one_of, &node.any_of, &node.all_of] {
@@ -203,6 +216,14 @@ fn step(compiled: &Compiled, id: Id, segment: &str) -> Option<Id> {
     fallback
 }
 
+fn every_pattern(compiled: &Compiled) -> impl Iterator<Item = &schema::Pattern> {
+    compiled.nodes.iter().flat_map(|node| {
+        node.pattern
+            .iter()
+            .chain(node.pattern_properties.iter().map(|(pattern, _)| pattern))
+    })
+}
+
 fn description(compiled: &'static Compiled, id: Id) -> Option<&'static str> {
     let node = &compiled.nodes[id];
     node.description
@@ -222,13 +243,51 @@ mod tests {
     }
 
     #[test]
+    fn the_static_arena_is_the_compiled_documents() {
+        let at_run_time = schema::compile(CONFIG_SCHEMA, ORB_SCHEMA).expect("schemas compile");
+        let built = compiled().as_ref().expect("schemas compile");
+        assert!(built.nodes.len() > 100, "{} nodes", built.nodes.len());
+        assert_eq!(built.config_root, at_run_time.config_root);
+        assert_eq!(built.orb_root, at_run_time.orb_root);
+        for (id, (a, b)) in built.nodes.iter().zip(at_run_time.nodes.iter()).enumerate() {
+            assert_eq!(a, b, "node {id}");
+        }
+        assert_eq!(built.nodes.len(), at_run_time.nodes.len());
+    }
+
+    #[test]
+    fn every_pattern_builds() {
+        let compiled = compiled().as_ref().expect("schemas compile");
+        let mut count = 0;
+        for pattern in every_pattern(compiled) {
+            count += 1;
+            if let Err(e) = pattern.regex() {
+                panic!("`{}` does not build: {e}", pattern.text);
+            }
+        }
+        // The documents have six today; fewer means patterns went missing from the arena.
+        assert!(count >= 6, "only {count} patterns");
+    }
+
+    #[test]
+    fn conforms_refuses_a_pattern_that_cannot_be_built() {
+        let instance = Node::string("a", Span::new(FileId(0), 0, 0));
+        assert_eq!(conforms(r#"{"pattern": "^a$"}"#, &instance), Ok(true));
+        assert!(conforms(r#"{"pattern": "(a"}"#, &instance).is_err());
+        // Valid syntax past the size limit: only building it tells.
+        let huge = r#"{"pattern": "\\w{1000}\\w{1000}\\w{1000}"}"#;
+        let error = conforms(huge, &instance).unwrap_err();
+        assert!(error.contains("cannot be built"), "{error}");
+    }
+
+    #[test]
     fn every_property_has_a_description() {
         let compiled = compiled().as_ref().expect("schemas compile");
         let mut missing = Vec::new();
-        for node in &compiled.nodes {
-            for (name, id) in &node.properties {
+        for node in compiled.nodes.iter() {
+            for (name, id) in node.properties.iter() {
                 if description(compiled, *id).is_none() {
-                    missing.push(name.as_str());
+                    missing.push(name.as_ref());
                 }
             }
         }

@@ -1,11 +1,23 @@
-//! The schemas compiled once into an arena of [`Schema`] nodes: `$ref`s resolved to indices,
-//! patterns compiled, and for every node the set of YAML types it can possibly accept (used to
-//! pick the `anyOf` branch a value was meant for without evaluating the others).
+//! The schemas compiled into an arena of [`Schema`] nodes: `$ref`s resolved to indices,
+//! patterns syntax-checked, and for every node the set of YAML types it can possibly accept (used
+//! to pick the `anyOf` branch a value was meant for without evaluating the others).
+//!
+//! The embedded schemas are compiled by `build.rs` (which includes this file) into a static
+//! arena, so a process pays neither the JSON parse nor this compilation; [`compile`] still
+//! compiles any document at run time (`conforms`). Texts and lists are `Cow`s so one type serves
+//! both.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use serde_json::Value as Json;
+
+/// A text of the schema: borrowed from the static arena, or owned when compiled at run time.
+pub type Text = Cow<'static, str>;
+/// A list of the schema, likewise.
+pub type List<T> = Cow<'static, [T]>;
 
 /// Index of a node in [`Compiled::nodes`].
 pub type Id = usize;
@@ -41,34 +53,84 @@ pub enum Literal {
     Null,
     Bool(bool),
     Number(f64),
-    Str(String),
+    Str(Text),
+}
+
+/// A `pattern` or `patternProperties` regex. Its syntax is checked when the schema compiles;
+/// the `Regex` (Unicode classes make building one costly) is built on first use, so a run pays
+/// only for the patterns its values reach.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    pub text: Text,
+    regex: OnceLock<Result<Regex, String>>,
+}
+
+impl Pattern {
+    /// A pattern whose syntax `build.rs` checked.
+    pub const fn checked(text: &'static str) -> Pattern {
+        Pattern {
+            text: Cow::Borrowed(text),
+            regex: OnceLock::new(),
+        }
+    }
+
+    /// Checks the syntax of `text` (with the parser `regex` uses), without building it.
+    pub fn parse(text: &str) -> Result<Pattern, String> {
+        regex_syntax::Parser::new()
+            .parse(text)
+            .map_err(|e| e.to_string())?;
+        Ok(Pattern {
+            text: Cow::Owned(text.to_string()),
+            regex: OnceLock::new(),
+        })
+    }
+
+    /// The built regex, or why it cannot be built (past the size limit: syntax is checked
+    /// already). `every_pattern_builds` proves the embedded ones build.
+    pub fn regex(&self) -> Result<&Regex, &str> {
+        self.regex
+            .get_or_init(|| Regex::new(&self.text).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Whether `text` matches; a pattern that cannot be built matches nothing.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.regex().is_ok_and(|regex| regex.is_match(text))
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.text == other.text
+    }
 }
 
 /// One schema node; only the keywords Orrery's schemas use.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Schema {
-    pub title: Option<String>,
-    pub description: Option<String>,
+    pub title: Option<Text>,
+    pub description: Option<Text>,
     /// `x-expected`: what the value must be, in words.
-    pub expected: Option<String>,
+    pub expected: Option<Text>,
     /// `type`, as bits; `ALL` when absent.
     pub types: u8,
-    pub enumeration: Option<Vec<Literal>>,
-    pub pattern: Option<(Regex, String)>,
+    pub enumeration: Option<List<Literal>>,
+    pub pattern: Option<Pattern>,
     pub minimum: Option<f64>,
     pub maximum: Option<f64>,
     pub min_items: Option<usize>,
     pub items: Option<Id>,
-    pub properties: Vec<(String, Id)>,
-    pub pattern_properties: Vec<(Regex, Id)>,
+    pub properties: List<(Text, Id)>,
+    pub pattern_properties: List<(Pattern, Id)>,
     pub additional: Additional,
     pub property_names: Option<Id>,
-    pub required: Vec<String>,
+    pub required: List<Text>,
     pub min_properties: Option<usize>,
     pub max_properties: Option<usize>,
-    pub any_of: Vec<Id>,
-    pub one_of: Vec<Id>,
-    pub all_of: Vec<Id>,
+    pub any_of: List<Id>,
+    pub one_of: List<Id>,
+    pub all_of: List<Id>,
     pub if_then_else: Option<(Id, Option<Id>, Option<Id>)>,
     pub reference: Option<Id>,
     /// True for the `template` definition: branches that are only this are "or a template".
@@ -78,7 +140,7 @@ pub struct Schema {
 }
 
 impl Schema {
-    fn new() -> Schema {
+    const fn new() -> Schema {
         Schema {
             title: None,
             description: None,
@@ -90,16 +152,16 @@ impl Schema {
             maximum: None,
             min_items: None,
             items: None,
-            properties: Vec::new(),
-            pattern_properties: Vec::new(),
+            properties: Cow::Borrowed(&[]),
+            pattern_properties: Cow::Borrowed(&[]),
             additional: Additional::Any,
             property_names: None,
-            required: Vec::new(),
+            required: Cow::Borrowed(&[]),
             min_properties: None,
             max_properties: None,
-            any_of: Vec::new(),
-            one_of: Vec::new(),
-            all_of: Vec::new(),
+            any_of: Cow::Borrowed(&[]),
+            one_of: Cow::Borrowed(&[]),
+            all_of: Cow::Borrowed(&[]),
             if_then_else: None,
             reference: None,
             is_template: false,
@@ -116,9 +178,9 @@ impl Schema {
 }
 
 /// Both documents in one arena.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Compiled {
-    pub nodes: Vec<Schema>,
+    pub nodes: List<Schema>,
     pub config_root: Id,
     pub orb_root: Id,
 }
@@ -183,17 +245,17 @@ pub fn compile(config: &str, orb: &str) -> Result<Compiled, String> {
             "a `$ref` cycle that never reaches into the value (through node {id})"
         ));
     }
-    let mut compiled = Compiled {
-        nodes: compiler.nodes,
+    let mut nodes = compiler.nodes;
+    compute_accepts(&mut nodes);
+    Ok(Compiled {
+        nodes: Cow::Owned(nodes),
         config_root,
         orb_root,
-    };
-    compute_accepts(&mut compiled.nodes);
-    Ok(compiled)
+    })
 }
 
-impl Compiler<'_> {
-    fn resolve(&self, document: usize, pointer: &str) -> Result<&Json, String> {
+impl<'a> Compiler<'a> {
+    fn resolve(&self, document: usize, pointer: &str) -> Result<&'a Json, String> {
         let mut json = self.documents[document].json;
         for part in pointer.split('/').filter(|p| !p.is_empty()) {
             let part = part.replace("~1", "/").replace("~0", "~");
@@ -215,8 +277,10 @@ impl Compiler<'_> {
         let id = self.nodes.len();
         self.nodes.push(Schema::new());
         self.by_pointer.insert((document, pointer.clone()), id);
-        let json = self.resolve(document, &pointer)?.clone();
-        let schema = self.build(document, &pointer, &json)?;
+        // Borrowed from the document: a copy of the subtree per node made compiling quadratic
+        // in the nesting depth.
+        let json = self.resolve(document, &pointer)?;
+        let schema = self.build(document, &pointer, json)?;
         self.nodes[id] = schema;
         Ok(id)
     }
@@ -238,20 +302,21 @@ impl Compiler<'_> {
         let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
         for (keyword, value) in object {
             match keyword.as_str() {
-                "title" => schema.title = value.as_str().map(str::to_string),
-                "description" => schema.description = value.as_str().map(str::to_string),
-                "x-expected" => schema.expected = value.as_str().map(str::to_string),
+                "title" => schema.title = value.as_str().map(text),
+                "description" => schema.description = value.as_str().map(text),
+                "x-expected" => schema.expected = value.as_str().map(text),
                 "type" => schema.types = type_bits(value)?,
                 "enum" => {
                     let values = value.as_array().ok_or("`enum` must be a list")?;
-                    schema.enumeration =
-                        Some(values.iter().map(literal).collect::<Result<_, _>>()?);
+                    schema.enumeration = Some(Cow::Owned(
+                        values.iter().map(literal).collect::<Result<_, _>>()?,
+                    ));
                 }
-                "const" => schema.enumeration = Some(vec![literal(value)?]),
+                "const" => schema.enumeration = Some(Cow::Owned(vec![literal(value)?])),
                 "pattern" => {
                     let text = value.as_str().ok_or("`pattern` must be a string")?;
-                    let regex = Regex::new(text).map_err(|e| format!("{pointer}: {e}"))?;
-                    schema.pattern = Some((regex, text.to_string()));
+                    let pattern = Pattern::parse(text).map_err(|e| format!("{pointer}: {e}"))?;
+                    schema.pattern = Some(pattern);
                 }
                 "minimum" => schema.minimum = value.as_f64(),
                 "maximum" => schema.maximum = value.as_f64(),
@@ -264,7 +329,7 @@ impl Compiler<'_> {
                     for name in map.keys() {
                         let id =
                             self.child(document, pointer, &format!("properties/{}", escape(name)))?;
-                        schema.properties.push((name.clone(), id));
+                        schema.properties.to_mut().push((text(name), id));
                     }
                 }
                 "patternProperties" => {
@@ -272,13 +337,14 @@ impl Compiler<'_> {
                         .as_object()
                         .ok_or("`patternProperties` must be a map")?;
                     for pattern in map.keys() {
-                        let regex = Regex::new(pattern).map_err(|e| format!("{pointer}: {e}"))?;
+                        let regex =
+                            Pattern::parse(pattern).map_err(|e| format!("{pointer}: {e}"))?;
                         let id = self.child(
                             document,
                             pointer,
                             &format!("patternProperties/{}", escape(pattern)),
                         )?;
-                        schema.pattern_properties.push((regex, id));
+                        schema.pattern_properties.to_mut().push((regex, id));
                     }
                 }
                 "additionalProperties" => {
@@ -300,7 +366,7 @@ impl Compiler<'_> {
                         .as_array()
                         .ok_or("`required` must be a list")?
                         .iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .filter_map(|v| v.as_str().map(text))
                         .collect()
                 }
                 "anyOf" | "oneOf" | "allOf" => {
@@ -310,9 +376,9 @@ impl Compiler<'_> {
                         ids.push(self.child(document, pointer, &format!("{keyword}/{i}"))?);
                     }
                     match keyword.as_str() {
-                        "anyOf" => schema.any_of = ids,
-                        "oneOf" => schema.one_of = ids,
-                        _ => schema.all_of = ids,
+                        "anyOf" => schema.any_of = Cow::Owned(ids),
+                        "oneOf" => schema.one_of = Cow::Owned(ids),
+                        _ => schema.all_of = Cow::Owned(ids),
                     }
                 }
                 "if" => {
@@ -359,6 +425,10 @@ impl Compiler<'_> {
     }
 }
 
+fn text(s: &str) -> Text {
+    Cow::Owned(s.to_string())
+}
+
 fn type_bits(value: &Json) -> Result<u8, String> {
     let one = |name: &str| match name {
         "null" => Ok(types::NULL),
@@ -384,7 +454,7 @@ fn literal(value: &Json) -> Result<Literal, String> {
         Json::Null => Literal::Null,
         Json::Bool(b) => Literal::Bool(*b),
         Json::Number(n) => Literal::Number(n.as_f64().unwrap_or(f64::NAN)),
-        Json::String(s) => Literal::Str(s.clone()),
+        Json::String(s) => Literal::Str(text(s)),
         _ => return Err("`enum` values must be scalars".into()),
     })
 }
@@ -475,7 +545,7 @@ fn compute_accepts(nodes: &mut [Schema]) {
         if let Some(target) = node.reference {
             bits &= visit(nodes, target, memo, active);
         }
-        for &branch in &node.all_of {
+        for &branch in node.all_of.iter() {
             bits &= visit(nodes, branch, memo, active);
         }
         for branches in [&node.any_of, &node.one_of] {

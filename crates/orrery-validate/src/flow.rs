@@ -99,7 +99,7 @@ pub(crate) fn entry_parts(item: &Node) -> Option<(&str, Option<&Node>, Span)> {
     match &item.value {
         Value::Str(name) => Some((name.as_str(), None, item.span)),
         Value::Map(m) if m.len() == 1 => {
-            let e = &m.entries[0];
+            let e = &m.entries()[0];
             Some((
                 e.key.as_str(),
                 e.value.as_map().map(|_| &e.value),
@@ -129,7 +129,7 @@ fn from_graph<'a>(
     }
     let mut compiled: HashMap<&str, &Node> = HashMap::new();
     if let Some(map) = compiled_jobs.and_then(Node::as_map) {
-        for entry in &map.entries {
+        for entry in map.entries() {
             compiled.entry(entry.key.as_str()).or_insert(&entry.value);
         }
     }
@@ -206,7 +206,7 @@ fn from_source(items: &[Node]) -> Vec<FlowJob<'_>> {
         for r in written {
             let name = match &r.value {
                 Value::Str(s) => Some(s.as_str()),
-                Value::Map(m) if m.len() == 1 => Some(m.entries[0].key.as_str()),
+                Value::Map(m) if m.len() == 1 => Some(m.entries()[0].key.as_str()),
                 _ => None,
             };
             let targets: Vec<usize> = name

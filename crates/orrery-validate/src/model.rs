@@ -11,7 +11,7 @@ use orrery_yaml::{Entry, Node, Value};
 pub(crate) fn section<'a>(root: &'a Node, key: &str) -> &'a [Entry] {
     root.get(key)
         .and_then(Node::as_map)
-        .map_or(&[], |m| m.entries.as_slice())
+        .map_or(&[], |m| m.entries())
 }
 
 /// Visits every node under `node` (itself included) with the map entry it is the value of.
@@ -24,7 +24,7 @@ pub(crate) fn walk<'a>(node: &'a Node, f: &mut impl FnMut(Option<&'a Entry>, &'a
         f(entry, node);
         match &node.value {
             Value::Seq(items) => items.iter().for_each(|n| go(None, n, f)),
-            Value::Map(m) => m.entries.iter().for_each(|e| go(Some(e), &e.value, f)),
+            Value::Map(m) => m.entries().iter().for_each(|e| go(Some(e), &e.value, f)),
             _ => {}
         }
     }
@@ -71,7 +71,7 @@ fn names_in(jobs: Option<&Node>) -> Vec<&str> {
                 .iter()
                 .filter_map(|item| match &item.value {
                     Value::Str(name) => Some(name.as_str()),
-                    Value::Map(m) => m.entries.first().map(|e| e.key.as_str()),
+                    Value::Map(m) => m.entries().first().map(|e| e.key.as_str()),
                     _ => None,
                 })
                 .collect()
@@ -97,7 +97,11 @@ pub(crate) fn steps_invoking_commands(root: &Node) -> Vec<Span> {
         let Some(map) = scope.as_map() else {
             return;
         };
-        for entry in map.entries.iter().filter(|e| Some(e.key.as_str()) != skip) {
+        for entry in map
+            .entries()
+            .iter()
+            .filter(|e| Some(e.key.as_str()) != skip)
+        {
             walk(&entry.value, &mut |entry, node| {
                 let is_step_list = entry.is_some_and(|e| {
                     matches!(
@@ -111,7 +115,9 @@ pub(crate) fn steps_invoking_commands(root: &Node) -> Vec<Span> {
                 for item in items {
                     let name = match &item.value {
                         Value::Str(name) => Some(name.as_str()),
-                        Value::Map(m) if m.entries.len() == 1 => Some(m.entries[0].key.as_str()),
+                        Value::Map(m) if m.entries().len() == 1 => {
+                            Some(m.entries()[0].key.as_str())
+                        }
                         _ => None,
                     };
                     if name.is_some_and(|n| commands.contains(n)) {
@@ -219,8 +225,8 @@ impl<'a> Step<'a> {
                 name_span: node.span,
                 args: None,
             }),
-            Value::Map(m) if m.entries.len() == 1 => {
-                let e = &m.entries[0];
+            Value::Map(m) if m.entries().len() == 1 => {
+                let e = &m.entries()[0];
                 Some(Step {
                     name: &e.key,
                     name_span: e.key_span,
@@ -250,7 +256,7 @@ pub(crate) fn required_statuses(root: &Node) -> Vec<&Entry> {
             continue;
         };
         for item in requires {
-            out.extend(item.as_map().map_or(&[][..], |m| m.entries.as_slice()));
+            out.extend(item.as_map().map_or(&[][..], |m| m.entries()));
         }
     }
     out
@@ -267,7 +273,7 @@ pub(crate) fn job_entries(root: &Node) -> Vec<JobEntry<'_>> {
                 match &item.value {
                     Value::Str(_) => out.push(JobEntry { args: None }),
                     Value::Map(m) => {
-                        if let Some(e) = m.entries.first() {
+                        if let Some(e) = m.entries().first() {
                             out.push(JobEntry {
                                 args: Some(&e.value).filter(|v| v.as_map().is_some()),
                             });

@@ -391,7 +391,7 @@ impl Composer<'_> {
             .iter()
             .map(|e| (!e.merge).then(|| key_text(&e.key)))
             .collect();
-        let last_index: HashMap<&str, usize> = if raw.len() > SCAN_LIMIT {
+        let last_index: HashMap<&str, usize> = if raw.len() > Map::SCAN_LIMIT {
             keys.iter()
                 .enumerate()
                 .filter_map(|(i, k)| Some((k.as_deref()?, i)))
@@ -400,7 +400,7 @@ impl Composer<'_> {
             HashMap::new()
         };
         let is_last = |i: usize, key: &str| {
-            if raw.len() > SCAN_LIMIT {
+            if raw.len() > Map::SCAN_LIMIT {
                 last_index.get(key) == Some(&i)
             } else {
                 !keys[i + 1..].iter().any(|k| k.as_deref() == Some(key))
@@ -411,7 +411,6 @@ impl Composer<'_> {
             is_last_of_its_key.push(key.as_deref().is_some_and(|k| is_last(i, k)));
         }
         let mut map = Map::new();
-        let mut positions = KeyIndex::default();
         for ((e, key), last) in raw.into_iter().zip(keys.iter()).zip(is_last_of_its_key) {
             let Some(key) = key else {
                 let sources: Vec<Node> = match e.value.value {
@@ -442,9 +441,9 @@ impl Composer<'_> {
                         );
                         continue;
                     };
-                    for entry in m.entries {
-                        if positions.find(&map, &entry.key).is_none() {
-                            positions.push(&mut map, entry);
+                    for entry in m.into_entries() {
+                        if !map.contains_key(&entry.key) {
+                            map.push(entry);
                         }
                     }
                 }
@@ -466,44 +465,9 @@ impl Composer<'_> {
                 key_span: e.key.span,
                 value: e.value,
             };
-            match positions.find(&map, key) {
-                Some(pos) => map.entries[pos] = entry,
-                None => positions.push(&mut map, entry),
-            }
+            map.replace(entry);
         }
         map
-    }
-}
-
-/// Maps with at most this many entries are searched by scanning; larger ones get a hash index.
-/// Most CircleCI maps are small, and hashing every key of every map cost more than the scans.
-const SCAN_LIMIT: usize = 16;
-
-/// Where each key sits in a map being built: a scan while the map is small, an index beyond.
-#[derive(Default)]
-struct KeyIndex {
-    index: HashMap<String, usize>,
-}
-
-impl KeyIndex {
-    fn find(&self, map: &Map, key: &str) -> Option<usize> {
-        if map.entries.len() <= SCAN_LIMIT {
-            map.entries.iter().position(|e| e.key == key)
-        } else {
-            self.index.get(key).copied()
-        }
-    }
-
-    fn push(&mut self, map: &mut Map, entry: Entry) {
-        map.entries.push(entry);
-        let len = map.entries.len();
-        if len == SCAN_LIMIT + 1 {
-            self.index = (map.entries.iter().enumerate())
-                .map(|(i, e)| (e.key.clone(), i))
-                .collect();
-        } else if len > SCAN_LIMIT + 1 {
-            self.index.insert(map.entries[len - 1].key.clone(), len - 1);
-        }
     }
 }
 

@@ -1,3 +1,7 @@
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::Entry as Slot;
+use hashbrown::HashTable;
 use num_bigint::BigInt;
 use orrery_diagnostics::Span;
 
@@ -22,9 +26,18 @@ pub enum Value {
 }
 
 /// A mapping that keeps insertion order; keys are strings, as in every CircleCI document.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Small maps (most CircleCI maps) are searched by scanning; past [`Map::SCAN_LIMIT`] entries a
+/// hash index of positions is kept (a config's `jobs:` of thousands is looked up once per
+/// workflow entry). The entries are private so the index cannot go stale: writers go through
+/// [`Map::push`], [`Map::insert`], [`Map::remove`], [`Map::values_mut`] /
+/// [`Map::iter_mut`] (values only), or [`Map::entries_mut`], after which the index is rebuilt.
+#[derive(Default)]
 pub struct Map {
-    pub entries: Vec<Entry>,
+    entries: Vec<Entry>,
+    /// Position of the first entry of each key; `Some` exactly when there are more than
+    /// `SCAN_LIMIT` entries.
+    index: Option<Box<Index>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -34,9 +47,93 @@ pub struct Entry {
     pub value: Node,
 }
 
+/// Positions into `entries`, hashed by the key they point at (no key is stored twice).
+#[derive(Clone)]
+struct Index {
+    positions: HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Index {
+    fn build(entries: &[Entry]) -> Box<Index> {
+        let mut index = Box::new(Index {
+            positions: HashTable::with_capacity(entries.len()),
+            hasher: foldhash::fast::RandomState::default(),
+        });
+        for position in 0..entries.len() {
+            index.add(entries, position);
+        }
+        index
+    }
+
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn find(&self, entries: &[Entry], key: &str) -> Option<usize> {
+        self.positions
+            .find(self.hash(key), |&p| entries[p as usize].key == key)
+            .map(|&p| p as usize)
+    }
+
+    /// Records `entries[position]` unless an earlier entry has its key (the first one wins,
+    /// as a scan finds it).
+    fn add(&mut self, entries: &[Entry], position: usize) {
+        let key = entries[position].key.as_str();
+        let hash = self.hash(key);
+        let hasher = &self.hasher;
+        if let Slot::Vacant(vacant) = self.positions.entry(
+            hash,
+            |&p| entries[p as usize].key == key,
+            |&p| hasher.hash_one(entries[p as usize].key.as_str()),
+        ) {
+            vacant.insert(position as u32);
+        }
+    }
+}
+
 impl Map {
+    /// Maps with at most this many entries are searched by scanning; hashing every key of every
+    /// small map costs more than the scans.
+    pub const SCAN_LIMIT: usize = 16;
+
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A map of these entries, in this order (a repeated key is found at its first entry).
+    pub fn from_entries(entries: Vec<Entry>) -> Self {
+        let mut map = Map {
+            entries,
+            index: None,
+        };
+        map.reindex();
+        map
+    }
+
+    pub fn into_entries(self) -> Vec<Entry> {
+        self.entries
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entries to change freely (keys, order, removals); the index is rebuilt when the
+    /// returned guard is dropped. To change values only, [`Map::values_mut`] is cheaper.
+    pub fn entries_mut(&mut self) -> EntriesMut<'_> {
+        EntriesMut { map: self }
+    }
+
+    fn reindex(&mut self) {
+        self.index = (self.entries.len() > Self::SCAN_LIMIT).then(|| Index::build(&self.entries));
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.find(&self.entries, key),
+            None => self.entries.iter().position(|e| e.key == key),
+        }
     }
 
     pub fn get(&self, key: &str) -> Option<&Node> {
@@ -44,26 +141,36 @@ impl Map {
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        self.entries
-            .iter_mut()
-            .find(|e| e.key == key)
-            .map(|e| &mut e.value)
+        let position = self.position(key)?;
+        Some(&mut self.entries[position].value)
     }
 
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+        self.position(key).map(|p| &self.entries[p])
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entry(key).is_some()
+        self.position(key).is_some()
+    }
+
+    /// Appends an entry without looking for its key (a repeated key is found at its first
+    /// entry); [`Map::insert`] replaces instead.
+    pub fn push(&mut self, entry: Entry) {
+        self.entries.push(entry);
+        let len = self.entries.len();
+        match &mut self.index {
+            Some(index) => index.add(&self.entries, len - 1),
+            None if len > Self::SCAN_LIMIT => self.reindex(),
+            None => {}
+        }
     }
 
     /// Sets `key`, keeping its position when it already exists.
     pub fn insert(&mut self, key: impl Into<String>, key_span: Span, value: Node) {
         let key = key.into();
-        match self.entries.iter_mut().find(|e| e.key == key) {
-            Some(e) => e.value = value,
-            None => self.entries.push(Entry {
+        match self.position(&key) {
+            Some(position) => self.entries[position].value = value,
+            None => self.push(Entry {
                 key,
                 key_span,
                 value,
@@ -71,9 +178,20 @@ impl Map {
         }
     }
 
+    /// Sets the entry of `entry.key` to `entry` (its key span too), keeping its position when
+    /// the key exists.
+    pub fn replace(&mut self, entry: Entry) {
+        match self.position(&entry.key) {
+            Some(position) => self.entries[position] = entry,
+            None => self.push(entry),
+        }
+    }
+
     pub fn remove(&mut self, key: &str) -> Option<Node> {
-        let i = self.entries.iter().position(|e| e.key == key)?;
-        Some(self.entries.remove(i).value)
+        let position = self.position(key)?;
+        let removed = self.entries.remove(position);
+        self.reindex();
+        Some(removed.value)
     }
 
     pub fn len(&self) -> usize {
@@ -88,8 +206,78 @@ impl Map {
         self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }
 
+    /// Every key with its value to change (keys stay as they are).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Node)> {
+        self.entries
+            .iter_mut()
+            .map(|e| (e.key.as_str(), &mut e.value))
+    }
+
+    /// The value of the entry at `position`, to change.
+    pub fn value_at_mut(&mut self, position: usize) -> Option<&mut Node> {
+        self.entries.get_mut(position).map(|e| &mut e.value)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Node> {
+        self.entries.iter_mut().map(|e| &mut e.value)
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|e| e.key.as_str())
+    }
+}
+
+/// [`Map::entries_mut`]: the entries as a `Vec`, reindexed when dropped.
+pub struct EntriesMut<'a> {
+    map: &'a mut Map,
+}
+
+impl std::ops::Deref for EntriesMut<'_> {
+    type Target = Vec<Entry>;
+    fn deref(&self) -> &Vec<Entry> {
+        &self.map.entries
+    }
+}
+
+impl std::ops::DerefMut for EntriesMut<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<Entry> {
+        &mut self.map.entries
+    }
+}
+
+impl Drop for EntriesMut<'_> {
+    fn drop(&mut self) {
+        self.map.reindex();
+    }
+}
+
+impl From<Vec<Entry>> for Map {
+    fn from(entries: Vec<Entry>) -> Map {
+        Map::from_entries(entries)
+    }
+}
+
+impl Clone for Map {
+    fn clone(&self) -> Map {
+        Map {
+            entries: self.entries.clone(),
+            index: self.index.clone(),
+        }
+    }
+}
+
+/// Equal when the entries are, in order (the index is derived from them).
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl std::fmt::Debug for Map {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Map")
+            .field("entries", &self.entries)
+            .finish()
     }
 }
 
@@ -159,7 +347,7 @@ impl Node {
     pub fn size(&self) -> usize {
         1 + match &self.value {
             Value::Seq(items) => items.iter().map(Node::size).sum(),
-            Value::Map(m) => m.entries.iter().map(|e| 1 + e.value.size()).sum(),
+            Value::Map(m) => m.entries().iter().map(|e| 1 + e.value.size()).sum(),
             _ => 0,
         }
     }
@@ -221,5 +409,77 @@ pub fn format_float(f: f64) -> String {
         } else {
             s
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orrery_diagnostics::FileId;
+
+    fn span() -> Span {
+        Span::new(FileId(0), 0, 0)
+    }
+
+    fn entry(key: &str, value: i64) -> Entry {
+        Entry {
+            key: key.into(),
+            key_span: span(),
+            value: Node::new(Value::Int(value), span()),
+        }
+    }
+
+    /// Every key answered as a scan of the entries answers it (the first entry of a key).
+    fn agrees_with_a_scan(map: &Map, keys: &[String]) {
+        assert_eq!(map.index.is_some(), map.len() > Map::SCAN_LIMIT);
+        for key in keys {
+            let scanned = map.entries().iter().find(|e| &e.key == key);
+            assert_eq!(map.entry(key), scanned, "{key}");
+            assert_eq!(map.contains_key(key), scanned.is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn lookups_agree_with_a_scan_through_every_writer() {
+        let keys: Vec<String> = (0..60).map(|i| format!("k{i}")).collect();
+        let mut map = Map::new();
+        // Past the scan limit by pushes, with repeated keys (the first one wins).
+        for (i, key) in keys.iter().take(40).enumerate() {
+            map.push(entry(key, i as i64));
+            if i % 7 == 0 {
+                map.push(entry(key, -(i as i64)));
+            }
+            agrees_with_a_scan(&map, &keys);
+        }
+        map.insert("k3", span(), Node::new(Value::Int(300), span()));
+        map.insert("k50", span(), Node::new(Value::Int(500), span()));
+        assert_eq!(map.get("k3").map(|n| &n.value), Some(&Value::Int(300)));
+        assert_eq!(map.get("k50").map(|n| &n.value), Some(&Value::Int(500)));
+        agrees_with_a_scan(&map, &keys);
+        // Removals shift positions.
+        for key in ["k0", "k7", "k7", "k21", "k39"] {
+            map.remove(key);
+            agrees_with_a_scan(&map, &keys);
+        }
+        // Free edits: a rename, a reorder, a truncation back under the limit.
+        map.entries_mut()[5].key = "k55".into();
+        agrees_with_a_scan(&map, &keys);
+        map.entries_mut().reverse();
+        agrees_with_a_scan(&map, &keys);
+        map.entries_mut().truncate(10);
+        agrees_with_a_scan(&map, &keys);
+        // Built whole, and cloned.
+        let big = Map::from_entries((0..30).map(|i| entry(&keys[i % 25], i as i64)).collect());
+        agrees_with_a_scan(&big, &keys);
+        agrees_with_a_scan(&big.clone(), &keys);
+        assert_eq!(big.get("k2").map(|n| &n.value), Some(&Value::Int(2)));
+        let mut replaced = big.clone();
+        replaced.replace(entry("k2", 99));
+        assert_eq!(replaced.entries()[2], entry("k2", 99));
+        assert_ne!(replaced, big);
+        for value in replaced.values_mut() {
+            value.value = Value::Null;
+        }
+        agrees_with_a_scan(&replaced, &keys);
     }
 }

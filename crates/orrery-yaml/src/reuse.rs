@@ -100,15 +100,13 @@ fn reuse(file: FileId, text: &str, limits: Limits, previous: Previous<'_>) -> Op
     };
     for (chunk, old_value, delta) in reused {
         let &(parent, index) = places.get(&(chunk.start + chunk.indent))?;
-        let (parent_key, value) = {
-            let parent = &mut top.entries[parent];
-            (parent.key_span.start as usize, &mut parent.value)
-        };
-        let entry = &mut value.as_map_mut()?.entries[index];
+        let parent_key = top.entries().get(parent)?.key_span.start as usize;
+        let map = top.value_at_mut(parent)?.as_map_mut()?;
+        let entry = map.entries().get(index)?;
         if parent_key != chunk.parent || !entry.value.is_null() || entry.key != chunk.key {
             return None;
         }
-        entry.value = moved(old_value, delta, file);
+        *map.value_at_mut(index)? = moved(old_value, delta, file);
     }
     // Past half the node limit, let the full parse count exactly.
     if root.size().saturating_mul(2) > limits.max_nodes {
@@ -138,8 +136,8 @@ fn reusable<'t>(
         return None;
     }
     let &(parent, index) = places.get(&(old.start + old.indent))?;
-    let parent = &old_root.as_map()?.entries[parent];
-    let entry = &parent.value.as_map()?.entries[index];
+    let parent = &old_root.as_map()?.entries()[parent];
+    let entry = &parent.value.as_map()?.entries()[index];
     let span = entry.value.span;
     (parent.key_span.start as usize == old.parent
         && entry.key == old.key
@@ -158,14 +156,14 @@ fn entries_under_top_level(root: &Node) -> Places {
     let mut places = HashMap::new();
     for (p, parent) in root
         .as_map()
-        .map_or(&[][..], |m| &m.entries)
+        .map_or(&[][..], |m| m.entries())
         .iter()
         .enumerate()
     {
         for (i, entry) in parent
             .value
             .as_map()
-            .map_or(&[][..], |m| &m.entries)
+            .map_or(&[][..], |m| m.entries())
             .iter()
             .enumerate()
         {
@@ -200,9 +198,8 @@ fn moved(node: &Node, delta: i64, file: FileId) -> Node {
     };
     let value = match &node.value {
         Value::Seq(items) => Value::Seq(items.iter().map(|n| moved(n, delta, file)).collect()),
-        Value::Map(map) => Value::Map(crate::Map {
-            entries: map
-                .entries
+        Value::Map(map) => Value::Map(crate::Map::from_entries(
+            map.entries()
                 .iter()
                 .map(|e| crate::Entry {
                     key: e.key.clone(),
@@ -210,7 +207,7 @@ fn moved(node: &Node, delta: i64, file: FileId) -> Node {
                     value: moved(&e.value, delta, file),
                 })
                 .collect(),
-        }),
+        )),
         other => other.clone(),
     };
     Node {

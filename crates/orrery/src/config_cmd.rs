@@ -291,7 +291,11 @@ fn pipeline_parameters(
     diagnostics.extend(parsed.diagnostics);
     match parsed.root.map(|r| r.value) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Map(m)) => Ok(m.entries.into_iter().map(|e| (e.key, e.value)).collect()),
+        Some(Value::Map(m)) => Ok(m
+            .into_entries()
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect()),
         Some(_) => {
             diagnostics.push(
                 Diagnostic::error(
@@ -487,7 +491,7 @@ fn flatten_values(prefix: &str, map: &Node, out: &mut Vec<Given>) {
     let Some(entries) = map.as_map() else {
         return;
     };
-    for entry in &entries.entries {
+    for entry in entries.entries() {
         let (key, value) = (&entry.key, &entry.value);
         let name = if prefix.is_empty() {
             key.to_string()

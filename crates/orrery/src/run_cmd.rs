@@ -183,7 +183,7 @@ fn unknown_jobs(session: &config_cmd::Session, selected: &[String]) -> Vec<Diagn
     let defined: Vec<&str> = root
         .get("jobs")
         .and_then(Node::as_map)
-        .map(|m| m.entries.iter().map(|e| e.key.as_str()).collect())
+        .map(|m| m.entries().iter().map(|e| e.key.as_str()).collect())
         .unwrap_or_default();
     let compiled = session
         .compiled

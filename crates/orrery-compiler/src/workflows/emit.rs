@@ -37,7 +37,7 @@ pub(crate) fn emit_workflow(
         })
         .collect();
     // The compiled jobs so far (other workflows may have added the same job).
-    let mut emitted: HashSet<String> = jobs.entries.iter().map(|e| e.key.clone()).collect();
+    let mut emitted: HashSet<String> = jobs.entries().iter().map(|e| e.key.clone()).collect();
     let mut list = Vec::with_capacity(members.len());
     let mut failed = false;
     for p in &members {
@@ -52,7 +52,7 @@ pub(crate) fn emit_workflow(
         }
         if let Some(job) = &p.job {
             if emitted.insert(p.name.clone()) {
-                jobs.entries.push(Entry {
+                jobs.push(Entry {
                     key: p.name.clone(),
                     key_span: p.span,
                     value: job.clone(),
@@ -63,13 +63,11 @@ pub(crate) fn emit_workflow(
             Node::string(p.name.clone(), p.span)
         } else {
             Node::new(
-                Value::Map(Map {
-                    entries: vec![Entry {
-                        key: p.name.clone(),
-                        key_span: p.span,
-                        value: Node::new(Value::Map(kept), p.span),
-                    }],
-                }),
+                Value::Map(Map::from_entries(vec![Entry {
+                    key: p.name.clone(),
+                    key_span: p.span,
+                    value: Node::new(Value::Map(kept), p.span),
+                }])),
                 p.span,
             )
         });
@@ -79,15 +77,15 @@ pub(crate) fn emit_workflow(
         return Err(Reported);
     }
     let mut out = Map::new();
-    for e in &workflow.entries {
+    for e in workflow.entries() {
         match e.key.as_str() {
             "when" | "unless" => {}
-            "jobs" => out.entries.push(Entry {
+            "jobs" => out.push(Entry {
                 key: "jobs".into(),
                 key_span: e.key_span,
                 value: Node::new(Value::Seq(std::mem::take(&mut list)), e.value.span),
             }),
-            _ => out.entries.push(e.clone()),
+            _ => out.push(e.clone()),
         }
     }
     Ok(Node::new(Value::Map(out), entry.value.span))

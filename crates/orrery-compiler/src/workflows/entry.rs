@@ -37,7 +37,7 @@ pub(super) fn plan_entry(
     let (job_name, invocation, name_span) = match &item.value {
         Value::Str(name) => (name.clone(), &empty, item.span),
         Value::Map(m) if m.len() == 1 => {
-            let e = &m.entries[0];
+            let e = &m.entries()[0];
             match &e.value.value {
                 Value::Map(inv) => (e.key.clone(), inv, e.key_span),
                 Value::Null => (e.key.clone(), &empty, e.key_span),
@@ -190,14 +190,14 @@ fn plan_instance(
     let mut pre_steps = None;
     let mut post_steps = None;
     let mut override_with = None;
-    for entry in inv.entries {
+    for entry in inv.into_entries() {
         match entry.key.as_str() {
-            k if KEPT_KEYS.contains(&k) => kept.entries.push(entry),
+            k if KEPT_KEYS.contains(&k) => kept.push(entry),
             "pre-steps" => pre_steps = Some(entry.value),
             "override-with" => override_with = Some(entry.value),
             "post-steps" => post_steps = Some(entry.value),
             k if CONSUMED_KEYS.contains(&k) => {}
-            _ => args.entries.push(entry),
+            _ => args.push(entry),
         }
     }
     let invocation = Invocation {

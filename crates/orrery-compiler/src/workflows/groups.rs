@@ -97,9 +97,9 @@ impl MemberEntry<'_> {
                 settings: None,
             }),
             Value::Map(m) if m.len() == 1 => Some(MemberEntry {
-                job: &m.entries[0].key,
-                job_span: m.entries[0].key_span,
-                settings: m.entries[0].value.as_map(),
+                job: &m.entries()[0].key,
+                job_span: m.entries()[0].key_span,
+                settings: m.entries()[0].value.as_map(),
             }),
             _ => None,
         }
@@ -137,7 +137,7 @@ impl MemberEntry<'_> {
             .iter()
             .filter_map(|r| match &r.value {
                 Value::Str(s) => Some(s.clone()),
-                Value::Map(m) if m.len() == 1 => Some(m.entries[0].key.clone()),
+                Value::Map(m) if m.len() == 1 => Some(m.entries()[0].key.clone()),
                 _ => None,
             })
             .collect()
@@ -164,8 +164,8 @@ pub(crate) fn definitions(ctx: &mut Ctx<'_>, config: &Map, jobs: &Map) -> JobGro
         }
         return out;
     };
-    let group_names: Vec<&str> = section.entries.iter().map(|e| e.key.as_str()).collect();
-    for entry in &section.entries {
+    let group_names: Vec<&str> = section.entries().iter().map(|e| e.key.as_str()).collect();
+    for entry in section.entries() {
         let group = definition(ctx, entry, jobs, &group_names);
         for item in &group.jobs {
             if let Some(member) = MemberEntry::read(item) {
@@ -216,7 +216,7 @@ fn definition(ctx: &mut Ctx<'_>, entry: &Entry, jobs: &Map, group_names: &[&str]
         );
         return group;
     };
-    for key in &body.entries {
+    for key in body.entries() {
         match key.key.as_str() {
             "jobs" => {}
             "parameters" => fault(
@@ -446,9 +446,9 @@ pub(super) fn plan_invocation(
         None => format!("{name}-group-start"),
     };
     let mut start_keys = Map::new();
-    for entry in &keys.entries {
+    for entry in keys.entries() {
         if matches!(entry.key.as_str(), "requires" | "filters") {
-            start_keys.entries.push(entry.clone());
+            start_keys.push(entry.clone());
         }
     }
     let start_body = match &serial {
@@ -490,7 +490,7 @@ pub(super) fn plan_invocation(
         for member in &mut planned[before..] {
             if !member.kept.contains_key("requires") {
                 let requires = Node::new(Value::Seq(vec![Node::string(&start_name, at)]), at);
-                member.kept.entries.insert(
+                member.kept.entries_mut().insert(
                     0,
                     Entry {
                         key: "requires".into(),
@@ -520,13 +520,11 @@ pub(super) fn plan_invocation(
     // With a serial group, the lock is released whatever became of the group.
     if let Some(key) = &serial {
         let mut unlock_keys = Map::new();
-        let after_end = Map {
-            entries: vec![Entry {
-                key: end_name,
-                key_span: at,
-                value: Node::string("terminal", at),
-            }],
-        };
+        let after_end = Map::from_entries(vec![Entry {
+            key: end_name,
+            key_span: at,
+            value: Node::string("terminal", at),
+        }]);
         unlock_keys.insert(
             "requires",
             at,
@@ -551,7 +549,7 @@ pub(super) fn plan_invocation(
 fn check_keys(ctx: &mut Ctx<'_>, invocation: &Invocation<'_>) -> R<()> {
     let mut failed = false;
     let mut arguments: Vec<String> = Vec::new();
-    for entry in &invocation.keys.entries {
+    for entry in invocation.keys.entries() {
         let key = entry.key.as_str();
         if INVOCATION_KEYS.contains(&key) {
             continue;

@@ -32,7 +32,7 @@ pub(super) fn expand_matrix(
     };
     let mut axes: Vec<(&str, &[Node])> = Vec::new();
     let mut faulty = None;
-    for entry in &parameters.entries {
+    for entry in parameters.entries() {
         match entry.value.as_seq() {
             Some(values) => axes.push((&entry.key, values)),
             // Every axis that is not a list is reported, not only the first.

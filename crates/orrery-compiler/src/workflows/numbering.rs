@@ -54,9 +54,9 @@ fn same_data(a: &Node, b: &Node) -> bool {
         }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()
-                && x.entries
+                && x.entries()
                     .iter()
-                    .zip(&y.entries)
+                    .zip(y.entries())
                     .all(|(p, q)| p.key == q.key && same_data(&p.value, &q.value))
         }
         (x, y) => x == y,

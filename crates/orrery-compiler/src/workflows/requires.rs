@@ -107,9 +107,9 @@ pub(super) fn resolve_requires(
         let (name, status, span) = match &item.value {
             Value::Str(n) => (n.clone(), None, item.span),
             Value::Map(m) if m.len() == 1 => (
-                m.entries[0].key.clone(),
-                Some(m.entries[0].value.clone()),
-                m.entries[0].key_span,
+                m.entries()[0].key.clone(),
+                Some(m.entries()[0].value.clone()),
+                m.entries()[0].key_span,
             ),
             _ => {
                 ctx.report(
@@ -209,13 +209,11 @@ pub(super) fn resolve_requires(
             out.push(match &status {
                 None => Node::string(target, item.span),
                 Some(s) => Node::new(
-                    Value::Map(Map {
-                        entries: vec![Entry {
-                            key: target.to_string(),
-                            key_span: span,
-                            value: s.clone(),
-                        }],
-                    }),
+                    Value::Map(Map::from_entries(vec![Entry {
+                        key: target.to_string(),
+                        key_span: span,
+                        value: s.clone(),
+                    }])),
                     item.span,
                 ),
             });

@@ -23,7 +23,9 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
         for wf in section(root, section_key) {
             for item in wf.value.get("jobs").and_then(Node::as_seq).unwrap_or(&[]) {
                 let Value::Map(m) = &item.value else { continue };
-                let Some(e) = m.entries.first() else { continue };
+                let Some(e) = m.entries().first() else {
+                    continue;
+                };
                 if e.value.get("type").and_then(Node::as_str) != Some("approval") {
                     continue;
                 }

@@ -115,7 +115,7 @@ fn own_attach_steps(list: &Node, out: &mut Vec<Span>) {
 fn step_key_span(step: &Node, key: &str) -> Option<Span> {
     match &step.value {
         Value::Str(s) if s == key => Some(step.span),
-        Value::Map(m) if m.len() == 1 && m.entries[0].key == key => Some(m.entries[0].key_span),
+        Value::Map(m) if m.len() == 1 && m.entries()[0].key == key => Some(m.entries()[0].key_span),
         _ => None,
     }
 }

@@ -122,7 +122,7 @@ fn checks_out_to_working_directory(steps: &Node) -> bool {
         .any(|step| match &step.value {
             Value::Str(s) => s == "checkout",
             Value::Map(m) if m.len() == 1 => {
-                let e = &m.entries[0];
+                let e = &m.entries()[0];
                 match e.key.as_str() {
                     "checkout" => e.value.get("path").is_none(),
                     "when" | "unless" => e

@@ -21,13 +21,13 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     let Some(root) = cx.root().as_map() else {
         return;
     };
-    for entry in &root.entries {
+    for entry in root.entries() {
         if !SECTIONS.contains(&entry.key.as_str()) {
             continue;
         }
         let empty = match &entry.value.value {
             Value::Null => true,
-            Value::Map(m) => m.entries.is_empty(),
+            Value::Map(m) => m.entries().is_empty(),
             _ => false,
         };
         if !empty {

@@ -87,7 +87,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
 fn variables(env: &Node) -> Vec<(&str, &Node, usize)> {
     let mut out = Vec::new();
     if let Some(map) = env.as_map() {
-        out.extend(map.entries.iter().map(|e| (e.key.as_str(), &e.value, 0)));
+        out.extend(map.entries().iter().map(|e| (e.key.as_str(), &e.value, 0)));
     }
     for item in env.as_seq().unwrap_or(&[]) {
         if let Some(s) = item.as_str() {
@@ -95,7 +95,7 @@ fn variables(env: &Node) -> Vec<(&str, &Node, usize)> {
                 out.push((name, item, name.len() + 1));
             }
         } else if let Some(map) = item.as_map() {
-            out.extend(map.entries.iter().map(|e| (e.key.as_str(), &e.value, 0)));
+            out.extend(map.entries().iter().map(|e| (e.key.as_str(), &e.value, 0)));
         }
     }
     out

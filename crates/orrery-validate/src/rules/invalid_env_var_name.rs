@@ -21,7 +21,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             return;
         }
         let Some(map) = n.as_map() else { return };
-        for var in &map.entries {
+        for var in map.entries() {
             if var.key.contains("<<") || valid(&var.key) {
                 continue;
             }

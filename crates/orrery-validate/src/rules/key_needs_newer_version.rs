@@ -31,7 +31,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     }
     let Some(map) = root.as_map() else { return };
     let version = map.entry("version");
-    for entry in &map.entries {
+    for entry in map.entries() {
         if !V21_ONLY.contains(&entry.key.as_str()) {
             continue;
         }

@@ -142,7 +142,7 @@ fn entry_names(invoked: &str, name: Option<&Node>, matrix: Option<&Node>) -> Opt
 fn combinations(matrix: &Node) -> Option<Vec<Vec<(String, Node)>>> {
     let parameters = matrix.get("parameters")?.as_map()?;
     let mut combos: Vec<Vec<(String, Node)>> = vec![Vec::new()];
-    for entry in &parameters.entries {
+    for entry in parameters.entries() {
         let values = entry.value.as_seq()?;
         if values
             .iter()

@@ -26,7 +26,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             continue;
         };
         let named: Vec<_> = map
-            .entries
+            .entries()
             .iter()
             .filter(|e| TYPES.contains(&e.key.as_str()))
             .collect();

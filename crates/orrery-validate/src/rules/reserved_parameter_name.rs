@@ -34,7 +34,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
         let Some(params) = job.value.get("parameters").and_then(|p| p.as_map()) else {
             continue;
         };
-        for param in &params.entries {
+        for param in params.entries() {
             if !RESERVED.contains(&param.key.as_str()) {
                 continue;
             }

@@ -170,8 +170,8 @@ fn runs(node: &Node) -> Vec<&Node> {
         let Some(items) = n.as_seq() else { return };
         for item in items {
             if let Some(m) = item.as_map().filter(|m| m.len() == 1) {
-                if m.entries[0].key == "run" {
-                    out.push(&m.entries[0].value);
+                if m.entries()[0].key == "run" {
+                    out.push(&m.entries()[0].value);
                 }
             }
         }

@@ -41,7 +41,7 @@ fn visit(sink: &mut Sink<'_>, node: &Node, key: &str) {
             sink.push(d);
         }
         Value::Map(m) => {
-            for e in &m.entries {
+            for e in m.entries() {
                 match e.key.as_str() {
                     "and" | "or" => {
                         for item in e.value.as_seq().unwrap_or(&[]) {

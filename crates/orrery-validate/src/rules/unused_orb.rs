@@ -23,7 +23,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     // Every key and string value outside the orb references themselves; an orb is used when
     // one of them starts with `ALIAS/` (steps, executors, jobs, `override-with`, arguments).
     let mut texts = Vec::new();
-    for entry in root.as_map().map_or(&[][..], |m| m.entries.as_slice()) {
+    for entry in root.as_map().map_or(&[][..], |m| m.entries()) {
         if entry.key == "orbs" {
             for orb in orbs {
                 if orb.value.as_str().is_none() {

@@ -62,7 +62,7 @@ fn check_element(sink: &mut Sink<'_>, element: &Entry, kind: &str, orb: Option<&
         Some(orb) => format!("{orb}/{}", element.key),
         None => element.key.clone(),
     };
-    for param in &params.entries {
+    for param in params.entries() {
         if used.contains(param.key.as_str()) {
             continue;
         }

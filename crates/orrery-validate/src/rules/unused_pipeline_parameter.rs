@@ -31,7 +31,7 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
         return;
     }
     let mut words = Vec::new();
-    for entry in root.as_map().map_or(&[][..], |m| m.entries.as_slice()) {
+    for entry in root.as_map().map_or(&[][..], |m| m.entries()) {
         if entry.key != "parameters" {
             strings_and_keys(&entry.value, &mut words);
         }
