@@ -122,6 +122,16 @@ impl SourceDb {
         self.files.get(id.0 as usize)
     }
 
+    /// The first file named `name`.
+    pub fn file_named(&self, name: &str) -> Option<FileId> {
+        self.files().find(|(_, f)| f.name == name).map(|(id, _)| id)
+    }
+
+    /// Every file with its id, in the order they were added.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        (0u32..).map(FileId).zip(&self.files)
+    }
+
     pub fn line_col(&self, span: Span) -> Option<(&SourceFile, LineCol)> {
         let file = self.file(span.file)?;
         Some((file, file.line_col(span.start as usize)))

@@ -353,7 +353,7 @@ impl Builder<'_> {
                     let Some(used) = orbs.iter().find(|o| o.reference == *reference) else {
                         continue;
                     };
-                    let Some(file) = self.file_named(&used.origin) else {
+                    let Some(file) = self.db.file_named(&used.origin) else {
                         continue;
                     };
                     let text = self.db.file(file).map_or("", |f| f.text.as_str());
@@ -369,14 +369,6 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-    }
-
-    fn file_named(&self, name: &str) -> Option<FileId> {
-        (0..)
-            .map(FileId)
-            .map_while(|id| self.db.file(id).map(|f| (id, f)))
-            .find(|(_, f)| f.name == name)
-            .map(|(id, _)| id)
     }
 
     /// The jobs, commands and executors of a config or orb, named with `prefix`.

@@ -3,7 +3,7 @@
 use orrery_diagnostics::Span;
 use orrery_yaml::{Node, Value};
 
-use crate::model::Kind;
+use crate::model::{Kind, Model};
 use crate::Analysis;
 
 /// One entry of the outline.
@@ -39,16 +39,7 @@ impl Analysis {
                 kind: Some(d.kind),
                 span: root_span(root, file),
                 selection: d.span,
-                children: model
-                    .params_of(i)
-                    .map(|p| Symbol {
-                        name: p.name.clone(),
-                        kind: Some(Kind::Parameter),
-                        span: cover(p.span, p.body),
-                        selection: p.span,
-                        children: Vec::new(),
-                    })
-                    .collect(),
+                children: parameter_symbols(model, i),
             });
         }
         if !out.is_empty() {
@@ -73,16 +64,7 @@ impl Analysis {
                     kind: Some(d.kind),
                     span: cover(d.span, d.body),
                     selection: d.span,
-                    children: model
-                        .params_of(i)
-                        .map(|p| Symbol {
-                            name: p.name.clone(),
-                            kind: Some(Kind::Parameter),
-                            span: cover(p.span, p.body),
-                            selection: p.span,
-                            children: Vec::new(),
-                        })
-                        .collect(),
+                    children: parameter_symbols(model, i),
                 })
                 .collect();
             out.push(Symbol {
@@ -129,6 +111,20 @@ fn root_span(root: &orrery_yaml::Map, file: orrery_diagnostics::FileId) -> Span 
         .last()
         .map_or(0, |e| e.value.span.end.max(e.key_span.end));
     Span::new(file, start as usize, end as usize)
+}
+
+/// The parameters of definition `owner`, as symbols under it.
+fn parameter_symbols(model: &Model, owner: usize) -> Vec<Symbol> {
+    model
+        .params_of(owner)
+        .map(|p| Symbol {
+            name: p.name.clone(),
+            kind: Some(Kind::Parameter),
+            span: cover(p.span, p.body),
+            selection: p.span,
+            children: Vec::new(),
+        })
+        .collect()
 }
 
 fn cover(a: Span, b: Span) -> Span {

@@ -95,13 +95,41 @@ fn tree_with(mut tree: SourceTree, relative: &str, text: &str) -> SourceTree {
     tree
 }
 
-/// The file named `name` in `db`.
-fn file_named(db: &SourceDb, name: &str) -> Option<FileId> {
-    (0..)
-        .map(FileId)
-        .map_while(|id| db.file(id).map(|f| (id, f)))
-        .find(|(_, f)| f.name == name)
-        .map(|(id, _)| id)
+/// A file of a tree, packed with the rest of the tree as it is on disk.
+struct PackedPart {
+    /// The file's path in the tree.
+    relative: String,
+    db: SourceDb,
+    file: FileId,
+    diagnostics: Vec<Diagnostic>,
+    /// The packed document; `None` when packing found an error.
+    value: Option<Node>,
+}
+
+/// Reads the tree at `dir` with `text` in place of the file `path`, and packs it; or says why
+/// it cannot.
+fn read_part(
+    dir: &Path,
+    path: &Path,
+    text: &str,
+    read: fn(&Path) -> Result<SourceTree, orrery_pack::fs::FsError>,
+    pack: fn(&SourceTree) -> orrery_pack::Packed,
+) -> Result<PackedPart, String> {
+    let Some(relative) = relative(dir, path) else {
+        return Err(format!("{} is outside {}", path.display(), dir.display()));
+    };
+    let tree = tree_with(read(dir).map_err(|e| e.to_string())?, &relative, text);
+    let packed = pack(&tree);
+    let mut db = packed.sources;
+    let name = tree.display_name(&relative);
+    let file = db.file_named(&name).unwrap_or_else(|| db.add(name, text));
+    Ok(PackedPart {
+        relative,
+        db,
+        file,
+        diagnostics: packed.diagnostics,
+        value: packed.value,
+    })
 }
 
 /// The findings of the document (in source order), each moved from the packed text to the
@@ -131,25 +159,26 @@ fn packed_text(db: &mut SourceDb, dir: &Path, value: &Node) -> (FileId, String, 
 impl crate::lsp_cmd::ProjectWorkspace {
     /// Checks `text` as the file `path` of the orb source directory `dir`.
     pub(crate) fn analyze_orb_source(&self, dir: &Path, path: &Path, text: &str) -> Analysis {
-        let Some(relative) = relative(dir, path) else {
-            return cannot_check(
-                path,
-                text,
-                format!("{} is outside {}", path.display(), dir.display()),
-            );
+        let part = match read_part(
+            dir,
+            path,
+            text,
+            orrery_pack::fs::read_orb_dir,
+            orrery_pack::pack_orb,
+        ) {
+            Ok(part) => part,
+            Err(message) => return cannot_check(path, text, message),
         };
-        let tree = match orrery_pack::fs::read_orb_dir(dir) {
-            Ok(tree) => tree_with(tree, &relative, text),
-            Err(e) => return cannot_check(path, text, e.to_string()),
-        };
-        let packed = orrery_pack::pack_orb(&tree);
-        let mut db = packed.sources;
-        let name = tree.display_name(&relative);
-        let file = file_named(&db, &name).unwrap_or_else(|| db.add(name, text));
-        let mut diagnostics = packed.diagnostics;
+        let PackedPart {
+            relative,
+            mut db,
+            file,
+            mut diagnostics,
+            value,
+        } = part;
         let mut map = SourceMap::default();
         let mut root = None;
-        if let Some(value) = packed.value {
+        if let Some(value) = value {
             let (packed_file, packed_text, source_map) = packed_text(&mut db, dir, &value);
             map = source_map;
             let config = crate::project_host::project_root(path).join(".circleci/config.yml");
@@ -169,10 +198,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
                     );
                     diagnostics.extend(check.diagnostics);
                     // The check reads the orb again as the subject of its generated config.
-                    for (id, f) in (0..)
-                        .map(FileId)
-                        .map_while(|id| db.file(id).map(|f| (id, f)))
-                    {
+                    for (id, f) in db.files() {
                         if id != packed_file && f.text == packed_text {
                             map.same_as_packed(id);
                         }
@@ -197,23 +223,24 @@ impl crate::lsp_cmd::ProjectWorkspace {
     /// Checks `text` as the file `path` of the split config directory `dir`: the packed
     /// config is checked as `config validate` checks a config beside the directory.
     pub(crate) fn analyze_config_part(&self, dir: &Path, path: &Path, text: &str) -> Analysis {
-        let Some(relative) = relative(dir, path) else {
-            return cannot_check(
-                path,
-                text,
-                format!("{} is outside {}", path.display(), dir.display()),
-            );
+        let part = match read_part(
+            dir,
+            path,
+            text,
+            orrery_pack::fs::read_config_dir,
+            orrery_pack::pack_config,
+        ) {
+            Ok(part) => part,
+            Err(message) => return cannot_check(path, text, message),
         };
-        let tree = match orrery_pack::fs::read_config_dir(dir) {
-            Ok(tree) => tree_with(tree, &relative, text),
-            Err(e) => return cannot_check(path, text, e.to_string()),
-        };
-        let packed = orrery_pack::pack_config(&tree);
-        let mut db = packed.sources;
-        let name = tree.display_name(&relative);
-        let file = file_named(&db, &name).unwrap_or_else(|| db.add(name, text));
-        let mut diagnostics = packed.diagnostics;
-        let Some(value) = packed.value else {
+        let PackedPart {
+            relative,
+            mut db,
+            file,
+            mut diagnostics,
+            value,
+        } = part;
+        let Some(value) = value else {
             let mine = of_document(&SourceMap::default(), diagnostics, file);
             return self.part_analysis(dir, db, file, text, mine, None, &relative, false);
         };
@@ -230,10 +257,7 @@ impl crate::lsp_cmd::ProjectWorkspace {
         // the source files are.
         let mut files: std::collections::HashMap<FileId, FileId> = Default::default();
         files.insert(checked.config, packed_file);
-        for (id, f) in (0..)
-            .map(FileId)
-            .map_while(|id| checked_db.file(id).map(|f| (id, f)))
-        {
+        for (id, f) in checked_db.files() {
             if id != checked.config {
                 files.insert(id, db.add(f.name.clone(), f.text.clone()));
             }

@@ -11,6 +11,8 @@
 mod common;
 mod run_cases;
 
+use run_cases::swarm_docker;
+
 use std::fs::File;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -82,22 +84,6 @@ fn script(args: &[&str]) -> Output {
         .expect("run bash")
 }
 
-/// `docker` against node `n` (1 is the manager).
-fn node(n: u32, args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .env("DOCKER_API_VERSION", "1.41")
-        .args(["-H", &format!("unix:///run/orrery-swarm/n{n}.sock")])
-        .args(args)
-        .output()
-        .expect("run docker");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
 fn lines(s: &str) -> usize {
     s.lines().filter(|l| !l.trim().is_empty()).count()
 }
@@ -128,7 +114,7 @@ fn on_a_three_node_swarm() {
     // What a crashed run leaves: a network, a secret and running services on every node; and
     // something of someone else's that gc must not touch.
     let label = "orrery.run=crashed-1";
-    node(
+    swarm_docker(
         1,
         &[
             "network",
@@ -189,14 +175,14 @@ fn on_a_three_node_swarm() {
             "sleep",
             "600",
         ]);
-        node(1, &args);
+        swarm_docker(1, &args);
     };
     service("crashed-1-job", &[label], &["--network", "crashed-1"], "3");
     service("someone-else", &[], &[], "1");
     let running = || {
         (1..=3)
             .map(|n| {
-                lines(&node(
+                lines(&swarm_docker(
                     n,
                     &[
                         "ps",
@@ -226,21 +212,21 @@ fn on_a_three_node_swarm() {
     );
     assert_eq!(running(), 0, "containers of the crashed run are left");
     assert_eq!(
-        lines(&node(
+        lines(&swarm_docker(
             1,
             &["service", "ls", "-q", "--filter", &format!("label={label}")]
         )),
         0
     );
     assert_eq!(
-        lines(&node(
+        lines(&swarm_docker(
             1,
             &["network", "ls", "-q", "--filter", &format!("label={label}")]
         )),
         0
     );
     assert_eq!(
-        lines(&node(
+        lines(&swarm_docker(
             1,
             &["secret", "ls", "-q", "--filter", &format!("label={label}")]
         )),
@@ -248,7 +234,7 @@ fn on_a_three_node_swarm() {
     );
     // Not labelled: left alone.
     assert_eq!(
-        lines(&node(
+        lines(&swarm_docker(
             1,
             &["service", "ls", "-q", "--filter", "name=someone-else"]
         )),
@@ -260,7 +246,7 @@ fn on_a_three_node_swarm() {
         text(&again.stdout).trim(),
         "removed 0 services, 0 networks, 0 secrets"
     );
-    node(1, &["service", "rm", "someone-else"]);
+    swarm_docker(1, &["service", "rm", "someone-else"]);
 
     // `orrery run --engine swarm`: the shared scenarios (each run checks that nothing labelled
     // with it is left on the swarm or on any node).
@@ -391,7 +377,7 @@ fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
     let running_primaries = || {
         (1..=run_cases::SWARM_NODES)
             .map(|n| {
-                lines(&node(
+                lines(&swarm_docker(
                     n,
                     &[
                         "ps",
@@ -408,7 +394,7 @@ fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
     assert_eq!(running_primaries(), 1, "the job's container is not running");
     // The services' specs, left for gc: no project variable, and no token (64 hex digits: only
     // the name of the secret holding it), in clear.
-    let services = node(
+    let services = swarm_docker(
         1,
         &[
             "service",
@@ -420,7 +406,7 @@ fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
     );
     let mut specs = vec!["service", "inspect"];
     specs.extend(services.split_whitespace());
-    let specs = node(1, &specs);
+    let specs = swarm_docker(1, &specs);
     assert!(specs.contains("orrery-token"), "{specs}");
     assert!(!specs.contains("proj-secret-1234"), "{specs}");
     let longest_hex = specs
@@ -497,7 +483,7 @@ fn a_stopped_node_fails_its_job_as_infrastructure() {
         .filter(|e| e["event"] == "node_placed")
         .find_map(|e| {
             let id = e["swarm_node"].as_str()?;
-            let addr = node(1, &["node", "inspect", "-f", "{{.Status.Addr}}", id]);
+            let addr = swarm_docker(1, &["node", "inspect", "-f", "{{.Status.Addr}}", id]);
             let n = addr.trim().strip_prefix("198.18.0.1")?.to_string();
             (n != "1").then(|| (e["node"].as_u64().unwrap(), n))
         })
@@ -590,7 +576,7 @@ fn jobs_spread_over_the_swarm() {
     let nodes: std::collections::BTreeSet<&String> = placed.values().collect();
     assert!(nodes.len() >= 2, "every job on one node: {placed:?}");
     // The swarm's own record agrees: the nodes are the cluster's.
-    let ids = node(1, &["node", "ls", "-q"]);
+    let ids = swarm_docker(1, &["node", "ls", "-q"]);
     for n in &nodes {
         assert!(
             ids.lines().any(|id| n.starts_with(id.trim())),
