@@ -38,6 +38,9 @@ pub const AGENT_VARIABLES: &[&str] = &[
 
 /// How long steps get to stop after the store went away, before the agent leaves anyway.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long the steps wait for every relayed service's first report (a service's task may
+/// start well after the primary's on a busy cluster).
+const SERVICES_WAIT: Duration = Duration::from_secs(90);
 
 #[derive(Clone, Debug)]
 pub struct AgentOptions {
@@ -55,6 +58,14 @@ pub struct AgentOptions {
     pub helpers: Option<PathBuf>,
     /// Service containers on `localhost` (`crate::forward`), started before the steps.
     pub forwards: Vec<crate::forward::Forward>,
+    /// Service containers (by host name) that report the ports they listen on to the store
+    /// (`orrery agent ports`, their health check): each port they report is relayed from
+    /// `localhost`, and the steps start once each has reported (as a local job's steps start
+    /// once its service containers have).
+    pub relay_services: Vec<String>,
+    /// The primary image's own process (its entrypoint and command, when the job keeps them),
+    /// started beside the steps as a local primary container runs it; empty for none.
+    pub primary_process: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +85,8 @@ pub fn run(options: &AgentOptions) -> Result<AgentEnd, String> {
         beat.max(Duration::from_secs(1)),
     )?);
     let task = client.task()?;
+    // First, so that it is under way before the steps, as a container's process would be.
+    let primary = start_primary_process(&options.primary_process);
     let env = machine::in_container(&options.home, &options.task_dir, AGENT_VARIABLES)?;
     crate::forward::start(&options.forwards)?;
 
@@ -109,7 +122,25 @@ pub fn run(options: &AgentOptions) -> Result<AgentEnd, String> {
         uploads: AtomicUsize::new(0),
         helpers: options.helpers.clone(),
     };
-    let (status, report) = run_task(&task, env, &services, log.clone(), &cancel);
+    if !options.relay_services.is_empty() {
+        let missing = relay_reported_ports(&client, &options.relay_services, &cancel, &done);
+        if !missing.is_empty() {
+            log.line(&format!(
+                "warning: service container {} did not start within {}s; the steps start without it on localhost",
+                missing.join(", "),
+                SERVICES_WAIT.as_secs()
+            ));
+        }
+    }
+    let (status, report) = match primary {
+        Ok(()) => run_task(&task, env, &services, log.clone(), &cancel),
+        Err(e) => {
+            let mut env = env;
+            env.finish();
+            log.line(&e);
+            (Status::Failed, Default::default())
+        }
+    };
     if lost.load(Ordering::SeqCst) {
         done.store(true, Ordering::SeqCst);
         stream.close();
@@ -138,6 +169,108 @@ pub fn run(options: &AgentOptions) -> Result<AgentEnd, String> {
         return Ok(AgentEnd::StoreLost);
     }
     reported.map(|()| AgentEnd::Finished(status))
+}
+
+/// Starts the primary image's own process (`argv`, none when empty) in a process group of its
+/// own with this process's environment (the image's and the job's primary `environment:`, not
+/// the agent's variables) and output; it lives as long as the container.
+fn start_primary_process(argv: &[String]) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let Some((program, args)) = argv.split_first() else {
+        return Ok(());
+    };
+    let mut command = std::process::Command::new(program);
+    command
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .process_group(0);
+    for variable in AGENT_VARIABLES {
+        command.env_remove(variable);
+    }
+    let mut child = command.spawn().map_err(|e| {
+        format!(
+            "cannot start the primary image's process `{}`: {e}",
+            argv.join(" ")
+        )
+    })?;
+    // Reaped when it ends (the agent is its parent; the container's init reaps only orphans).
+    std::thread::spawn(move || {
+        if let Ok(status) = child.wait() {
+            eprintln!("orrery agent: the primary image's process ended ({status})");
+        }
+    });
+    Ok(())
+}
+
+/// Relays, from a thread of its own until `done`, each port the services `hosts` report (the
+/// first service reporting a port has it) from `localhost`; returns once every one of them
+/// reported, or after [`SERVICES_WAIT`] or a cancel, with the hosts that have not reported.
+fn relay_reported_ports(
+    client: &Arc<StoreClient>,
+    hosts: &[String],
+    cancel: &Arc<AtomicBool>,
+    done: &Arc<AtomicBool>,
+) -> Vec<String> {
+    let reported = Arc::new((
+        Mutex::new(std::collections::BTreeSet::<String>::new()),
+        std::sync::Condvar::new(),
+    ));
+    {
+        let (client, hosts, reported, done) = (
+            client.clone(),
+            hosts.to_vec(),
+            reported.clone(),
+            done.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut after = 0;
+            let mut relayed = std::collections::BTreeSet::new();
+            while !done.load(Ordering::SeqCst) {
+                let Ok(ports) = client.service_ports(after) else {
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                };
+                after = ports.version;
+                for (host, ports) in ports.services {
+                    if !hosts.contains(&host) {
+                        continue;
+                    }
+                    for port in ports {
+                        if !relayed.insert(port) {
+                            continue;
+                        }
+                        let forward = crate::forward::Forward {
+                            local: port,
+                            host: host.clone(),
+                            port,
+                        };
+                        match crate::forward::start(&[forward]) {
+                            Ok(()) => eprintln!("orrery agent: localhost:{port} is {host}:{port}"),
+                            Err(e) => eprintln!("orrery agent: {host}:{port} not on localhost: {e}"),
+                        }
+                    }
+                    if let Ok(mut seen) = reported.0.lock() {
+                        seen.insert(host);
+                    }
+                }
+                reported.1.notify_all();
+            }
+        });
+    }
+    let deadline = Instant::now() + SERVICES_WAIT;
+    let missing = || -> Vec<String> {
+        let seen = reported.0.lock().map(|s| s.clone()).unwrap_or_default();
+        hosts.iter().filter(|h| !seen.contains(*h)).cloned().collect()
+    };
+    while Instant::now() < deadline && !cancel.load(Ordering::SeqCst) {
+        if missing().is_empty() {
+            break;
+        }
+        if let Ok(seen) = reported.0.lock() {
+            let _ = reported.1.wait_timeout(seen, Duration::from_millis(200));
+        }
+    }
+    missing()
 }
 
 /// The dead-man switch: heartbeats until `done`; passes the run's cancel on; after `dead_man`

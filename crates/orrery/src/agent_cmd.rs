@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use orrery_runtime::agent::{self, AgentEnd, AgentOptions, EXIT_STORE_LOST};
-use orrery_runtime::store::client::StoreAddress;
+use orrery_runtime::store::client::{StoreAddress, StoreClient};
 use orrery_runtime::Status;
 
 #[derive(Subcommand)]
@@ -19,6 +19,30 @@ pub enum AgentCommand {
     /// results and outcome go back. Exits 0 when the job succeeded, 1 when it failed, 130 when
     /// the run canceled it, 3 when the store stopped answering, 2 when nothing could run.
     Task(TaskArgs),
+    /// Report the TCP ports this container listens on for other hosts (from /proc/net/tcp and
+    /// tcp6) to the coordinator's store, as service SERVICE of a node: a cluster engine runs it
+    /// as a service container's health check, so that the node's agent relays those ports
+    /// from `localhost`. Always exits 0 (a failed report must not stop the service).
+    Ports(PortsArgs),
+}
+
+#[derive(Args)]
+pub struct PortsArgs {
+    /// The store (`http://HOST:PORT` on loopback, else `https://…`).
+    #[arg(long, value_name = "URL")]
+    store: String,
+    /// The node's id in the store.
+    #[arg(long, value_name = "ID")]
+    node: String,
+    /// The service's host name among the node's services (`service-1`, …).
+    #[arg(long, value_name = "HOST")]
+    service: String,
+    /// A file holding the node's service token (e.g. a swarm secret).
+    #[arg(long, value_name = "FILE")]
+    token_file: PathBuf,
+    /// The run's CA certificate (PEM) for an HTTPS store.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -53,6 +77,14 @@ pub struct TaskArgs {
     /// Relay 127.0.0.1:LOCAL_PORT to HOST:PORT (a service container elsewhere), repeatable.
     #[arg(long, value_name = "LOCAL_PORT=HOST:PORT")]
     forward: Vec<String>,
+    /// A service container reachable as HOST that reports its ports to the store (`orrery agent
+    /// ports`): each is relayed from localhost, and the steps wait for its first report (at
+    /// most 90 s). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    relay_service: Vec<String>,
+    /// The primary image's own process (entrypoint and command), started beside the steps.
+    #[arg(last = true, value_name = "PROGRAM ARGS")]
+    primary_process: Vec<String>,
     /// Stop the job and exit when the store has not answered for this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     dead_man: u64,
@@ -67,7 +99,35 @@ pub fn run(command: AgentCommand) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        AgentCommand::Ports(args) => {
+            if let Err(e) = report_ports(&args) {
+                eprintln!("orrery agent ports: {e}");
+            }
+            ExitCode::SUCCESS
+        }
     }
+}
+
+fn report_ports(args: &PortsArgs) -> Result<(), String> {
+    let read = |file: &std::path::Path| {
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+    };
+    let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        // A container without IPv6 has no tcp6.
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| orrery_runtime::forward::listening_ports(&text))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let address = StoreAddress {
+        url: args.store.clone(),
+        node: args.node.clone(),
+        token: read(&args.token_file)?.trim().to_string(),
+        ca_pem: args.ca.as_deref().map(read).transpose()?,
+    };
+    let client = StoreClient::new(&address, Duration::from_secs(5))?;
+    client.report_ports(&args.service, &ports)
 }
 
 fn setting(flag: Option<String>, variable: &str, what: &str) -> Result<String, String> {
@@ -123,6 +183,8 @@ fn task(args: TaskArgs) -> Result<ExitCode, String> {
             .iter()
             .map(|f| orrery_runtime::forward::Forward::parse(f))
             .collect::<Result<_, _>>()?,
+        relay_services: args.relay_service,
+        primary_process: args.primary_process,
     };
     Ok(match agent::run(&options)? {
         AgentEnd::Finished(Status::Success) => ExitCode::SUCCESS,

@@ -93,6 +93,11 @@ pub struct RunArgs {
     /// infrastructure failure (also the agents' dead-man interval).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     node_grace: u64,
+    /// With `--engine swarm`: a placement constraint for every service of every job node, as
+    /// `docker service create --constraint` takes it (`node.labels.disk==ssd`,
+    /// `node.role!=manager`, …); repeatable, all must hold.
+    #[arg(long, value_name = "EXPRESSION")]
+    constraint: Vec<String>,
     /// When the Docker executor pulls an image: only when the daemon lacks it, or never.
     #[arg(long, value_enum, default_value_t = PullArg::Missing)]
     pull: PullArg,
@@ -634,7 +639,15 @@ pub fn run(args: RunArgs) -> ExitCode {
 /// The swarm to run on with `--engine swarm`, its manager and the store's address checked.
 fn swarm_options(args: &RunArgs) -> Result<Option<SwarmOptions>, String> {
     if args.engine != EngineArg::Swarm {
+        if let Some(c) = args.constraint.first() {
+            return Err(format!(
+                "--constraint {c}: placement constraints are for --engine swarm"
+            ));
+        }
         return Ok(None);
+    }
+    for c in &args.constraint {
+        orrery_runtime::swarm::check_constraint(c)?;
     }
     let host = args
         .swarm_host
@@ -655,6 +668,11 @@ fn swarm_options(args: &RunArgs) -> Result<Option<SwarmOptions>, String> {
         store_listen,
         reserve_scale: args.reserve_scale,
         grace: std::time::Duration::from_secs(args.node_grace.max(1)),
+        constraints: args.constraint.clone(),
+        pull: match args.pull {
+            PullArg::Missing => PullPolicy::Missing,
+            PullArg::Never => PullPolicy::Never,
+        },
     }))
 }
 

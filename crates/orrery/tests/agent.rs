@@ -70,6 +70,13 @@ jobs:
       - run:
           name: sleeper
           command: echo $$ > ~/step.pid && echo "waiting $$" && sleep 120
+  served:
+    docker:
+      - image: orrery-test/busybox:1
+      - image: orrery-test/busybox:1
+        command: [httpd, -f, -p, "8080"]
+    steps:
+      - run: "true"
 workflows:
   main:
     jobs:
@@ -77,6 +84,7 @@ workflows:
       - use:
           requires: [build]
       - wait
+      - served
 "#;
 
 struct Quiet;
@@ -305,6 +313,7 @@ fn a_wrong_token_is_refused() {
     let wrong = NodeTicket {
         id: ticket.id.clone(),
         token: "0".repeat(64),
+        service_token: String::new(),
     };
     let output = agent(&store, &wrong, dir.path(), &[]).output().unwrap();
     let report = finished(&output);
@@ -315,12 +324,79 @@ fn a_wrong_token_is_refused() {
     let crossed = NodeTicket {
         id: ticket.id.clone(),
         token: other.token,
+        service_token: String::new(),
     };
     let output = agent(&store, &crossed, dir.path(), &[]).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", finished(&output));
     let log = read(stores.job_dir(build, 0).join("log.txt"));
     assert!(!log.contains("==>"), "a step ran:\n{log}");
     assert!(store.outcome(&ticket.id).is_none());
+}
+
+/// `orrery agent ports` (a cluster's service containers run it as their health check) reports
+/// the ports this machine listens on for other hosts, with the node's service token, which
+/// opens nothing else; the node's agent reads them with its own token.
+#[test]
+fn service_containers_report_their_ports_with_a_token_of_their_own() {
+    use orrery_runtime::store::client::{StoreAddress, StoreClient};
+    let dir = tempfile::tempdir().unwrap();
+    let stores = stores(dir.path());
+    let store = Store::start(stores.clone(), &loopback(false)).unwrap();
+    let ticket = store.register(job(&stores, "served"), 0).unwrap();
+    let open = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let open_port = open.local_addr().unwrap().port();
+    let loopback_only = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let loopback_port = loopback_only.local_addr().unwrap().port();
+    let token_file = |name: &str, token: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, format!("{token}\n")).unwrap();
+        file
+    };
+    let service_token = token_file("service-token", &ticket.service_token);
+    let node_token = token_file("node-token", &ticket.token);
+    let report = |service: &str, token: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_orrery"))
+            .args(["agent", "ports", "--store", store.url(), "--node", &ticket.id])
+            .args(["--service", service, "--token-file"])
+            .arg(token)
+            .output()
+            .unwrap();
+        // A health check: it always passes, whatever the store says.
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let client = |token: &str| {
+        StoreClient::new(
+            &StoreAddress {
+                url: store.url().to_string(),
+                node: ticket.id.clone(),
+                token: token.to_string(),
+                ca_pem: None,
+            },
+            Duration::from_secs(5),
+        )
+        .unwrap()
+    };
+    let agent = client(&ticket.token);
+
+    assert_eq!(report("service-1", &service_token), "");
+    let ports = agent.service_ports(0).unwrap();
+    assert_eq!(ports.version, 1);
+    let reported = &ports.services["service-1"];
+    assert!(reported.contains(&open_port), "{reported:?}");
+    assert!(!reported.contains(&loopback_port), "{reported:?}");
+    // The same report again is no change.
+    assert_eq!(report("service-1", &service_token), "");
+    assert_eq!(agent.service_ports(0).unwrap().version, 1);
+
+    // A service the node does not have; the node's own token: refused, still exit 0.
+    assert!(report("service-2", &service_token).contains("404"));
+    assert!(report("service-1", &node_token).contains("401"));
+    // The service token opens nothing of the node's.
+    let service = client(&ticket.service_token);
+    assert!(service.task().unwrap_err().contains("401"));
+    assert!(service.service_ports(0).unwrap_err().contains("401"));
+    drop((open, loopback_only));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `orrery run` end to end with the Docker executor against the real daemon and the locally
 //! built test image (`scripts/start-dockerd.sh`, `scripts/build-test-images.sh`): the shared
-//! scenarios of `run_cases`, service containers, entrypoint/command/user/environment, a missing
-//! image, crafted cache archives, and after every run no container, network or volume left. In
+//! scenarios of `run_cases` (service containers and entrypoint/command/user/environment among
+//! them), a missing image, crafted cache archives, and after every run no container, network or volume left. In
 //! CI (`CI` set) a missing daemon fails these tests instead of skipping them.
 
 mod common;
@@ -94,41 +94,9 @@ fn killed_runs_are_swept_when_their_project_is_gone() {
 
 #[test]
 fn services_answer_on_localhost_and_by_name() {
-    if !docker_ready() {
-        return;
+    if docker_ready() {
+        run_cases::services_answer_on_localhost_and_by_name(Exec::Docker);
     }
-    let p = project("services.yml");
-    let out = run(p.path(), Exec::Docker, &[]);
-    let s = text(&out.stdout);
-    assert!(out.status.success(), "{s}{}", text(&out.stderr));
-    assert!(s.contains("[services] localhost: root:x:0:"), "{s}");
-    assert!(
-        s.contains("[services] by name: circleci:x:3434:3434:circleci:/home/circleci:/bin/sh"),
-        "{s}"
-    );
-    // The service's own entrypoint, command, user and environment.
-    assert!(
-        s.contains("[services] service said: hello-env from root"),
-        "{s}"
-    );
-    // Steps run as the image's user in ~/project; the primary image's environment is for
-    // its entrypoint only.
-    assert!(
-        s.contains("[services] steps as circleci in /home/circleci/project home /home/circleci"),
-        "{s}"
-    );
-    assert!(
-        s.contains("[services] primary-only=[] job=[job-level]"),
-        "{s}"
-    );
-    assert!(
-        s.contains("[as-root] steps as root in /root/project"),
-        "{s}"
-    );
-    assert!(
-        s.contains("[own-entrypoint] started with entrypoint-env"),
-        "{s}"
-    );
 }
 
 #[test]

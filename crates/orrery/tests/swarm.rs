@@ -278,10 +278,10 @@ fn on_a_three_node_swarm() {
     scenario("job groups", &|| {
         run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Swarm)
     });
-    scenario(
-        "services by name and on localhost",
-        &services_by_name_and_on_localhost,
-    );
+    scenario("services by name and on localhost, the primary's entrypoint", &|| {
+        run_cases::services_answer_on_localhost_and_by_name(Swarm)
+    });
+    scenario("placement constraints", &placed_as_the_constraints_say);
     scenario("Ctrl-C", &|| {
         run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Swarm)
     });
@@ -296,55 +296,94 @@ fn on_a_three_node_swarm() {
     );
 }
 
-/// Service containers are services of their own: reachable by `name:` over the node's
-/// network, and on `localhost` for the ports their image exposes (the agent's forwarder). The
-/// image is the test image with `EXPOSE 8080`, built here and loaded into every node.
-fn services_by_name_and_on_localhost() {
-    let exposed = "orrery-test/busybox-exposed:1";
-    let build = Command::new("bash")
-        .args([
-            "-c",
-            &format!(
-                "printf 'FROM {}\\nEXPOSE 8080\\n' | docker build -q -t {exposed} - && for n in 1 2 3; do docker save {exposed} | DOCKER_API_VERSION=1.41 docker -H unix:///run/orrery-swarm/n$n.sock load -q; done",
-                run_cases::IMAGE
-            ),
-        ])
-        .output()
-        .unwrap();
-    assert!(build.status.success(), "{}", text(&build.stderr));
+/// `--constraint node.role!=manager`: every job node (primary and service container) lands on a
+/// worker; a constraint swarm would not read is refused before anything runs.
+fn placed_as_the_constraints_say() {
     let p = run_cases::project("fan.yml");
+    let jobs: String = (0..3)
+        .map(|i| {
+            format!(
+                "  j{i}:\n    docker: [{{image: {image}}}, {{image: {image}, command: [sleep, '30']}}]\n    steps: [{{run: sleep 1}}]\n",
+                image = run_cases::IMAGE
+            )
+        })
+        .collect();
     std::fs::write(
         p.path().join(".circleci/config.yml"),
-        format!(
-            r#"version: 2.1
-jobs:
-  services:
-    docker:
-      - image: {image}
-      - image: {exposed}
-        name: web
-        command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
-    steps:
-      - run: |
-          for i in $(seq 1 100); do wget -qO /dev/null http://localhost:8080/passwd && break; sleep 0.2; done
-          echo "localhost: $(wget -qO- http://localhost:8080/group | head -1)"
-          echo "by name: $(wget -qO- http://web:8080/passwd | grep -c circleci)"
-workflows:
-  main:
-    jobs: [services]
-"#,
-            image = run_cases::IMAGE
-        ),
+        format!("version: 2.1\njobs:\n{jobs}workflows:\n  main:\n    jobs: [j0, j1, j2]\n"),
     )
     .unwrap();
-    let out = run_cases::run(p.path(), run_cases::Exec::Swarm, &[]);
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    assert!(
-        stdout.contains("[services] localhost: root:x:0:"),
-        "{stdout}"
+    let refused = run_cases::run(
+        p.path(),
+        run_cases::Exec::Swarm,
+        &["--constraint", "role=manager"],
     );
-    assert!(stdout.contains("[services] by name: 1"), "{stdout}");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("--constraint role=manager: expected KEY==VALUE"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!p.path().join(".orrery/runs").exists());
+
+    let mut child = run_cases::command(
+        p.path(),
+        run_cases::Exec::Swarm,
+        &["--jobs", "3", "--constraint", "node.role!=manager"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    // While the jobs run, which node has which of their tasks.
+    let role = |r: &str| -> Vec<String> {
+        swarm_docker(1, &["node", "ls", "-q", "--filter", &format!("role={r}")])
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    let (workers, managers) = (role("worker"), role("manager"));
+    assert_eq!((workers.len(), managers.len()), (2, 1));
+    let tasks_on = |node: &str| -> Vec<String> {
+        swarm_docker(1, &["node", "ps", node, "--format", "{{.Name}}"])
+            .lines()
+            .filter(|l| l.starts_with("orrery-"))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut on_workers = std::collections::BTreeSet::new();
+    while child.try_wait().unwrap().is_none() {
+        assert_eq!(tasks_on(&managers[0]), Vec::<String>::new());
+        for w in &workers {
+            on_workers.extend(tasks_on(w));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    run_cases::assert_nothing_left_on_swarm(&run_cases::run_dir(p.path()));
+    // Every task was seen on a worker: 3 primaries, 3 service containers.
+    assert_eq!(
+        on_workers.iter().filter(|t| t.contains("-s1.")).count(),
+        3,
+        "{on_workers:?}"
+    );
+    assert!(on_workers.len() >= 6, "{on_workers:?}");
+    let events =
+        std::fs::read_to_string(run_cases::run_dir(p.path()).join("events.jsonl")).unwrap();
+    let placed: Vec<String> = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "node_placed")
+        .map(|e| e["swarm_node"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(placed.len(), 3, "{events}");
+    for node in &placed {
+        assert!(
+            workers.iter().any(|w| node.starts_with(w.as_str())),
+            "{node} is not a worker ({workers:?})"
+        );
+    }
 }
 
 /// SIGKILL of `orrery run` while a step sleeps: the services' specs hold no secret in clear;
@@ -425,7 +464,7 @@ fn a_killed_coordinators_agents_stop_within_their_dead_man_interval() {
     let gc = orrery(&["swarm", "gc", "--swarm-host", MANAGER, "--run", &id]);
     assert!(gc.status.success(), "{}", text(&gc.stderr));
     assert!(
-        text(&gc.stdout).starts_with("removed 2 services, 1 networks, 2 secrets"),
+        text(&gc.stdout).starts_with("removed 2 services, 1 networks, 3 secrets"),
         "{}",
         text(&gc.stdout)
     );

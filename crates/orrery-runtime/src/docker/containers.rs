@@ -157,6 +157,19 @@ fn env_list(env: &[(String, String)]) -> Vec<String> {
     env.iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
+/// Whether the primary container runs its image's own process (entrypoint and command) rather
+/// than only waiting for the steps: when the image asks for it with its
+/// `com.circleci.preserve-entrypoint` label, or the job gives an `entrypoint:` or `command:`.
+pub fn keeps_own_process(primary: &DockerImage, inspected: &ImageInspect) -> bool {
+    let preserve = inspected
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(PRESERVE_ENTRYPOINT))
+        .is_some_and(|v| v == "true");
+    preserve || primary.entrypoint.is_some() || primary.command.is_some()
+}
+
 /// Creates and starts the primary, then the services; on failure removes what it made.
 /// `while_starting` prepares the primary's file system while the daemon starts it (the
 /// archive API works on a created container); its result comes back with the containers.
@@ -173,13 +186,7 @@ pub fn create<T: Send>(
         inspected.push(ensure_image(client, &image.image, req.pull)?);
     }
     let base = format!("orrery-{}-{}", name_part(req.run_id), name_part(req.label));
-    let preserve = inspected[0]
-        .config
-        .as_ref()
-        .and_then(|c| c.labels.as_ref())
-        .and_then(|l| l.get(PRESERVE_ENTRYPOINT))
-        .is_some_and(|v| v == "true");
-    let own_process = preserve || primary.entrypoint.is_some() || primary.command.is_some();
+    let own_process = keeps_own_process(primary, &inspected[0]);
     let extra_hosts: Vec<String> = req
         .images
         .iter()

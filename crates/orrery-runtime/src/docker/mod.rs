@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub use client::socket_from;
-pub use containers::{PullPolicy, LABEL_JOB, LABEL_OWNER, LABEL_ROLE, LABEL_RUN};
+pub use containers::{keeps_own_process, PullPolicy, LABEL_JOB, LABEL_OWNER, LABEL_ROLE, LABEL_RUN};
+pub(crate) use containers::ensure_image;
 
 use client::Client;
 use containers::{CreateRequest, JobContainers};

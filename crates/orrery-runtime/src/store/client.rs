@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{AgentOutcome, TestResults, NODES};
+use super::{AgentOutcome, ServicePorts, TestResults, NODES};
 use crate::services::NodeTask;
 
 /// How the agent finds its node in the store.
@@ -239,6 +239,25 @@ impl StoreClient {
             .read_to_end(&mut bytes)
             .map_err(|e| e.to_string())?;
         Ok(bytes)
+    }
+
+    /// The ports the node's services reported, once their version is past `after` (or after
+    /// the store's wait).
+    pub fn service_ports(&self, after: u64) -> Result<ServicePorts, String> {
+        self.json(
+            self.request(&self.http, Method::GET, "ports")
+                .query(&[("after", after)]),
+        )
+    }
+
+    /// A service container's report of the ports it listens on (with the service token); gives
+    /// up quickly, as a health check must.
+    pub fn report_ports(&self, service: &str, ports: &[u16]) -> Result<(), String> {
+        self.send(Self::with_json(
+            self.request(&self.beat, Method::POST, &format!("ports/{service}")),
+            &serde_json::json!({ "ports": ports }),
+        ))
+        .map(drop)
     }
 
     pub fn finished(&self, outcome: &AgentOutcome) -> Result<(), String> {

@@ -62,7 +62,22 @@ pub struct AgentOutcome {
 pub struct NodeTicket {
     pub id: String,
     pub token: String,
+    /// The token of the node's service containers: it only reports the ports they listen on
+    /// (`POST ports/SERVICE`), so a service cannot act as the node.
+    pub service_token: String,
 }
+
+/// The ports each of a node's service containers listens on, as they report them, with a
+/// version that grows with every change (an agent waits for the next one).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServicePorts {
+    pub version: u64,
+    /// Service host (`service-I`) → its ports; a service is here from its first report on.
+    pub services: BTreeMap<String, Vec<u16>>,
+}
+
+/// How long `GET ports` waits for a change before it answers with what it has.
+const PORTS_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Test results of one `store_test_results` step.
 #[derive(Serialize, Deserialize)]
@@ -73,6 +88,9 @@ pub struct TestResults {
 
 struct Entry {
     token: String,
+    service_token: String,
+    /// What the node's service containers reported; the sender wakes waiting agents.
+    ports: tokio::sync::watch::Sender<ServicePorts>,
     task: NodeTask,
     services: LocalServices,
     last_seen: Mutex<Option<Instant>>,
@@ -160,8 +178,11 @@ impl Store {
         let task = node_task(stores, job, node, build_num)
             .ok_or((Status::Success, "an approval has no steps".to_string()))?;
         let token = random_token().map_err(|e| (Status::Failed, e))?;
+        let service_token = random_token().map_err(|e| (Status::Failed, e))?;
         let entry = Arc::new(Entry {
             token: token.clone(),
+            service_token: service_token.clone(),
+            ports: tokio::sync::watch::Sender::new(ServicePorts::default()),
             task,
             services,
             last_seen: Mutex::new(None),
@@ -170,7 +191,11 @@ impl Store {
         if let Ok(mut nodes) = self.inner.nodes.lock() {
             nodes.insert(id.clone(), entry);
         }
-        Ok(NodeTicket { id, token })
+        Ok(NodeTicket {
+            id,
+            token,
+            service_token,
+        })
     }
 
     /// When the node's agent last reached the store.
@@ -277,6 +302,11 @@ fn router(inner: Arc<Inner>) -> Router {
         .route(&format!("{NODES}/{{id}}/tests"), post(test_results))
         .route(&format!("{NODES}/{{id}}/timings"), get(timings))
         .route(&format!("{NODES}/{{id}}/finished"), post(finished))
+        .route(&format!("{NODES}/{{id}}/ports"), get(ports_get))
+        .route(
+            &format!("{NODES}/{{id}}/ports/{{service}}"),
+            post(ports_post),
+        )
         // Log batches and test results can exceed axum's 2 MB default; uploads stream to disk.
         .layer(DefaultBodyLimit::max(64 << 20))
         .with_state(inner)
@@ -287,16 +317,27 @@ type Answer<T> = Result<T, Refusal>;
 
 /// The node `id` when the request carries its token.
 fn node(inner: &Inner, id: &str, headers: &HeaderMap) -> Answer<Arc<Entry>> {
+    let entry = with_token(inner, id, headers, |e| &e.token)?;
+    if let Ok(mut seen) = entry.last_seen.lock() {
+        *seen = Some(Instant::now());
+    }
+    Ok(entry)
+}
+
+/// The node `id` when the request carries the token `which` picks of it.
+fn with_token(
+    inner: &Inner,
+    id: &str,
+    headers: &HeaderMap,
+    which: fn(&Entry) -> &String,
+) -> Answer<Arc<Entry>> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let entry = inner.nodes.lock().ok().and_then(|n| n.get(id).cloned());
     match (entry, given) {
-        (Some(entry), Some(token)) if same(entry.token.as_bytes(), token.as_bytes()) => {
-            if let Ok(mut seen) = entry.last_seen.lock() {
-                *seen = Some(Instant::now());
-            }
+        (Some(entry), Some(token)) if same(which(&entry).as_bytes(), token.as_bytes()) => {
             Ok(entry)
         }
         _ => Err((
@@ -665,6 +706,69 @@ async fn finished(
     if let Ok(mut o) = entry.outcome.lock() {
         *o = Some(outcome);
     }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct PortsQuery {
+    #[serde(default)]
+    after: u64,
+}
+
+/// The services' ports once their version is past `after` (at once when it is), or what there
+/// is after [`PORTS_WAIT`].
+async fn ports_get(
+    State(inner): State<Arc<Inner>>,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<PortsQuery>,
+    headers: HeaderMap,
+) -> Answer<Json<ServicePorts>> {
+    let entry = node(&inner, &id, &headers)?;
+    let mut changes = entry.ports.subscribe();
+    let _ = tokio::time::timeout(PORTS_WAIT, changes.wait_for(|p| p.version > q.after)).await;
+    let current = changes.borrow().clone();
+    Ok(Json(current))
+}
+
+#[derive(Deserialize)]
+struct Reported {
+    ports: Vec<u16>,
+}
+
+/// A service container's report (with the service token): the ports it listens on now. Only
+/// the node's own services (`service-1` … one per service image) report.
+async fn ports_post(
+    State(inner): State<Arc<Inner>>,
+    UrlPath((id, service)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+    Json(reported): Json<Reported>,
+) -> Answer<StatusCode> {
+    let entry = with_token(&inner, &id, &headers, |e| &e.service_token)?;
+    let services = match &entry.task.spec.executor {
+        crate::spec::ExecutorKind::Docker { images } => images.len().saturating_sub(1),
+        _ => 0,
+    };
+    let known = service
+        .strip_prefix("service-")
+        .and_then(|i| i.parse::<usize>().ok())
+        .is_some_and(|i| (1..=services).contains(&i));
+    if !known {
+        return Err((
+            StatusCode::NOT_FOUND,
+            format!("node {id} has no service {service}"),
+        ));
+    }
+    let mut ports = reported.ports;
+    ports.sort_unstable();
+    ports.dedup();
+    entry.ports.send_if_modified(|p| {
+        if p.services.get(&service) == Some(&ports) {
+            return false;
+        }
+        p.services.insert(service, ports);
+        p.version += 1;
+        true
+    });
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -23,7 +23,7 @@ use bollard::models::{NetworkCreateRequest, SecretSpec, TaskState};
 use bollard::query_parameters::ListTasksOptions;
 
 use super::gc::{remove_labelled, Removed};
-use super::spec::{self, Primary, SecretRef, LABEL_NODE};
+use super::spec::{self, Primary, Reporter, SecretRef, LABEL_NODE};
 use crate::docker::client::{describe, Client};
 use crate::docker::helper::{self, Helper};
 use crate::docker::LABEL_RUN;
@@ -44,6 +44,12 @@ pub struct SwarmOptions {
     /// A node whose agent has not reached the store for this long fails as infrastructure;
     /// it is also the agents' dead-man interval.
     pub grace: Duration,
+    /// Placement constraints of the user's (`node.labels.disk==ssd`, …) for every service of
+    /// every job node.
+    pub constraints: Vec<String>,
+    /// Whether the manager may pull a primary image it lacks to read its configuration (the
+    /// image's own process; the nodes pull for themselves).
+    pub pull: crate::docker::PullPolicy,
 }
 
 /// How often the tasks are read.
@@ -239,7 +245,16 @@ impl SwarmEngine {
         let base = format!("orrery-{}-{n}", self.run_id);
         let node_label = format!("{}/{n}", self.run_id);
         let labels = |role: &str| spec::labels(&self.run_id, &node_label, &planned.name, role);
-        let launched = self.launch(&base, &ticket, images, job_spec, &labels);
+        let process = match self.primary_process(&images[0]) {
+            Ok((process, note)) => {
+                if let Some(note) = note {
+                    self.store.note(&ticket.id, &note);
+                }
+                process
+            }
+            Err(e) => return infrastructure(e),
+        };
+        let launched = self.launch(&base, &ticket, images, job_spec, process, &labels);
         let primary = match launched {
             Ok(id) => id,
             Err(e) => {
@@ -261,13 +276,47 @@ impl SwarmEngine {
         }
     }
 
-    /// Creates the node's secret, network, service containers and primary; the primary's id.
+    /// The primary image's own process when the job keeps it (as the local Docker executor
+    /// decides, from the image's configuration on the manager), and a note for the log when the
+    /// manager cannot say.
+    fn primary_process(
+        &self,
+        image: &crate::spec::DockerImage,
+    ) -> Result<(Option<Vec<String>>, Option<String>), String> {
+        match crate::docker::ensure_image(&self.client, &image.image, self.options.pull) {
+            Ok(inspected) => {
+                let keeps = crate::docker::keeps_own_process(image, &inspected);
+                Ok((
+                    spec::primary_process(image, inspected.config.as_ref(), keeps),
+                    None,
+                ))
+            }
+            // The job's own entrypoint needs nothing from the image.
+            Err(_) if image.entrypoint.is_some() => {
+                Ok((spec::primary_process(image, None, true), None))
+            }
+            Err(e) if image.command.is_some() => Err(format!(
+                "the job's `command:` runs after image {}'s entrypoint, which the swarm manager cannot read: {e}",
+                image.image
+            )),
+            Err(e) => Ok((
+                None,
+                Some(format!(
+                    "note: the swarm manager cannot read image {}, so whether it keeps its own entrypoint (label com.circleci.preserve-entrypoint) is not known; it does not run: {e}",
+                    image.image
+                )),
+            )),
+        }
+    }
+
+    /// Creates the node's secrets, network, service containers and primary; the primary's id.
     fn launch(
         &self,
         base: &str,
         ticket: &crate::store::NodeTicket,
         images: &[crate::spec::DockerImage],
         job_spec: &crate::spec::JobSpec,
+        process: Option<Vec<String>>,
         labels: &dyn Fn(&str) -> std::collections::HashMap<String, String>,
     ) -> Result<String, String> {
         let docker = &self.client.docker;
@@ -295,23 +344,64 @@ impl SwarmEngine {
                 ));
             }
         }
-        // `localhost:PORT` of each port a service's image exposes reaches it through the
-        // agent's forwarder (the first service exposing a port has it).
-        let mut forwards: Vec<(u16, String)> = Vec::new();
-        for (i, image) in images.iter().enumerate().skip(1) {
-            let name = format!("{base}-s{i}");
-            let own = format!("service-{i}");
-            let mut aliases: Vec<String> = image.name.iter().cloned().collect();
-            aliases.push(own.clone());
-            for port in self.exposed_tcp_ports(&image.image) {
-                if !forwards.iter().any(|(p, _)| *p == port) {
-                    forwards.push((port, own.clone()));
+        // Each service container reports the ports it listens on (its health check, with a
+        // token good for nothing else); the agent relays them from `localhost`.
+        let mut relayed = Vec::new();
+        if images.len() > 1 {
+            let service_token_name = format!("{base}-service-token");
+            let service_token_id = self.secret(
+                &service_token_name,
+                labels("token"),
+                ticket.service_token.as_bytes(),
+            )?;
+            let mut secrets = vec![SecretRef {
+                id: service_token_id,
+                name: service_token_name,
+                file: "orrery-service-token".into(),
+            }];
+            secrets.extend(self.ca.clone());
+            for (i, image) in images.iter().enumerate().skip(1) {
+                let name = format!("{base}-s{i}");
+                let own = format!("service-{i}");
+                let mut aliases: Vec<String> = image.name.iter().cloned().collect();
+                aliases.push(own.clone());
+                let mut args: Vec<String> = [
+                    "agent",
+                    "ports",
+                    "--store",
+                    self.store.url(),
+                    "--node",
+                    &ticket.id,
+                    "--service",
+                    &own,
+                    "--token-file",
+                    spec::SERVICE_TOKEN_FILE,
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+                if self.ca.is_some() {
+                    args.extend(["--ca".to_string(), spec::CA_FILE.to_string()]);
                 }
+                let reporter = Reporter {
+                    command: self.helper.exe_command(&args),
+                    binds: self.helper_binds(),
+                    secrets: secrets.clone(),
+                };
+                let service = spec::sidecar(
+                    name.clone(),
+                    image,
+                    labels("service"),
+                    &network,
+                    aliases,
+                    Some(&reporter),
+                    &self.options.constraints,
+                );
+                self.client
+                    .block_on(docker.create_service(service, None))
+                    .map_err(|e| format!("cannot create the service {name}: {}", describe(&e)))?;
+                relayed.push(own);
             }
-            let service = spec::sidecar(name.clone(), image, labels("service"), &network, aliases);
-            self.client
-                .block_on(docker.create_service(service, None))
-                .map_err(|e| format!("cannot create the service {name}: {}", describe(&e)))?;
         }
         let mut secrets = vec![SecretRef {
             id: token_id,
@@ -335,32 +425,34 @@ impl SwarmEngine {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for (port, host) in &forwards {
-            args.extend(["--forward".to_string(), format!("{port}={host}:{port}")]);
+        for host in relayed {
+            args.extend(["--relay-service".to_string(), host]);
         }
         if let Some(ca) = &self.ca {
             secrets.push(ca.clone());
             args.extend(["--ca".to_string(), spec::CA_FILE.to_string()]);
+        }
+        // The image's own process, after `--`, with its `environment:` in the container (as
+        // the local Docker executor gives it).
+        let env = process
+            .as_ref()
+            .map(|_| spec::env_list(&images[0].environment));
+        if let Some(process) = process {
+            args.push("--".to_string());
+            args.extend(process);
         }
         let primary = spec::primary(&Primary {
             name: base.to_string(),
             image: &images[0],
             labels: labels("primary"),
             command: self.helper.exe_command(&args),
-            binds: vec![
-                (
-                    self.helper.dir.display().to_string(),
-                    helper::MOUNT.to_string(),
-                ),
-                (
-                    self.helper.exe.display().to_string(),
-                    helper::EXE.to_string(),
-                ),
-            ],
+            binds: self.helper_binds(),
             secrets,
             network,
             resource_class: job_spec.resource_class.as_deref(),
             reserve_scale: self.options.reserve_scale,
+            env,
+            constraints: &self.options.constraints,
         });
         let created = self
             .client
@@ -371,26 +463,18 @@ impl SwarmEngine {
             .ok_or_else(|| format!("the swarm gave the service {base} no id"))
     }
 
-    /// The TCP ports `image` exposes, as the manager's copy of it says (none when the manager
-    /// lacks the image).
-    fn exposed_tcp_ports(&self, image: &str) -> Vec<u16> {
-        let inspected = self
-            .client
-            .block_on(self.client.docker.inspect_image(image));
-        let Ok(inspected) = inspected else {
-            return Vec::new();
-        };
-        inspected
-            .config
-            .and_then(|c| c.exposed_ports)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|p| match p.split_once('/') {
-                Some((port, "tcp")) => port.parse().ok(),
-                None => p.parse().ok(),
-                _ => None,
-            })
-            .collect()
+    /// The helper bundle (the agent), bound read-only into a container: (host path, target).
+    fn helper_binds(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                self.helper.dir.display().to_string(),
+                helper::MOUNT.to_string(),
+            ),
+            (
+                self.helper.exe.display().to_string(),
+                helper::EXE.to_string(),
+            ),
+        ]
     }
 
     /// Follows the primary's task until the agent reports, the task ends, the node is lost or

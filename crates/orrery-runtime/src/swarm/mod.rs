@@ -10,3 +10,4 @@ pub mod spec;
 pub use engine::SwarmOptions;
 pub(crate) use engine::{SwarmEngine, SwarmRunner};
 pub use gc::{gc, Removed};
+pub use spec::check_constraint;

@@ -2,11 +2,14 @@
 //! running `orrery agent task` in the job's first image, a service per CircleCI service
 //! container on the node's overlay network (reachable by its `name:`), restart `none` and
 //! `dnsrr` everywhere (the routing mesh needs IPVS), the node's token only as a swarm secret.
+//! A service container's health check reports the ports it listens on (`orrery agent ports`),
+//! so that the agent relays them from `localhost`.
 
 use std::collections::HashMap;
 
 use bollard::models::{
-    EndpointSpec, EndpointSpecModeEnum, Limit, Mount, MountType, NetworkAttachmentConfig,
+    EndpointSpec, EndpointSpecModeEnum, HealthConfig, ImageConfig, Limit, Mount, MountType,
+    NetworkAttachmentConfig,
     ResourceObject, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec,
     TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
     TaskSpecPlacement, TaskSpecResources, TaskSpecRestartPolicy,
@@ -20,9 +23,14 @@ use crate::spec::DockerImage;
 /// Labels one node's objects, so that its teardown finds exactly them.
 pub const LABEL_NODE: &str = "orrery.node";
 
-/// Where the token secret and the run's CA appear in the primary.
+/// Where the token secret and the run's CA appear in the primary (and the service token and
+/// the CA in service containers).
 pub const TOKEN_FILE: &str = "/run/secrets/orrery-token";
+pub const SERVICE_TOKEN_FILE: &str = "/run/secrets/orrery-service-token";
 pub const CA_FILE: &str = "/run/secrets/orrery-ca";
+
+/// How often a service container reports its ports (its health check).
+const REPORT_EVERY_NS: i64 = 1_000_000_000;
 
 /// A secret the primary mounts: its id, its name, and the file name under `/run/secrets`.
 #[derive(Clone, Debug)]
@@ -47,6 +55,51 @@ pub struct Primary<'a> {
     /// Reservations are this fraction of the class (e.g. a test cluster whose nodes all report
     /// the same host); limits stay the class's.
     pub reserve_scale: f64,
+    /// The container's environment: the job's primary `environment:` when the image's own
+    /// process runs (it is that process's), else none beyond the image's.
+    pub env: Option<Vec<String>>,
+    /// The user's placement constraints (`--constraint`), beside the architecture's.
+    pub constraints: &'a [String],
+}
+
+/// A placement constraint as swarm reads one: `KEY==VALUE` or `KEY!=VALUE`, KEY one of the
+/// node's attributes (`node.id`, `node.hostname`, `node.role`, `node.platform.os`,
+/// `node.platform.arch`) or labels (`node.labels.NAME`, `engine.labels.NAME`).
+pub fn check_constraint(text: &str) -> Result<(), String> {
+    let bad = |why: &str| format!("--constraint {text}: {why}");
+    let (key, value) = text
+        .split_once("==")
+        .or_else(|| text.split_once("!="))
+        .ok_or_else(|| bad("expected KEY==VALUE or KEY!=VALUE"))?;
+    let (key, value) = (key.trim(), value.trim());
+    let attribute = [
+        "node.id",
+        "node.hostname",
+        "node.role",
+        "node.platform.os",
+        "node.platform.arch",
+    ]
+    .contains(&key);
+    let label = ["node.labels.", "engine.labels."]
+        .iter()
+        .any(|p| key.strip_prefix(p).is_some_and(|name| !name.is_empty()));
+    if !attribute && !label {
+        return Err(bad(
+            "KEY is node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.NAME or engine.labels.NAME",
+        ));
+    }
+    if value.is_empty() || value.contains("==") || value.contains("!=") {
+        return Err(bad("expected one value after the operator"));
+    }
+    Ok(())
+}
+
+/// What a service container needs to report its ports: the health check's command (run
+/// inside it), the helper bundle's binds and the secrets (service token, CA) it reads.
+pub struct Reporter {
+    pub command: Vec<String>,
+    pub binds: Vec<(String, String)>,
+    pub secrets: Vec<SecretRef>,
 }
 
 /// The labels of every object of node `node` of run `run`.
@@ -102,7 +155,7 @@ fn service(name: String, labels: HashMap<String, String>, task: TaskSpec) -> Ser
     }
 }
 
-fn env_list(vars: &[(String, String)]) -> Vec<String> {
+pub fn env_list(vars: &[(String, String)]) -> Vec<String> {
     vars.iter().map(|(k, v)| format!("{k}={v}")).collect()
 }
 
@@ -131,9 +184,72 @@ pub fn resources_of(class: &str, scale: f64) -> Option<(TaskSpecResources, bool)
     ))
 }
 
+fn mounts(binds: &[(String, String)]) -> Vec<Mount> {
+    binds
+        .iter()
+        .map(|(source, target)| Mount {
+            source: Some(source.clone()),
+            target: Some(target.clone()),
+            typ: Some(MountType::BIND),
+            read_only: Some(true),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn secret_files(secrets: &[SecretRef]) -> Vec<TaskSpecContainerSpecSecrets> {
+    secrets
+        .iter()
+        .map(|s| TaskSpecContainerSpecSecrets {
+            file: Some(TaskSpecContainerSpecFile {
+                name: Some(s.file.clone()),
+                uid: Some("0".into()),
+                gid: Some("0".into()),
+                // The steps' user may be anyone; the container is the job's alone.
+                mode: Some(0o444),
+            }),
+            secret_id: Some(s.id.clone()),
+            secret_name: Some(s.name.clone()),
+        })
+        .collect()
+}
+
+fn placement(constraints: Vec<String>) -> Option<TaskSpecPlacement> {
+    (!constraints.is_empty()).then(|| TaskSpecPlacement {
+        constraints: Some(constraints),
+        ..Default::default()
+    })
+}
+
+/// The primary image's own process as Docker would start the container (`config`: the image's
+/// configuration): the job's `entrypoint:`, else the image's; then the job's `command:`, else
+/// the image's `CMD` unless the job replaced the entrypoint. `None` when the job does not keep
+/// the image's process ([`crate::docker::keeps_own_process`] decides) or there is nothing to run.
+pub fn primary_process(
+    image: &DockerImage,
+    config: Option<&ImageConfig>,
+    keeps: bool,
+) -> Option<Vec<String>> {
+    if !keeps {
+        return None;
+    }
+    let entrypoint = image
+        .entrypoint
+        .clone()
+        .or_else(|| config.and_then(|c| c.entrypoint.clone()))
+        .unwrap_or_default();
+    let command = match (&image.command, &image.entrypoint) {
+        (Some(command), _) => command.clone(),
+        (None, Some(_)) => Vec::new(),
+        (None, None) => config.and_then(|c| c.cmd.clone()).unwrap_or_default(),
+    };
+    let argv: Vec<String> = entrypoint.into_iter().chain(command).collect();
+    (!argv.is_empty()).then_some(argv)
+}
+
 /// The primary service: the job's image with the agent as its command (the image's own
-/// entrypoint does not run: the agent is the job), the helper bundle bound in, the token and
-/// the CA as secret files, resources from the resource class (default `medium`).
+/// process, when the job keeps it, is the agent's to start), the helper bundle bound in, the
+/// token and the CA as secret files, resources from the resource class (default `medium`).
 pub fn primary(p: &Primary<'_>) -> ServiceSpec {
     let class = p.resource_class.unwrap_or(resources::DEFAULT_CLASS);
     let (resources, arm) = resources_of(class, p.reserve_scale)
@@ -146,43 +262,16 @@ pub fn primary(p: &Primary<'_>) -> ServiceSpec {
         labels: Some(p.labels.clone()),
         command: Some(p.command.clone()),
         user: p.image.user.clone(),
+        env: p.env.clone(),
         // Reaps what steps leave behind; the agent stays the job's main process below it.
         init: Some(true),
         stop_grace_period: Some(10_000_000_000),
-        mounts: Some(
-            p.binds
-                .iter()
-                .map(|(source, target)| Mount {
-                    source: Some(source.clone()),
-                    target: Some(target.clone()),
-                    typ: Some(MountType::BIND),
-                    read_only: Some(true),
-                    ..Default::default()
-                })
-                .collect(),
-        ),
-        secrets: Some(
-            p.secrets
-                .iter()
-                .map(|s| TaskSpecContainerSpecSecrets {
-                    file: Some(TaskSpecContainerSpecFile {
-                        name: Some(s.file.clone()),
-                        uid: Some("0".into()),
-                        gid: Some("0".into()),
-                        // The steps' user may be anyone; the container is the job's alone.
-                        mode: Some(0o444),
-                    }),
-                    secret_id: Some(s.id.clone()),
-                    secret_name: Some(s.name.clone()),
-                })
-                .collect(),
-        ),
+        mounts: Some(mounts(&p.binds)),
+        secrets: Some(secret_files(&p.secrets)),
         ..Default::default()
     };
-    let placement = TaskSpecPlacement {
-        constraints: Some(vec![format!("node.platform.arch=={arch}")]),
-        ..Default::default()
-    };
+    let mut constraints = vec![format!("node.platform.arch=={arch}")];
+    constraints.extend(p.constraints.iter().cloned());
     service(
         p.name.clone(),
         p.labels.clone(),
@@ -191,20 +280,24 @@ pub fn primary(p: &Primary<'_>) -> ServiceSpec {
             &p.network,
             Vec::new(),
             resources,
-            Some(placement),
+            placement(constraints),
         ),
     )
 }
 
 /// A CircleCI service container as a service of its own on the node's network: its
 /// entrypoint, command, user and environment; reachable by `aliases` (its `name:`, and the
-/// name the agent's forwarder uses).
+/// name the agent's forwarder uses); placed by the user's `constraints`. With a `reporter`, its
+/// health check reports the ports it listens on every second and always passes (swarm binds
+/// the service's name once the first check passed; a failing one would stop the service).
 pub fn sidecar(
     name: String,
     image: &DockerImage,
     labels: HashMap<String, String>,
     network: &str,
     aliases: Vec<String>,
+    reporter: Option<&Reporter>,
+    constraints: &[String],
 ) -> ServiceSpec {
     let container = TaskSpecContainerSpec {
         image: Some(image.image.clone()),
@@ -215,12 +308,33 @@ pub fn sidecar(
         user: image.user.clone(),
         env: Some(env_list(&image.environment)),
         stop_grace_period: Some(2_000_000_000),
+        mounts: reporter.map(|r| mounts(&r.binds)),
+        secrets: reporter.map(|r| secret_files(&r.secrets)),
+        health_check: reporter.map(|r| {
+            let mut test = vec!["CMD".to_string()];
+            test.extend(r.command.iter().cloned());
+            HealthConfig {
+                test: Some(test),
+                interval: Some(REPORT_EVERY_NS),
+                timeout: Some(10 * REPORT_EVERY_NS),
+                // Never unhealthy: the check is a report, not a verdict.
+                retries: Some(i64::from(i32::MAX)),
+                start_period: Some(0),
+                start_interval: None,
+            }
+        }),
         ..Default::default()
     };
     service(
         name,
         labels,
-        one_task(container, network, aliases, None, None),
+        one_task(
+            container,
+            network,
+            aliases,
+            None,
+            placement(constraints.to_vec()),
+        ),
     )
 }
 
@@ -253,6 +367,8 @@ mod tests {
             network: "net".into(),
             resource_class: Some("small"),
             reserve_scale: 0.5,
+            env: None,
+            constraints: &["node.labels.disk==ssd".to_string()],
         });
         let text = serde_json::to_string(&spec).unwrap();
         assert!(text.contains("\"Condition\":\"none\""), "{text}");
@@ -270,7 +386,7 @@ mod tests {
         );
         assert_eq!(
             task.placement.unwrap().constraints.unwrap(),
-            ["node.platform.arch==x86_64"]
+            ["node.platform.arch==x86_64", "node.labels.disk==ssd"]
         );
         // An unknown class falls back to the default's resources.
         assert!(resources_of("gpu.nvidia.small", 1.0).is_none());
@@ -287,19 +403,100 @@ mod tests {
             environment: vec![("POSTGRES_PASSWORD".into(), "x".into())],
             ..Default::default()
         };
+        let reporter = Reporter {
+            command: vec!["/.orrery-exe".into(), "agent".into(), "ports".into()],
+            binds: vec![("/host/helper".into(), "/.orrery".into())],
+            secrets: vec![SecretRef {
+                id: "sid".into(),
+                name: "orrery-r-0-service-token".into(),
+                file: "orrery-service-token".into(),
+            }],
+        };
         let spec = sidecar(
             "s".into(),
             &image,
             labels("r", "r/0", "j", "service"),
             "net",
             vec!["db".into(), "service-1".into()],
+            Some(&reporter),
+            &[],
         );
         let task = spec.task_template.unwrap();
+        assert!(task.placement.is_none());
         let network = &task.networks.unwrap()[0];
         assert_eq!(network.aliases.clone().unwrap(), ["db", "service-1"]);
         let c = task.container_spec.unwrap();
         assert_eq!(c.command.unwrap(), ["sh", "-c"]);
         assert_eq!(c.args.unwrap(), ["exec postgres"]);
         assert_eq!(c.env.unwrap(), ["POSTGRES_PASSWORD=x"]);
+        let check = c.health_check.unwrap();
+        assert_eq!(
+            check.test.unwrap(),
+            ["CMD", "/.orrery-exe", "agent", "ports"]
+        );
+        assert_eq!(check.interval, Some(1_000_000_000));
+        assert_eq!(check.retries, Some(i64::from(i32::MAX)));
+        assert_eq!(
+            c.secrets.unwrap()[0].file.as_ref().unwrap().name.as_deref(),
+            Some("orrery-service-token")
+        );
+    }
+
+    #[test]
+    fn constraints_are_checked_before_the_swarm_sees_them() {
+        for good in [
+            "node.role==manager",
+            "node.role != manager",
+            "node.labels.disk==ssd",
+            "engine.labels.zone!=b",
+            "node.platform.arch==x86_64",
+        ] {
+            assert_eq!(check_constraint(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "node.role=manager",
+            "role==manager",
+            "node.labels.==x",
+            "node.role==",
+            "node.role==a==b",
+        ] {
+            let e = check_constraint(bad).unwrap_err();
+            assert!(e.starts_with(&format!("--constraint {bad}: ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_primary_process_is_what_docker_would_start() {
+        let config = ImageConfig {
+            entrypoint: Some(vec!["/entry.sh".into()]),
+            cmd: Some(vec!["serve".into(), "--port=1".into()]),
+            ..Default::default()
+        };
+        let with = |entrypoint: Option<&[&str]>, command: Option<&[&str]>| DockerImage {
+            image: "i".into(),
+            entrypoint: entrypoint.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            command: command.map(|c| c.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        let cases: &[(Option<&[&str]>, Option<&[&str]>, bool, Option<&[&str]>)] = &[
+            // The image's label keeps its own process as it is.
+            (None, None, true, Some(&["/entry.sh", "serve", "--port=1"])),
+            // Not kept: only the agent runs.
+            (None, None, false, None),
+            // A new entrypoint drops the image's CMD; a new command keeps its entrypoint.
+            (Some(&["sh", "-c", "x"]), None, true, Some(&["sh", "-c", "x"])),
+            (None, Some(&["run"]), true, Some(&["/entry.sh", "run"])),
+            (Some(&["a"]), Some(&["b"]), true, Some(&["a", "b"])),
+        ];
+        for (entrypoint, command, keeps, expected) in cases {
+            let got = primary_process(&with(*entrypoint, *command), Some(&config), *keeps);
+            let expected = expected.map(|e| e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, expected, "{entrypoint:?} {command:?} {keeps}");
+        }
+        // An image with neither: nothing to start.
+        assert_eq!(
+            primary_process(&with(None, None), Some(&ImageConfig::default()), true),
+            None
+        );
     }
 }

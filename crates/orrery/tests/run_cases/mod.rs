@@ -322,6 +322,41 @@ pub fn process_tree() -> Vec<(u32, String)> {
         .collect()
 }
 
+/// Service containers on `localhost` (on ports their images do not `EXPOSE`) and by `name:`,
+/// with their own entrypoint, command, user and environment; steps as the image's user; the
+/// primary image's own entrypoint kept when the job gives one.
+pub fn services_answer_on_localhost_and_by_name(exec: Exec) {
+    let (_p, s) = run_fixture("services.yml", exec, &[], 0);
+    assert!(s.contains("[services] localhost: root:x:0:"), "{s}");
+    assert!(
+        s.contains("[services] by name: circleci:x:3434:3434:circleci:/home/circleci:/bin/sh"),
+        "{s}"
+    );
+    // The service's own entrypoint, command, user and environment.
+    assert!(
+        s.contains("[services] service said: hello-env from root"),
+        "{s}"
+    );
+    // Steps run as the image's user in ~/project; the primary image's environment is for
+    // its entrypoint only.
+    assert!(
+        s.contains("[services] steps as circleci in /home/circleci/project home /home/circleci"),
+        "{s}"
+    );
+    assert!(
+        s.contains("[services] primary-only=[] job=[job-level]"),
+        "{s}"
+    );
+    assert!(
+        s.contains("[as-root] steps as root in /root/project"),
+        "{s}"
+    );
+    assert!(
+        s.contains("[own-entrypoint] started with entrypoint-env"),
+        "{s}"
+    );
+}
+
 pub fn fan_out_fan_in_failure_blocks_dependents(exec: Exec) {
     let (p, stdout) = run_fixture("fan.yml", exec, &["--jobs", "3"], 1);
     assert_statuses(
