@@ -5,7 +5,8 @@
 use orrery_runtime::Status;
 use serde_json::{json, Value};
 
-use crate::k8s::{resources, service_containers, store_env};
+use crate::k8s::{resources, service_containers};
+use crate::tokens;
 use crate::{agent_command, agent_install_command, ExportJob, ExportOptions, Kind};
 use crate::{AGENT_MOUNT, AGENT_VOLUME};
 
@@ -99,8 +100,15 @@ fn job_template(job: &ExportJob, options: &ExportOptions) -> Value {
     } else {
         "0"
     };
-    let mut env = store_env(options, &format!("{{{{workflow.name}}}}/{}", job.id));
-    env.push(json!({"name": "ORRERY_NODE_INDEX", "value": index}));
+    // The node's own token: Argo puts the index into the key before the pod is made.
+    let env = json!([
+        {"name": "ORRERY_STORE", "value": options.store_url},
+        {"name": "ORRERY_NODE", "value": tokens::node_id(options, &job.id, index)},
+        {"name": "ORRERY_STORE_TOKEN", "valueFrom": {"secretKeyRef": {
+            "name": tokens::argo_secret(options), "key": tokens::argo_key(&job.id, index)
+        }}},
+        {"name": "ORRERY_NODE_INDEX", "value": index},
+    ]);
     let mut container = json!({
         "name": "main",
         "image": primary.image,

@@ -8,13 +8,9 @@ use orrery_runtime::spec::DockerImage;
 use serde_json::{json, Value};
 
 use crate::names::label;
+use crate::tokens;
 use crate::{agent_command, agent_install_command, env_pairs, ExportJob, ExportOptions, Kind};
 use crate::{Resources, AGENT_MOUNT, AGENT_VOLUME};
-
-/// The Secret (key `token`) holding the store's token for the run.
-pub fn token_secret(options: &ExportOptions) -> String {
-    format!("{}-store", options.run_name)
-}
 
 pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
     jobs.iter()
@@ -44,20 +40,34 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                     r
                 })
                 .collect();
-            let mount = json!([{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT}]);
-            let mut env = store_env(options, &format!("{}/{}", options.run_name, job.id));
-            env.push(
+            let mount = json!({"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT});
+            // The index first: the node's id and its token file are made of it (`$(…)`).
+            let env = vec![
                 json!({"name": "ORRERY_NODE_INDEX", "valueFrom": {"fieldRef": {
                     "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"
                 }}}),
-            );
+                json!({"name": "ORRERY_STORE", "value": options.store_url}),
+                json!({"name": "ORRERY_NODE", "value": tokens::node_id(options, &job.id, "$(ORRERY_NODE_INDEX)")}),
+            ];
+            let mut command = agent_command();
+            command.extend([
+                "--token-file".to_string(),
+                format!(
+                    "{}/{}",
+                    tokens::K8S_TOKEN_DIR,
+                    tokens::k8s_key("$(ORRERY_NODE_INDEX)")
+                ),
+            ]);
             let mut main = json!({
                 "name": "main",
                 "image": primary.image,
-                "command": agent_command(),
+                "command": command,
                 "env": env,
                 "resources": resources(res),
-                "volumeMounts": mount,
+                "volumeMounts": [
+                    mount,
+                    {"name": TOKEN_VOLUME, "mountPath": tokens::K8S_TOKEN_DIR, "readOnly": true},
+                ],
             });
             if let Some(user) = &primary.user {
                 main["securityContext"] = run_as(user);
@@ -66,7 +76,7 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                 "name": "orrery-agent",
                 "image": options.agent_image,
                 "command": agent_install_command(),
-                "volumeMounts": mount,
+                "volumeMounts": [mount],
             })];
             for (mut sidecar, _) in service_containers(services) {
                 sidecar["restartPolicy"] = json!("Always");
@@ -76,7 +86,10 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                 "restartPolicy": "Never",
                 "initContainers": init,
                 "containers": [main],
-                "volumes": [{"name": AGENT_VOLUME, "emptyDir": {}}],
+                "volumes": [
+                    {"name": AGENT_VOLUME, "emptyDir": {}},
+                    {"name": TOKEN_VOLUME, "secret": {"secretName": tokens::k8s_secret(&name)}},
+                ],
             });
             if res.arm {
                 pod["nodeSelector"] = json!({"kubernetes.io/arch": "arm64"});
@@ -112,19 +125,12 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
         .collect()
 }
 
-fn job_name(options: &ExportOptions, job: &ExportJob) -> String {
-    label(&format!("{}-{}", options.run_name, job.id), 63)
-}
+/// The volume of the job's node tokens.
+const TOKEN_VOLUME: &str = "orrery-tokens";
 
-/// The agent's way to the store: its URL, the node's name, the token from a Secret.
-pub(crate) fn store_env(options: &ExportOptions, node: &str) -> Vec<Value> {
-    vec![
-        json!({"name": "ORRERY_STORE", "value": options.store_url}),
-        json!({"name": "ORRERY_NODE", "value": node}),
-        json!({"name": "ORRERY_STORE_TOKEN", "valueFrom": {"secretKeyRef": {
-            "name": token_secret(options), "key": "token"
-        }}}),
-    ]
+/// The Job's name (also the Nomad job's ID): the run's name and the job's id, a DNS label.
+pub(crate) fn job_name(options: &ExportOptions, job: &ExportJob) -> String {
+    label(&format!("{}-{}", options.run_name, job.id), 63)
 }
 
 pub(crate) fn resources(r: &Resources) -> Value {

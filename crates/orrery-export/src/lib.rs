@@ -3,8 +3,8 @@
 //!
 //! Every target runs one job node as the primary image with `orrery agent task` as its command,
 //! the agent copied in by an init step from the agent image and talking to the store given at
-//! export (`--store-url`); the store's token comes from the engine's own secret store, never
-//! from the manifest. Only Argo expresses the job graph; Kubernetes and Nomad get one job per
+//! export (`--store-url`); each node's own token comes from the engine's secret store, never
+//! from the manifest (`tokens.rs`). Only Argo expresses the job graph; Kubernetes and Nomad get one job per
 //! CircleCI job with the requirements as metadata, and `plan.json` gives drivers the graph.
 
 mod argo;
@@ -12,6 +12,7 @@ mod k8s;
 mod names;
 pub mod nomad;
 mod plan_json;
+pub mod tokens;
 use orrery_runtime::resources;
 
 use orrery_diagnostics::{codes, Diagnostic};

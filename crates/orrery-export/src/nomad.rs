@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::k8s::{image_base, token_secret};
+use crate::k8s::{image_base, job_name};
+use crate::tokens;
 use crate::names::label;
 use crate::{env_pairs, ExportJob, ExportOptions, Kind};
 
@@ -147,7 +148,7 @@ pub(crate) fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<JobPayloa
             else {
                 return None;
             };
-            let id = label(&format!("{}-{}", options.run_name, job.id), 63);
+            let id = job_name(options, job);
             let mut tasks = vec![Task {
                 name: "orrery-agent".into(),
                 driver: "docker".into(),
@@ -203,7 +204,10 @@ pub(crate) fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<JobPayloa
             }
             let env = BTreeMap::from([
                 ("ORRERY_STORE".to_string(), options.store_url.clone()),
-                ("ORRERY_NODE".to_string(), format!("{}/{}", options.run_name, job.id)),
+                (
+                    "ORRERY_NODE".to_string(),
+                    tokens::node_id(options, &job.id, "${NOMAD_ALLOC_INDEX}"),
+                ),
                 ("ORRERY_NODE_INDEX".to_string(), "${NOMAD_ALLOC_INDEX}".to_string()),
             ]);
             let agent = crate::agent_command();
@@ -222,10 +226,12 @@ pub(crate) fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<JobPayloa
                     memory_mb: res.memory_mb,
                 },
                 lifecycle: None,
+                // The node's own item of the job's variable, by its allocation's index.
                 templates: vec![Template {
                     embedded_tmpl: format!(
-                        "{{{{ with nomadVar \"nomad/jobs/{}\" }}}}ORRERY_STORE_TOKEN={{{{ .token }}}}{{{{ end }}}}\n",
-                        token_secret(options)
+                        "{{{{ with nomadVar \"{}\" }}}}ORRERY_STORE_TOKEN={{{{ index . (printf \"{}\" (env \"NOMAD_ALLOC_INDEX\")) }}}}{{{{ end }}}}\n",
+                        tokens::nomad_variable(&id),
+                        tokens::nomad_item("%s")
                     ),
                     dest_path: "secrets/store.env".into(),
                     envvars: true,

@@ -4,6 +4,8 @@
 use orrery_runtime::Plan;
 use serde_json::{json, Value};
 
+use crate::k8s::job_name;
+use crate::tokens;
 use crate::{ExportJob, ExportOptions, Kind};
 
 /// Bumped when a field changes meaning or goes away.
@@ -47,7 +49,20 @@ pub fn plan(plan: &Plan, jobs: &[ExportJob], options: &ExportOptions) -> Value {
                 j["resources"] = json!({"millicpu": resources.millicpu, "memory_mb": resources.memory_mb, "arm": resources.arm});
                 j["parallelism"] = json!(n);
                 j["nodes"] = json!((0..n)
-                    .map(|i| format!("{}/{}/{i}", options.run_name, job.id))
+                    .map(|i| tokens::node_id(options, &job.id, &i.to_string()))
+                    .collect::<Vec<_>>());
+                // Where each node's own token goes, per target, before the job starts.
+                let name = job_name(options, job);
+                j["tokens"] = json!((0..n)
+                    .map(|i| {
+                        let i = i.to_string();
+                        json!({
+                            "node": tokens::node_id(options, &job.id, &i),
+                            "argo": {"secret": tokens::argo_secret(options), "key": tokens::argo_key(&job.id, &i)},
+                            "kubernetes": {"secret": tokens::k8s_secret(&name), "key": tokens::k8s_key(&i)},
+                            "nomad": {"variable": tokens::nomad_variable(&name), "item": tokens::nomad_item(&i)},
+                        })
+                    })
                     .collect::<Vec<_>>());
             }
             j

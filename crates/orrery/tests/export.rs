@@ -285,3 +285,172 @@ fn exports_of_the_fixture_match_the_expected_files() {
         assert_eq!(text(&out.stdout), want, "{target} differs from {expected}");
     }
 }
+
+/// Each node reads a token of its own, where `plan.json` says a driver puts it: every target's
+/// manifests, with each node's index put in as the engine would, name exactly the places that
+/// `plan.json`'s `tokens` list, one place per node, and each node's id as `nodes` has it.
+#[test]
+fn each_node_reads_its_own_token_where_the_plan_says() {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/export/config.yml");
+    let export = |target: &str| {
+        let out = orrery(&[
+            "export",
+            "--to",
+            target,
+            "--config",
+            config.to_str().unwrap(),
+            "--branch",
+            "main",
+            "--run-name",
+            "fixture",
+            "--store-url",
+            "https://store.example:7311",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let plan: serde_json::Value = serde_json::from_str(&export("plan")).unwrap();
+    let mut want: std::collections::BTreeMap<&str, Vec<(String, String, String)>> =
+        Default::default();
+    let mut nodes = Vec::new();
+    for job in plan["jobs"].as_array().unwrap() {
+        let Some(tokens) = job["tokens"].as_array() else {
+            continue;
+        };
+        assert_eq!(&job["nodes"], &serde_json::json!(tokens.iter().map(|t| &t["node"]).collect::<Vec<_>>()));
+        for t in tokens {
+            let node = t["node"].as_str().unwrap().to_string();
+            nodes.push(node.clone());
+            for (target, place, key) in [
+                ("argo", "secret", "key"),
+                ("kubernetes", "secret", "key"),
+                ("nomad", "variable", "item"),
+            ] {
+                let at = &t[target];
+                want.entry(target).or_default().push((
+                    node.clone(),
+                    at[place].as_str().unwrap().to_string(),
+                    at[key].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    assert_eq!(nodes.len(), 5, "{nodes:?}");
+    for places in want.values() {
+        let distinct: std::collections::BTreeSet<_> =
+            places.iter().map(|(_, p, k)| (p, k)).collect();
+        assert_eq!(distinct.len(), places.len(), "a token shared: {places:?}");
+    }
+    let env_of = |container: &serde_json::Value, name: &str| -> serde_json::Value {
+        container["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    // Argo: the index parameter (or 0) put into each template's node id and secret key.
+    let argo: serde_json::Value = serde_json::from_str(&export("argo")).unwrap();
+    let mut got = Vec::new();
+    for template in argo["spec"]["templates"].as_array().unwrap() {
+        let Some(container) = template.get("container") else {
+            continue;
+        };
+        let count = argo["spec"]["templates"][0]["dag"]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["template"] == template["name"])
+            .and_then(|t| t["withSequence"]["count"].as_str())
+            .map_or(1, |c| c.parse().unwrap());
+        let secret = &env_of(container, "ORRERY_STORE_TOKEN")["valueFrom"]["secretKeyRef"];
+        for i in 0..count {
+            let put = |v: &serde_json::Value| {
+                v.as_str()
+                    .unwrap()
+                    .replace("{{inputs.parameters.index}}", &i.to_string())
+            };
+            got.push((
+                put(&env_of(container, "ORRERY_NODE")["value"]),
+                put(&secret["name"]),
+                put(&secret["key"]),
+            ));
+        }
+    }
+    assert_eq!(got, want["argo"]);
+
+    // Kubernetes: `$(ORRERY_NODE_INDEX)` in the node id and the token file, from the Job's
+    // token Secret mounted there.
+    let mut got = Vec::new();
+    for doc in export("k8s").split("---\n").filter(|d| !d.trim().is_empty()) {
+        let job: serde_json::Value = serde_json::from_str(doc).unwrap();
+        let pod = &job["spec"]["template"]["spec"];
+        let main = &pod["containers"][0];
+        let command: Vec<&str> = main["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let file = command[command.iter().position(|c| *c == "--token-file").unwrap() + 1];
+        let mount = main["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| file.starts_with(&format!("{}/", m["mountPath"].as_str().unwrap())))
+            .expect("the token file is on a mounted volume");
+        let volume = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .unwrap();
+        let secret = volume["secret"]["secretName"].as_str().unwrap();
+        let key = file.rsplit('/').next().unwrap();
+        for i in 0..job["spec"]["completions"].as_u64().unwrap() {
+            let put = |s: &str| s.replace("$(ORRERY_NODE_INDEX)", &i.to_string());
+            got.push((
+                put(env_of(main, "ORRERY_NODE")["value"].as_str().unwrap()),
+                secret.to_string(),
+                put(key),
+            ));
+        }
+    }
+    assert_eq!(got, want["kubernetes"]);
+
+    // Nomad: the job's own variable, the item picked by the allocation's index.
+    let mut got = Vec::new();
+    for line in export("nomad").lines() {
+        let job: serde_json::Value = serde_json::from_str(line).unwrap();
+        let group = &job["Job"]["TaskGroups"][0];
+        let main = group["Tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["Name"] == "main")
+            .unwrap();
+        let template = main["Templates"][0]["EmbeddedTmpl"].as_str().unwrap();
+        let variable = template
+            .split("nomadVar \"")
+            .nth(1)
+            .and_then(|t| t.split('"').next())
+            .unwrap();
+        assert!(
+            template.contains(r#"(printf "node_%s" (env "NOMAD_ALLOC_INDEX"))"#),
+            "{template}"
+        );
+        for i in 0..group["Count"].as_u64().unwrap() {
+            got.push((
+                main["Env"]["ORRERY_NODE"]
+                    .as_str()
+                    .unwrap()
+                    .replace("${NOMAD_ALLOC_INDEX}", &i.to_string()),
+                variable.to_string(),
+                format!("node_{i}"),
+            ));
+        }
+    }
+    assert_eq!(got, want["nomad"]);
+}
