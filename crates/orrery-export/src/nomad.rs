@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::k8s::{image_base, job_name};
-use crate::tokens;
 use crate::names::label;
+use crate::tokens;
 use crate::{env_pairs, ExportJob, ExportOptions, Kind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -246,7 +246,9 @@ fn relay_reported_ports(
                         };
                         match crate::forward::start(&[forward]) {
                             Ok(()) => eprintln!("orrery agent: localhost:{port} is {host}:{port}"),
-                            Err(e) => eprintln!("orrery agent: {host}:{port} not on localhost: {e}"),
+                            Err(e) => {
+                                eprintln!("orrery agent: {host}:{port} not on localhost: {e}")
+                            }
                         }
                     }
                     if let Ok(mut seen) = reported.0.lock() {
@@ -260,7 +262,11 @@ fn relay_reported_ports(
     let deadline = Instant::now() + SERVICES_WAIT;
     let missing = || -> Vec<String> {
         let seen = reported.0.lock().map(|s| s.clone()).unwrap_or_default();
-        hosts.iter().filter(|h| !seen.contains(*h)).cloned().collect()
+        hosts
+            .iter()
+            .filter(|h| !seen.contains(*h))
+            .cloned()
+            .collect()
     };
     while Instant::now() < deadline && !cancel.load(Ordering::SeqCst) {
         if missing().is_empty() {

@@ -356,7 +356,14 @@ fn service_containers_report_their_ports_with_a_token_of_their_own() {
     let node_token = token_file("node-token", &ticket.token);
     let report = |service: &str, token: &Path| {
         let out = Command::new(env!("CARGO_BIN_EXE_orrery"))
-            .args(["agent", "ports", "--store", store.url(), "--node", &ticket.id])
+            .args([
+                "agent",
+                "ports",
+                "--store",
+                store.url(),
+                "--node",
+                &ticket.id,
+            ])
             .args(["--service", service, "--token-file"])
             .arg(token)
             .output()

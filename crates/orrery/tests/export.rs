@@ -317,7 +317,10 @@ fn each_node_reads_its_own_token_where_the_plan_says() {
         let Some(tokens) = job["tokens"].as_array() else {
             continue;
         };
-        assert_eq!(&job["nodes"], &serde_json::json!(tokens.iter().map(|t| &t["node"]).collect::<Vec<_>>()));
+        assert_eq!(
+            &job["nodes"],
+            &serde_json::json!(tokens.iter().map(|t| &t["node"]).collect::<Vec<_>>())
+        );
         for t in tokens {
             let node = t["node"].as_str().unwrap().to_string();
             nodes.push(node.clone());
@@ -384,7 +387,10 @@ fn each_node_reads_its_own_token_where_the_plan_says() {
     // Kubernetes: `$(ORRERY_NODE_INDEX)` in the node id and the token file, from the Job's
     // token Secret mounted there.
     let mut got = Vec::new();
-    for doc in export("k8s").split("---\n").filter(|d| !d.trim().is_empty()) {
+    for doc in export("k8s")
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+    {
         let job: serde_json::Value = serde_json::from_str(doc).unwrap();
         let pod = &job["spec"]["template"]["spec"];
         let main = &pod["containers"][0];

@@ -278,9 +278,10 @@ fn on_a_three_node_swarm() {
     scenario("job groups", &|| {
         run_cases::job_groups_run_between_their_joints_and_serial_groups_wait(Swarm)
     });
-    scenario("services by name and on localhost, the primary's entrypoint", &|| {
-        run_cases::services_answer_on_localhost_and_by_name(Swarm)
-    });
+    scenario(
+        "services by name and on localhost, the primary's entrypoint",
+        &|| run_cases::services_answer_on_localhost_and_by_name(Swarm),
+    );
     scenario("placement constraints", &placed_as_the_constraints_say);
     scenario("Ctrl-C", &|| {
         run_cases::ctrl_c_stops_the_run_and_leaves_nothing(Swarm)
@@ -360,7 +361,12 @@ fn placed_as_the_constraints_say() {
         std::thread::sleep(Duration::from_millis(300));
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     run_cases::assert_nothing_left_on_swarm(&run_cases::run_dir(p.path()));
     // Every task was seen on a worker: 3 primaries, 3 service containers.
     assert_eq!(

@@ -19,8 +19,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 pub use client::socket_from;
-pub use containers::{keeps_own_process, PullPolicy, LABEL_JOB, LABEL_OWNER, LABEL_ROLE, LABEL_RUN};
 pub(crate) use containers::ensure_image;
+pub use containers::{
+    keeps_own_process, PullPolicy, LABEL_JOB, LABEL_OWNER, LABEL_ROLE, LABEL_RUN,
+};
 
 use client::Client;
 use containers::{CreateRequest, JobContainers};

@@ -337,9 +337,7 @@ fn with_token(
         .and_then(|v| v.strip_prefix("Bearer "));
     let entry = inner.nodes.lock().ok().and_then(|n| n.get(id).cloned());
     match (entry, given) {
-        (Some(entry), Some(token)) if same(which(&entry).as_bytes(), token.as_bytes()) => {
-            Ok(entry)
-        }
+        (Some(entry), Some(token)) if same(which(&entry).as_bytes(), token.as_bytes()) => Ok(entry),
         _ => Err((
             StatusCode::UNAUTHORIZED,
             "unknown node or wrong token".to_string(),

@@ -9,10 +9,9 @@ use std::collections::HashMap;
 
 use bollard::models::{
     EndpointSpec, EndpointSpecModeEnum, HealthConfig, ImageConfig, Limit, Mount, MountType,
-    NetworkAttachmentConfig,
-    ResourceObject, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecContainerSpecFile, TaskSpecContainerSpecSecrets,
-    TaskSpecPlacement, TaskSpecResources, TaskSpecRestartPolicy,
+    NetworkAttachmentConfig, ResourceObject, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile,
+    TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecResources, TaskSpecRestartPolicy,
     TaskSpecRestartPolicyConditionEnum,
 };
 
@@ -484,7 +483,12 @@ mod tests {
             // Not kept: only the agent runs.
             (None, None, false, None),
             // A new entrypoint drops the image's CMD; a new command keeps its entrypoint.
-            (Some(&["sh", "-c", "x"]), None, true, Some(&["sh", "-c", "x"])),
+            (
+                Some(&["sh", "-c", "x"]),
+                None,
+                true,
+                Some(&["sh", "-c", "x"]),
+            ),
             (None, Some(&["run"]), true, Some(&["/entry.sh", "run"])),
             (Some(&["a"]), Some(&["b"]), true, Some(&["a", "b"])),
         ];
