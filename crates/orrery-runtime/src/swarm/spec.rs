@@ -477,7 +477,14 @@ mod tests {
             command: command.map(|c| c.iter().map(|s| s.to_string()).collect()),
             ..Default::default()
         };
-        let cases: &[(Option<&[&str]>, Option<&[&str]>, bool, Option<&[&str]>)] = &[
+        // (entrypoint:, command:, whether the job keeps the process, what runs)
+        type Case<'a> = (
+            Option<&'a [&'a str]>,
+            Option<&'a [&'a str]>,
+            bool,
+            Option<&'a [&'a str]>,
+        );
+        let cases: &[Case] = &[
             // The image's label keeps its own process as it is.
             (None, None, true, Some(&["/entry.sh", "serve", "--port=1"])),
             // Not kept: only the agent runs.
