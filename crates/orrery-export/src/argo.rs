@@ -5,10 +5,9 @@
 use orrery_runtime::Status;
 use serde_json::{json, Value};
 
-use crate::k8s::{resources, service_containers};
+use crate::k8s::{agent_installer, main_container, service_containers};
 use crate::tokens;
-use crate::{agent_command, agent_install_command, ExportJob, ExportOptions, Kind};
-use crate::{AGENT_MOUNT, AGENT_VOLUME};
+use crate::{ExportJob, ExportOptions, Kind, AGENT_VOLUME};
 
 pub fn workflow(jobs: &[ExportJob], options: &ExportOptions) -> Value {
     let mut tasks = Vec::new();
@@ -21,9 +20,9 @@ pub fn workflow(jobs: &[ExportJob], options: &ExportOptions) -> Value {
         }
         match &job.kind {
             Kind::Approval => templates.push(json!({"name": job.id, "suspend": {}})),
-            Kind::Docker { spec, .. } => {
-                if spec.parallelism > 1 {
-                    task["withSequence"] = json!({"count": spec.parallelism.to_string()});
+            Kind::Docker(docker) => {
+                if docker.spec.parallelism > 1 {
+                    task["withSequence"] = json!({"count": docker.spec.parallelism.to_string()});
                     task["arguments"] =
                         json!({"parameters": [{"name": "index", "value": "{{item}}"}]});
                 }
@@ -84,67 +83,43 @@ fn phases(status: Status) -> &'static [&'static str] {
 }
 
 fn job_template(job: &ExportJob, options: &ExportOptions) -> Value {
-    let Kind::Docker {
-        spec,
-        primary,
-        services,
-        resources: res,
-        ..
-    } = &job.kind
-    else {
+    let Some(docker) = job.docker() else {
         return Value::Null;
     };
-    let mount = json!([{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT}]);
-    let index = if spec.parallelism > 1 {
+    let index = if docker.spec.parallelism > 1 {
         "{{inputs.parameters.index}}"
     } else {
         "0"
     };
     // The node's own token: Argo puts the index into the key before the pod is made.
-    let env = json!([
-        {"name": "ORRERY_STORE", "value": options.store_url},
-        {"name": "ORRERY_NODE", "value": tokens::node_id(options, &job.id, index)},
-        {"name": "ORRERY_STORE_TOKEN", "valueFrom": {"secretKeyRef": {
+    let env = vec![
+        json!({"name": "ORRERY_STORE", "value": options.store_url}),
+        json!({"name": "ORRERY_NODE", "value": tokens::node_id(options, &job.id, index)}),
+        json!({"name": "ORRERY_STORE_TOKEN", "valueFrom": {"secretKeyRef": {
             "name": tokens::argo_secret(options), "key": tokens::argo_key(&job.id, index)
-        }}},
-        {"name": "ORRERY_NODE_INDEX", "value": index},
-    ]);
-    let mut container = json!({
-        "name": "main",
-        "image": primary.image,
-        "command": agent_command(),
-        "env": env,
-        "resources": resources(res),
-        "volumeMounts": mount,
-    });
-    if let Some(user) = &primary.user {
-        container["securityContext"] = crate::k8s::run_as(user);
-    }
+        }}}),
+        json!({"name": "ORRERY_NODE_INDEX", "value": index}),
+    ];
     let mut template = json!({
         "name": job.id,
         "metadata": {"labels": {
             "app.kubernetes.io/managed-by": "orrery",
             "orrery.dev/job": job.id,
         }},
-        "initContainers": [{
-            "name": "orrery-agent",
-            "image": options.agent_image,
-            "command": agent_install_command(),
-            "volumeMounts": mount,
-        }],
-        "container": container,
+        "initContainers": [agent_installer(options)],
+        "container": main_container(docker, env),
         "volumes": [{"name": AGENT_VOLUME, "emptyDir": {}}],
     });
-    if spec.parallelism > 1 {
+    if docker.spec.parallelism > 1 {
         template["inputs"] = json!({"parameters": [{"name": "index"}]});
     }
-    if !services.is_empty() {
-        template["sidecars"] = json!(service_containers(services)
+    if !docker.services.is_empty() {
+        template["sidecars"] = json!(service_containers(docker.services)
             .into_iter()
             .map(|(c, _)| c)
             .collect::<Vec<_>>());
     }
-    if res.arm {
+    if docker.resources.arm {
         template["nodeSelector"] = json!({"kubernetes.io/arch": "arm64"});
     }
     template

@@ -9,22 +9,14 @@ use serde_json::{json, Value};
 
 use crate::names::label;
 use crate::tokens;
-use crate::{agent_command, agent_install_command, env_pairs, ExportJob, ExportOptions, Kind};
+use crate::{agent_command, agent_install_command, env_pairs, DockerJob, ExportJob};
+use crate::{ExportOptions, Kind};
 use crate::{Resources, AGENT_MOUNT, AGENT_VOLUME};
 
 pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
     jobs.iter()
         .filter_map(|job| {
-            let Kind::Docker {
-                spec,
-                primary,
-                services,
-                resources: res,
-                ..
-            } = &job.kind
-            else {
-                return None;
-            };
+            let docker = job.docker()?;
             let name = job_name(options, job);
             let requires: Vec<Value> = job
                 .requires
@@ -40,7 +32,6 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                     r
                 })
                 .collect();
-            let mount = json!({"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT});
             // The index first: the node's id and its token file are made of it (`$(…)`).
             let env = vec![
                 json!({"name": "ORRERY_NODE_INDEX", "valueFrom": {"fieldRef": {
@@ -49,36 +40,21 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                 json!({"name": "ORRERY_STORE", "value": options.store_url}),
                 json!({"name": "ORRERY_NODE", "value": tokens::node_id(options, &job.id, "$(ORRERY_NODE_INDEX)")}),
             ];
-            let mut command = agent_command();
-            command.extend([
-                "--token-file".to_string(),
-                format!(
+            let mut main = main_container(docker, env);
+            // The node's own token, a file of the Job's token Secret.
+            if let Some(command) = main["command"].as_array_mut() {
+                command.push(json!("--token-file"));
+                command.push(json!(format!(
                     "{}/{}",
                     tokens::K8S_TOKEN_DIR,
                     tokens::k8s_key("$(ORRERY_NODE_INDEX)")
-                ),
-            ]);
-            let mut main = json!({
-                "name": "main",
-                "image": primary.image,
-                "command": command,
-                "env": env,
-                "resources": resources(res),
-                "volumeMounts": [
-                    mount,
-                    {"name": TOKEN_VOLUME, "mountPath": tokens::K8S_TOKEN_DIR, "readOnly": true},
-                ],
-            });
-            if let Some(user) = &primary.user {
-                main["securityContext"] = run_as(user);
+                )));
             }
-            let mut init = vec![json!({
-                "name": "orrery-agent",
-                "image": options.agent_image,
-                "command": agent_install_command(),
-                "volumeMounts": [mount],
-            })];
-            for (mut sidecar, _) in service_containers(services) {
+            if let Some(mounts) = main["volumeMounts"].as_array_mut() {
+                mounts.push(json!({"name": TOKEN_VOLUME, "mountPath": tokens::K8S_TOKEN_DIR, "readOnly": true}));
+            }
+            let mut init = vec![agent_installer(options)];
+            for (mut sidecar, _) in service_containers(docker.services) {
                 sidecar["restartPolicy"] = json!("Always");
                 init.push(sidecar);
             }
@@ -91,7 +67,7 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                     {"name": TOKEN_VOLUME, "secret": {"secretName": tokens::k8s_secret(&name)}},
                 ],
             });
-            if res.arm {
+            if docker.resources.arm {
                 pod["nodeSelector"] = json!({"kubernetes.io/arch": "arm64"});
             }
             let labels = json!({
@@ -113,8 +89,8 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                 },
                 "spec": {
                     "completionMode": "Indexed",
-                    "completions": spec.parallelism.max(1),
-                    "parallelism": spec.parallelism.max(1),
+                    "completions": docker.spec.parallelism.max(1),
+                    "parallelism": docker.spec.parallelism.max(1),
                     "backoffLimit": 0,
                     "ttlSecondsAfterFinished": 86400,
                     "suspend": !job.requires.is_empty(),
@@ -131,6 +107,37 @@ const TOKEN_VOLUME: &str = "orrery-tokens";
 /// The Job's name (also the Nomad job's ID): the run's name and the job's id, a DNS label.
 pub(crate) fn job_name(options: &ExportOptions, job: &ExportJob) -> String {
     label(&format!("{}-{}", options.run_name, job.id), 63)
+}
+
+/// The pod's main container: the primary image running the agent, with `env` (the store, the
+/// node and its index).
+pub(crate) fn main_container(docker: &DockerJob, env: Vec<Value>) -> Value {
+    let mut main = json!({
+        "name": "main",
+        "image": docker.primary.image,
+        "command": agent_command(),
+        "env": env,
+        "resources": resources(&docker.resources),
+        "volumeMounts": agent_mount(),
+    });
+    if let Some(user) = &docker.primary.user {
+        main["securityContext"] = run_as(user);
+    }
+    main
+}
+
+/// The init container that copies the agent into the pod's agent volume.
+pub(crate) fn agent_installer(options: &ExportOptions) -> Value {
+    json!({
+        "name": "orrery-agent",
+        "image": options.agent_image,
+        "command": agent_install_command(),
+        "volumeMounts": agent_mount(),
+    })
+}
+
+fn agent_mount() -> Value {
+    json!([{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT}])
 }
 
 pub(crate) fn resources(r: &Resources) -> Value {

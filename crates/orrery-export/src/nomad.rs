@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::k8s::{image_base, job_name};
 use crate::names::label;
 use crate::tokens;
-use crate::{env_pairs, ExportJob, ExportOptions, Kind};
+use crate::{env_pairs, DockerJob, ExportJob, ExportOptions};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
@@ -138,16 +138,13 @@ const ALLOC_AGENT: &str = "/alloc/orrery-agent";
 pub(crate) fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<JobPayload> {
     jobs.iter()
         .filter_map(|job| {
-            let Kind::Docker {
+            let DockerJob {
                 spec,
                 primary,
                 services,
                 resources: res,
                 ..
-            } = &job.kind
-            else {
-                return None;
-            };
+            } = job.docker()?;
             let id = job_name(options, job);
             let mut tasks = vec![Task {
                 name: "orrery-agent".into(),
