@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::k8s::{image_base, token_secret};
 use crate::names::label;
-use crate::{env_pairs, DockerJob, ExportJob, ExportOptions};
+use crate::{env_pairs, ExportJob, ExportOptions, Kind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
@@ -137,13 +137,16 @@ const ALLOC_AGENT: &str = "/alloc/orrery-agent";
 pub(crate) fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<JobPayload> {
     jobs.iter()
         .filter_map(|job| {
-            let DockerJob {
+            let Kind::Docker {
                 spec,
                 primary,
                 services,
                 resources: res,
                 ..
-            } = job.docker()?;
+            } = &job.kind
+            else {
+                return None;
+            };
             let id = label(&format!("{}-{}", options.run_name, job.id), 63);
             let mut tasks = vec![Task {
                 name: "orrery-agent".into(),

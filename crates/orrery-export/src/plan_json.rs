@@ -4,7 +4,7 @@
 use orrery_runtime::Plan;
 use serde_json::{json, Value};
 
-use crate::{DockerJob, ExportJob, ExportOptions};
+use crate::{ExportJob, ExportOptions, Kind};
 
 /// Bumped when a field changes meaning or goes away.
 pub const PLAN_FORMAT: u32 = 1;
@@ -31,13 +31,13 @@ pub fn plan(plan: &Plan, jobs: &[ExportJob], options: &ExportOptions) -> Value {
                 "requires": requires,
                 "contexts": job.contexts,
             });
-            if let Some(DockerJob {
+            if let Kind::Docker {
                 spec,
                 primary,
                 services,
                 resource_class,
                 resources,
-            }) = job.docker()
+            } = &job.kind
             {
                 let n = spec.parallelism.max(1);
                 j["type"] = json!("build");
