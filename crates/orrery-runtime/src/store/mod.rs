@@ -683,13 +683,7 @@ struct PortsQuery {
 
 /// The services' ports once their version is past `after` (at once when it is), or what there
 /// is after [`PORTS_WAIT`].
-async fn ports_get(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    Query(q): Query<PortsQuery>,
-    headers: HeaderMap,
-) -> Answer<Json<ServicePorts>> {
-    let entry = node(&inner, &id, &headers)?;
+async fn ports_get(Node(entry): Node, Query(q): Query<PortsQuery>) -> Answer<Json<ServicePorts>> {
     let mut changes = entry.ports.subscribe();
     let _ = tokio::time::timeout(PORTS_WAIT, changes.wait_for(|p| p.version > q.after)).await;
     let current = changes.borrow().clone();
