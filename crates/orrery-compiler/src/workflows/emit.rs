@@ -16,7 +16,9 @@ pub(crate) fn emit_workflow(
     planned: &[Planned],
     jobs: &mut Map,
 ) -> R<Node> {
-    let workflow = entry.value.as_map().cloned().unwrap_or_default();
+    let empty = Map::new();
+    // Read in place: its `jobs:` list alone is as long as the workflow.
+    let workflow = entry.value.as_map().unwrap_or(&empty);
     let members: Vec<&Planned> = planned.iter().filter(|p| p.workflow == index).collect();
     // Each job group invocation is a scope of its own; the workflow's entries are scope 0.
     let mut scoped: BTreeMap<usize, Vec<&Planned>> = BTreeMap::new();
