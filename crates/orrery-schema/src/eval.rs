@@ -9,8 +9,8 @@
 use orrery_diagnostics::{Severity, Span};
 use orrery_yaml::{Map, Node, Value};
 
-use crate::schema::{types, Additional, Compiled, Id, Literal, Schema};
 use crate::memo::{Recall, Reuse};
+use crate::schema::{types, Additional, Compiled, Id, Literal, Schema};
 use crate::words;
 
 /// One problem, ready to become a diagnostic.

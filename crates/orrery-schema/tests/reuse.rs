@@ -13,7 +13,11 @@ fn check(text: &str, previous: Option<&(Node, Memo)>, what: &str) -> Option<(Nod
     let root = parse(FileId(0), text, Limits::default()).root?;
     let (reused, memo) =
         check_config_reusing(FileId(0), &root, previous.map(|(root, memo)| (root, memo)));
-    assert_eq!(reused, check_config(FileId(0), &root), "findings after {what}");
+    assert_eq!(
+        reused,
+        check_config(FileId(0), &root),
+        "findings after {what}"
+    );
     Some((root, memo))
 }
 
@@ -50,7 +54,10 @@ fn edits_that_move_rename_and_change_entries() {
         ("    unknown: 1\n", ""),
         ("  deploy:\n", "  build:\n"),
         ("jobs:\n  build:", "jobs:\n  other: 3\n  build:"),
-        ("    steps:\n      - checkout\n", "    steps:\n\n      - checkout\n"),
+        (
+            "    steps:\n      - checkout\n",
+            "    steps:\n\n      - checkout\n",
+        ),
         ("huge", "\"huge\""),
     ];
     let mut text = CONFIG.to_string();

@@ -25,8 +25,8 @@ use orrery_diagnostics::{codes, Diagnostic, FileId, Severity, Span};
 use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
-pub use orrery_schema::Memo as SchemaMemo;
 pub use host::{Host, NoHost, ShellFinding, ShellScript};
+pub use orrery_schema::Memo as SchemaMemo;
 pub use settings::{Level, Settings, SETTINGS_FILE};
 pub use suppress::{apply_suppressions, Suppressions};
 

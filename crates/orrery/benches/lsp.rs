@@ -200,7 +200,10 @@ fn instructions_per_edit(
     let _ = std::fs::remove_file(&out);
     let total: u64 = profile
         .lines()
-        .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
         .and_then(|n| n.trim().parse().ok())
         .ok_or("the profile has no totals")?;
     Ok(total / edits as u64)

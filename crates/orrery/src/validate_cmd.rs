@@ -264,9 +264,9 @@ impl<'a> Checker<'a> {
         mut self,
         previous: Option<(orrery_yaml::Previous<'a>, &'a orrery_validate::SchemaMemo)>,
     ) -> Self {
-        self.schema_previous = Some(previous.and_then(|(previous, memo)| {
-            Some((previous.parsed.root.as_ref()?, memo))
-        }));
+        self.schema_previous = Some(
+            previous.and_then(|(previous, memo)| Some((previous.parsed.root.as_ref()?, memo))),
+        );
         self.previous = previous.map(|(previous, _)| previous);
         self
     }
