@@ -2,7 +2,7 @@
 //! SnakeYAML's emitter (as CircleCI's Clojure compiler configures it: block style, unicode
 //! allowed, no line folding).
 
-use orrery_yaml::{resolve_plain, Value};
+use orrery_yaml::plain_is_string;
 
 /// The four scalar styles the compiler's output uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub(crate) enum Style {
 struct Analysis {
     empty: bool,
     multiline: bool,
+    /// A line break other than `\r`: SnakeYAML's representer asks for literal style.
+    wants_literal: bool,
     allow_block_plain: bool,
     allow_single_quoted: bool,
     allow_block: bool,
@@ -38,31 +40,36 @@ pub(crate) fn is_printable(c: char) -> bool {
         | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// One pass over `text`, allocating nothing (the emitter asks this of every key and string).
 fn analyze(text: &str) -> Analysis {
     if text.is_empty() {
         return Analysis {
             empty: true,
             multiline: false,
+            wants_literal: false,
             allow_block_plain: true,
             allow_single_quoted: true,
             allow_block: false,
         };
     }
-    let chars: Vec<char> = text.chars().collect();
-    let n = chars.len();
     let mut block_indicators = text.starts_with("---") || text.starts_with("...");
     let mut line_breaks = false;
+    let mut wants_literal = false;
     let mut special = false;
     let (mut leading_space, mut leading_break) = (false, false);
     let (mut trailing_space, mut trailing_break) = (false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_whitespace = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_whitespace = i + 1 >= n || is_blank_or_break(chars[i + 1]);
+    let mut chars = text.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_by_whitespace = next.is_none_or(is_blank_or_break);
         // Indicators that make a plain scalar impossible in block context (flow-context rules
         // are irrelevant: the output never uses flow collections for non-empty values).
-        let indicator = if i == 0 {
+        let indicator = if first {
             "#,[]{}&*!|>'\"%@`".contains(c)
                 || ((c == '?' || c == ':' || c == '-') && followed_by_whitespace)
         } else {
@@ -74,6 +81,7 @@ fn analyze(text: &str) -> Analysis {
         let is_break = is_line_break(c);
         if is_break {
             line_breaks = true;
+            wants_literal |= c != '\r';
         }
         if !(c == '\n' || ('\u{20}'..='\u{7E}').contains(&c)) {
             let unicode_printable = (c == '\u{85}'
@@ -86,27 +94,15 @@ fn analyze(text: &str) -> Analysis {
             }
         }
         if c == ' ' {
-            if i == 0 {
-                leading_space = true;
-            }
-            if i == n - 1 {
-                trailing_space = true;
-            }
-            if previous_break {
-                break_space = true;
-            }
+            leading_space |= first;
+            trailing_space |= last;
+            break_space |= previous_break;
             previous_space = true;
             previous_break = false;
         } else if is_break {
-            if i == 0 {
-                leading_break = true;
-            }
-            if i == n - 1 {
-                trailing_break = true;
-            }
-            if previous_space {
-                space_break = true;
-            }
+            leading_break |= first;
+            trailing_break |= last;
+            space_break |= previous_space;
             previous_space = false;
             previous_break = true;
         } else {
@@ -114,6 +110,7 @@ fn analyze(text: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = matches!(c, '\0' | ' ' | '\t') || is_break;
+        first = false;
     }
     let mut allow_block_plain = true;
     let mut allow_single_quoted = true;
@@ -142,6 +139,7 @@ fn analyze(text: &str) -> Analysis {
     Analysis {
         empty: false,
         multiline: line_breaks,
+        wants_literal,
         allow_block_plain,
         allow_single_quoted,
         allow_block,
@@ -228,24 +226,21 @@ fn is_timestamp(s: &str) -> bool {
 
 /// Whether `text`, written plain, reads back as the same string under YAML 1.1 typing.
 pub(crate) fn plain_reads_back(text: &str) -> bool {
-    if text == "<<" || is_timestamp(text) {
-        return false;
-    }
-    matches!(resolve_plain(text), Value::Str(ref s) if s == text)
+    text != "<<" && !is_timestamp(text) && plain_is_string(text)
 }
 
 /// SnakeYAML's `chooseScalarStyle` for a string; multi-line strings ask for literal style
 /// (as SnakeYAML's representer does), others for plain.
 pub(crate) fn choose_style(text: &str, simple_key: bool) -> Style {
     let a = analyze(text);
-    let wants_literal = text.contains(['\n', '\u{85}', '\u{2028}', '\u{2029}']);
-    if wants_literal {
+    if a.wants_literal {
         if !simple_key && a.allow_block {
             return Style::Literal;
         }
         return Style::DoubleQuoted;
     }
-    if plain_reads_back(text) && !(simple_key && (a.empty || a.multiline)) && a.allow_block_plain {
+    // The cheap conditions first: reading the text back is the costly one.
+    if a.allow_block_plain && !(simple_key && (a.empty || a.multiline)) && plain_reads_back(text) {
         return Style::Plain;
     }
     if a.allow_single_quoted && !(simple_key && a.multiline) {

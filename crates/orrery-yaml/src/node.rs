@@ -101,6 +101,14 @@ impl Map {
         Self::default()
     }
 
+    /// An empty map with room for `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Map {
+            entries: Vec::with_capacity(capacity),
+            index: None,
+        }
+    }
+
     /// A map of these entries, in this order (a repeated key is found at its first entry).
     pub fn from_entries(entries: Vec<Entry>) -> Self {
         let mut map = Map {
