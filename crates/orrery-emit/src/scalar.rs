@@ -40,6 +40,55 @@ pub(crate) fn is_printable(c: char) -> bool {
         | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// What one pass over a string found, before SnakeYAML's verdict ([`Found::judge`]).
+#[derive(Debug, Default, PartialEq)]
+struct Found {
+    block_indicators: bool,
+    line_breaks: bool,
+    wants_literal: bool,
+    special: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    break_space: bool,
+    space_break: bool,
+}
+
+impl Found {
+    fn judge(self) -> Analysis {
+        let mut allow_block_plain = true;
+        let mut allow_single_quoted = true;
+        let mut allow_block = true;
+        if self.leading_space || self.leading_break || self.trailing_space || self.trailing_break {
+            allow_block_plain = false;
+        }
+        if self.trailing_space {
+            allow_block = false;
+        }
+        if self.break_space {
+            allow_block_plain = false;
+            allow_single_quoted = false;
+        }
+        if self.space_break || self.special {
+            allow_block_plain = false;
+            allow_single_quoted = false;
+            allow_block = false;
+        }
+        if self.line_breaks || self.block_indicators {
+            allow_block_plain = false;
+        }
+        Analysis {
+            empty: false,
+            multiline: self.line_breaks,
+            wants_literal: self.wants_literal,
+            allow_block_plain,
+            allow_single_quoted,
+            allow_block,
+        }
+    }
+}
+
 /// One pass over `text`, allocating nothing (the emitter asks this of every key and string).
 fn analyze(text: &str) -> Analysis {
     if text.is_empty() {
@@ -52,13 +101,61 @@ fn analyze(text: &str) -> Analysis {
             allow_block: false,
         };
     }
-    let mut block_indicators = text.starts_with("---") || text.starts_with("...");
-    let mut line_breaks = false;
-    let mut wants_literal = false;
-    let mut special = false;
-    let (mut leading_space, mut leading_break) = (false, false);
-    let (mut trailing_space, mut trailing_break) = (false, false);
-    let (mut break_space, mut space_break) = (false, false);
+    if text.is_ascii() {
+        find_ascii(text.as_bytes()).judge()
+    } else {
+        find_chars(text).judge()
+    }
+}
+
+/// [`find_chars`] for ASCII text (nearly every key and value), byte by byte: the same
+/// findings, with a byte that cannot change any of them (a letter, a digit, most
+/// punctuation) passed over at once.
+fn find_ascii(b: &[u8]) -> Found {
+    let is_break = |c: u8| c == b'\n' || c == b'\r';
+    let blank_or_break = |c: u8| matches!(c, 0 | b' ' | b'\t' | b'\n' | b'\r');
+    let followed_by_whitespace = |i: usize| b.get(i + 1).is_none_or(|&c| blank_or_break(c));
+    let (first, last) = (b[0], b[b.len() - 1]);
+    let mut f = Found {
+        block_indicators: b.starts_with(b"---")
+            || b.starts_with(b"...")
+            || b"#,[]{}&*!|>'\"%@`".contains(&first)
+            || (matches!(first, b'?' | b':' | b'-') && followed_by_whitespace(0)),
+        leading_space: first == b' ',
+        leading_break: is_break(first),
+        trailing_space: last == b' ',
+        trailing_break: is_break(last),
+        ..Found::default()
+    };
+    for (i, &c) in b.iter().enumerate() {
+        if c > b' ' && c != b':' && c != b'#' && c != 0x7F {
+            continue;
+        }
+        let previous = i.checked_sub(1).map(|p| b[p]);
+        match c {
+            b':' => f.block_indicators |= previous.is_some() && followed_by_whitespace(i),
+            b'#' => f.block_indicators |= previous.is_some_and(blank_or_break),
+            b' ' => f.break_space |= previous.is_some_and(is_break),
+            b'\n' | b'\r' => {
+                f.line_breaks = true;
+                f.wants_literal |= c == b'\n';
+                // `\r` is outside what SnakeYAML prints unescaped.
+                f.special |= c == b'\r';
+                f.space_break |= previous == Some(b' ');
+            }
+            // Tab, other control characters, DEL.
+            _ => f.special = true,
+        }
+    }
+    f
+}
+
+/// SnakeYAML's `analyzeScalar` over the characters of a non-empty `text`.
+fn find_chars(text: &str) -> Found {
+    let mut f = Found {
+        block_indicators: text.starts_with("---") || text.starts_with("..."),
+        ..Found::default()
+    };
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_whitespace = true;
     let mut chars = text.chars().peekable();
@@ -76,12 +173,12 @@ fn analyze(text: &str) -> Analysis {
             (c == ':' && followed_by_whitespace) || (c == '#' && preceded_by_whitespace)
         };
         if indicator {
-            block_indicators = true;
+            f.block_indicators = true;
         }
         let is_break = is_line_break(c);
         if is_break {
-            line_breaks = true;
-            wants_literal |= c != '\r';
+            f.line_breaks = true;
+            f.wants_literal |= c != '\r';
         }
         if !(c == '\n' || ('\u{20}'..='\u{7E}').contains(&c)) {
             let unicode_printable = (c == '\u{85}'
@@ -90,19 +187,19 @@ fn analyze(text: &str) -> Analysis {
                 || c >= '\u{10000}')
                 && c != '\u{FEFF}';
             if !unicode_printable {
-                special = true;
+                f.special = true;
             }
         }
         if c == ' ' {
-            leading_space |= first;
-            trailing_space |= last;
-            break_space |= previous_break;
+            f.leading_space |= first;
+            f.trailing_space |= last;
+            f.break_space |= previous_break;
             previous_space = true;
             previous_break = false;
         } else if is_break {
-            leading_break |= first;
-            trailing_break |= last;
-            space_break |= previous_space;
+            f.leading_break |= first;
+            f.trailing_break |= last;
+            f.space_break |= previous_space;
             previous_space = false;
             previous_break = true;
         } else {
@@ -112,38 +209,7 @@ fn analyze(text: &str) -> Analysis {
         preceded_by_whitespace = matches!(c, '\0' | ' ' | '\t') || is_break;
         first = false;
     }
-    let mut allow_block_plain = true;
-    let mut allow_single_quoted = true;
-    let mut allow_block = true;
-    if leading_space || leading_break || trailing_space || trailing_break {
-        allow_block_plain = false;
-    }
-    if trailing_space {
-        allow_block = false;
-    }
-    if break_space {
-        allow_block_plain = false;
-        allow_single_quoted = false;
-    }
-    if space_break || special {
-        allow_block_plain = false;
-        allow_single_quoted = false;
-        allow_block = false;
-    }
-    if line_breaks {
-        allow_block_plain = false;
-    }
-    if block_indicators {
-        allow_block_plain = false;
-    }
-    Analysis {
-        empty: false,
-        multiline: line_breaks,
-        wants_literal,
-        allow_block_plain,
-        allow_single_quoted,
-        allow_block,
-    }
+    f
 }
 
 /// `YYYY-MM-DD`, or a YAML 1.1 timestamp with a time part: SnakeYAML reads these as dates.
@@ -476,6 +542,31 @@ mod tests {
         assert_eq!(block_hints("\n"), "2+");
         assert_eq!(block_hints(" a\nb\n"), "2");
         assert_eq!(block_hints("\na\nb"), "2-");
+    }
+
+    /// Every string of up to four characters from an alphabet of the characters that matter
+    /// (and one that does not): the byte-wise pass finds what the character-wise one finds.
+    #[test]
+    fn the_ascii_pass_finds_what_the_char_pass_finds() {
+        let alphabet = [
+            'a', ' ', ':', '#', '\n', '\r', '\t', '-', '?', '.', '\'', '\u{7f}', '\0', '[',
+        ];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for s in &longer {
+                assert_eq!(find_ascii(s.as_bytes()), find_chars(s), "{s:?}");
+            }
+            strings = longer;
+        }
+        for s in [
+            "---x", "...", "- a", "-a", "a: b", "a:b", "a #b", "a#b", "x:",
+        ] {
+            assert_eq!(find_ascii(s.as_bytes()), find_chars(s), "{s:?}");
+        }
     }
 
     #[test]
