@@ -5,9 +5,8 @@
 use orrery_runtime::Status;
 use serde_json::{json, Value};
 
-use crate::k8s::{resources, service_containers, store_env};
-use crate::{agent_command, agent_install_command, ExportJob, ExportOptions, Kind};
-use crate::{AGENT_MOUNT, AGENT_VOLUME};
+use crate::k8s::{agent_installer, main_container, service_containers, store_env};
+use crate::{ExportJob, ExportOptions, Kind, AGENT_VOLUME};
 
 pub fn workflow(jobs: &[ExportJob], options: &ExportOptions) -> Value {
     let mut tasks = Vec::new();
@@ -20,9 +19,9 @@ pub fn workflow(jobs: &[ExportJob], options: &ExportOptions) -> Value {
         }
         match &job.kind {
             Kind::Approval => templates.push(json!({"name": job.id, "suspend": {}})),
-            Kind::Docker { spec, .. } => {
-                if spec.parallelism > 1 {
-                    task["withSequence"] = json!({"count": spec.parallelism.to_string()});
+            Kind::Docker(docker) => {
+                if docker.spec.parallelism > 1 {
+                    task["withSequence"] = json!({"count": docker.spec.parallelism.to_string()});
                     task["arguments"] =
                         json!({"parameters": [{"name": "index", "value": "{{item}}"}]});
                 }
@@ -83,60 +82,36 @@ fn phases(status: Status) -> &'static [&'static str] {
 }
 
 fn job_template(job: &ExportJob, options: &ExportOptions) -> Value {
-    let Kind::Docker {
-        spec,
-        primary,
-        services,
-        resources: res,
-        ..
-    } = &job.kind
-    else {
+    let Some(docker) = job.docker() else {
         return Value::Null;
     };
-    let mount = json!([{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT}]);
-    let index = if spec.parallelism > 1 {
+    let index = if docker.spec.parallelism > 1 {
         "{{inputs.parameters.index}}"
     } else {
         "0"
     };
     let mut env = store_env(options, &format!("{{{{workflow.name}}}}/{}", job.id));
     env.push(json!({"name": "ORRERY_NODE_INDEX", "value": index}));
-    let mut container = json!({
-        "name": "main",
-        "image": primary.image,
-        "command": agent_command(),
-        "env": env,
-        "resources": resources(res),
-        "volumeMounts": mount,
-    });
-    if let Some(user) = &primary.user {
-        container["securityContext"] = crate::k8s::run_as(user);
-    }
     let mut template = json!({
         "name": job.id,
         "metadata": {"labels": {
             "app.kubernetes.io/managed-by": "orrery",
             "orrery.dev/job": job.id,
         }},
-        "initContainers": [{
-            "name": "orrery-agent",
-            "image": options.agent_image,
-            "command": agent_install_command(),
-            "volumeMounts": mount,
-        }],
-        "container": container,
+        "initContainers": [agent_installer(options)],
+        "container": main_container(docker, env),
         "volumes": [{"name": AGENT_VOLUME, "emptyDir": {}}],
     });
-    if spec.parallelism > 1 {
+    if docker.spec.parallelism > 1 {
         template["inputs"] = json!({"parameters": [{"name": "index"}]});
     }
-    if !services.is_empty() {
-        template["sidecars"] = json!(service_containers(services)
+    if !docker.services.is_empty() {
+        template["sidecars"] = json!(service_containers(docker.services)
             .into_iter()
             .map(|(c, _)| c)
             .collect::<Vec<_>>());
     }
-    if res.arm {
+    if docker.resources.arm {
         template["nodeSelector"] = json!({"kubernetes.io/arch": "arm64"});
     }
     template

@@ -8,7 +8,8 @@ use orrery_runtime::spec::DockerImage;
 use serde_json::{json, Value};
 
 use crate::names::label;
-use crate::{agent_command, agent_install_command, env_pairs, ExportJob, ExportOptions, Kind};
+use crate::{agent_command, agent_install_command, env_pairs, DockerJob, ExportJob};
+use crate::{ExportOptions, Kind};
 use crate::{Resources, AGENT_MOUNT, AGENT_VOLUME};
 
 /// The Secret (key `token`) holding the store's token for the run.
@@ -19,16 +20,7 @@ pub fn token_secret(options: &ExportOptions) -> String {
 pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
     jobs.iter()
         .filter_map(|job| {
-            let Kind::Docker {
-                spec,
-                primary,
-                services,
-                resources: res,
-                ..
-            } = &job.kind
-            else {
-                return None;
-            };
+            let docker = job.docker()?;
             let name = job_name(options, job);
             let requires: Vec<Value> = job
                 .requires
@@ -44,41 +36,24 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                     r
                 })
                 .collect();
-            let mount = json!([{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT}]);
             let mut env = store_env(options, &format!("{}/{}", options.run_name, job.id));
             env.push(
                 json!({"name": "ORRERY_NODE_INDEX", "valueFrom": {"fieldRef": {
                     "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"
                 }}}),
             );
-            let mut main = json!({
-                "name": "main",
-                "image": primary.image,
-                "command": agent_command(),
-                "env": env,
-                "resources": resources(res),
-                "volumeMounts": mount,
-            });
-            if let Some(user) = &primary.user {
-                main["securityContext"] = run_as(user);
-            }
-            let mut init = vec![json!({
-                "name": "orrery-agent",
-                "image": options.agent_image,
-                "command": agent_install_command(),
-                "volumeMounts": mount,
-            })];
-            for (mut sidecar, _) in service_containers(services) {
+            let mut init = vec![agent_installer(options)];
+            for (mut sidecar, _) in service_containers(docker.services) {
                 sidecar["restartPolicy"] = json!("Always");
                 init.push(sidecar);
             }
             let mut pod = json!({
                 "restartPolicy": "Never",
                 "initContainers": init,
-                "containers": [main],
+                "containers": [main_container(docker, env)],
                 "volumes": [{"name": AGENT_VOLUME, "emptyDir": {}}],
             });
-            if res.arm {
+            if docker.resources.arm {
                 pod["nodeSelector"] = json!({"kubernetes.io/arch": "arm64"});
             }
             let labels = json!({
@@ -100,8 +75,8 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
                 },
                 "spec": {
                     "completionMode": "Indexed",
-                    "completions": spec.parallelism.max(1),
-                    "parallelism": spec.parallelism.max(1),
+                    "completions": docker.spec.parallelism.max(1),
+                    "parallelism": docker.spec.parallelism.max(1),
                     "backoffLimit": 0,
                     "ttlSecondsAfterFinished": 86400,
                     "suspend": !job.requires.is_empty(),
@@ -114,6 +89,37 @@ pub fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<Value> {
 
 fn job_name(options: &ExportOptions, job: &ExportJob) -> String {
     label(&format!("{}-{}", options.run_name, job.id), 63)
+}
+
+/// The pod's main container: the primary image running the agent, with `env` (the store's
+/// and the node's index).
+pub(crate) fn main_container(docker: &DockerJob, env: Vec<Value>) -> Value {
+    let mut main = json!({
+        "name": "main",
+        "image": docker.primary.image,
+        "command": agent_command(),
+        "env": env,
+        "resources": resources(&docker.resources),
+        "volumeMounts": agent_mount(),
+    });
+    if let Some(user) = &docker.primary.user {
+        main["securityContext"] = run_as(user);
+    }
+    main
+}
+
+/// The init container that copies the agent into the pod's agent volume.
+pub(crate) fn agent_installer(options: &ExportOptions) -> Value {
+    json!({
+        "name": "orrery-agent",
+        "image": options.agent_image,
+        "command": agent_install_command(),
+        "volumeMounts": agent_mount(),
+    })
+}
+
+fn agent_mount() -> Value {
+    json!([{"name": AGENT_VOLUME, "mountPath": AGENT_MOUNT}])
 }
 
 /// The agent's way to the store: its URL, the node's name, the token from a Secret.

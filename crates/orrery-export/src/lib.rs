@@ -55,13 +55,26 @@ pub(crate) struct ExportJob<'a> {
 
 pub(crate) enum Kind<'a> {
     Approval,
-    Docker {
-        spec: &'a JobSpec,
-        primary: &'a DockerImage,
-        services: &'a [DockerImage],
-        resource_class: String,
-        resources: Resources,
-    },
+    Docker(DockerJob<'a>),
+}
+
+/// A job that runs in containers: its primary image and services, and what it reserves.
+pub(crate) struct DockerJob<'a> {
+    pub spec: &'a JobSpec,
+    pub primary: &'a DockerImage,
+    pub services: &'a [DockerImage],
+    pub resource_class: String,
+    pub resources: Resources,
+}
+
+impl<'a> ExportJob<'a> {
+    /// The job's containers, unless it is an approval.
+    pub(crate) fn docker(&self) -> Option<&DockerJob<'a>> {
+        match &self.kind {
+            Kind::Docker(docker) => Some(docker),
+            Kind::Approval => None,
+        }
+    }
 }
 
 /// What the agent in every target is started with.
@@ -169,13 +182,13 @@ fn export_jobs<'a>(
                             resources::of(resources::DEFAULT_CLASS).unwrap_or_default()
                         }
                     };
-                    Kind::Docker {
+                    Kind::Docker(DockerJob {
                         spec,
                         primary: &images[0],
                         services: &images[1..],
                         resource_class,
                         resources,
-                    }
+                    })
                 }
                 other => {
                     diagnostics.push(refused(

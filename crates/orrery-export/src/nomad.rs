@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::k8s::{image_base, token_secret};
 use crate::names::label;
-use crate::{env_pairs, ExportJob, ExportOptions, Kind};
+use crate::{env_pairs, DockerJob, ExportJob, ExportOptions};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
@@ -137,16 +137,13 @@ const ALLOC_AGENT: &str = "/alloc/orrery-agent";
 pub(crate) fn jobs(jobs: &[ExportJob], options: &ExportOptions) -> Vec<JobPayload> {
     jobs.iter()
         .filter_map(|job| {
-            let Kind::Docker {
+            let DockerJob {
                 spec,
                 primary,
                 services,
                 resources: res,
                 ..
-            } = &job.kind
-            else {
-                return None;
-            };
+            } = job.docker()?;
             let id = label(&format!("{}-{}", options.run_name, job.id), 63);
             let mut tasks = vec![Task {
                 name: "orrery-agent".into(),

@@ -4,7 +4,7 @@
 use orrery_runtime::Plan;
 use serde_json::{json, Value};
 
-use crate::{ExportJob, ExportOptions, Kind};
+use crate::{DockerJob, ExportJob, ExportOptions};
 
 /// Bumped when a field changes meaning or goes away.
 pub const PLAN_FORMAT: u32 = 1;
@@ -31,13 +31,13 @@ pub fn plan(plan: &Plan, jobs: &[ExportJob], options: &ExportOptions) -> Value {
                 "requires": requires,
                 "contexts": job.contexts,
             });
-            if let Kind::Docker {
+            if let Some(DockerJob {
                 spec,
                 primary,
                 services,
                 resource_class,
                 resources,
-            } = &job.kind
+            }) = job.docker()
             {
                 let n = spec.parallelism.max(1);
                 j["type"] = json!("build");

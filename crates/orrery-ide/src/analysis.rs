@@ -56,18 +56,14 @@ pub struct AnalysisParts {
     pub pipeline: PipelineValues,
     /// The whole the document is a file of, when it is one.
     pub part: Option<DocumentPart>,
+    /// For a file of a whole: how many errors the whole has, in every file of it (the
+    /// document's own are in `diagnostics`), even when it could not be packed.
+    pub whole_errors: Option<usize>,
 }
 
 /// One document version, checked; every editor feature reads it.
 pub struct Analysis {
-    db: SourceDb,
-    file: FileId,
-    parsed: Arc<Parsed>,
-    compiled: Compiled,
-    diagnostics: Vec<Diagnostic>,
-    orbs: Vec<OrbUse>,
-    pipeline: PipelineValues,
-    part: Option<DocumentPart>,
+    parts: AnalysisParts,
     /// Built on first use: diagnostics do not need it, so an edit's diagnostics do not wait
     /// for it.
     model: OnceLock<Model>,
@@ -75,105 +71,110 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn new(parts: AnalysisParts) -> Analysis {
-        let AnalysisParts {
-            db,
-            file,
-            parsed,
-            compiled,
-            diagnostics,
-            orbs,
-            pipeline,
-            part,
-        } = parts;
         Analysis {
-            db,
-            file,
-            parsed,
-            compiled,
-            diagnostics,
-            orbs,
-            pipeline,
-            part,
+            parts,
             model: OnceLock::new(),
         }
     }
 
     /// The document's text.
     pub fn text(&self) -> &str {
-        self.db.file(self.file).map_or("", |f| f.text.as_str())
+        self.parts
+            .db
+            .file(self.parts.file)
+            .map_or("", |f| f.text.as_str())
     }
 
     pub fn file(&self) -> FileId {
-        self.file
+        self.parts.file
     }
 
     pub fn db(&self) -> &SourceDb {
-        &self.db
+        &self.parts.db
     }
 
     pub fn parsed(&self) -> &Parsed {
-        &self.parsed
+        &self.parts.parsed
     }
 
     pub fn compiled(&self) -> &Compiled {
-        &self.compiled
+        &self.parts.compiled
     }
 
     /// Every finding, as `orrery config validate` reports it.
     pub fn diagnostics(&self) -> &[Diagnostic] {
-        &self.diagnostics
+        &self.parts.diagnostics
     }
 
     pub fn orbs(&self) -> &[OrbUse] {
-        &self.orbs
+        &self.parts.orbs
     }
 
     /// The `pipeline.*` values the document was compiled with.
     pub fn pipeline(&self) -> &PipelineValues {
-        &self.pipeline
+        &self.parts.pipeline
+    }
+
+    /// How many errors keep the whole document from compiling: the document's, or for a file
+    /// of a source tree those of every file of it.
+    pub fn errors(&self) -> usize {
+        self.parts.whole_errors.unwrap_or_else(|| {
+            self.parts
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .count()
+        })
     }
 
     /// The whole the document is a file of, when it is one.
     pub fn part(&self) -> Option<&DocumentPart> {
-        self.part.as_ref()
+        self.parts.part.as_ref()
     }
 
     /// The root of the whole document: the packed whole for a file of a source tree, else
     /// the document's own parse.
     pub(crate) fn whole_root(&self) -> Option<&orrery_yaml::Node> {
-        match &self.part {
+        match &self.parts.part {
             Some(part) => Some(&part.root),
-            None => self.parsed.root.as_ref(),
+            None => self.parts.parsed.root.as_ref(),
         }
     }
 
     /// Where the document's top level sits in the whole it is a file of (empty for a whole
     /// config or orb).
     pub(crate) fn key_prefix(&self) -> &[String] {
-        self.part.as_ref().map_or(&[], |p| p.path.as_slice())
+        self.parts.part.as_ref().map_or(&[], |p| p.path.as_slice())
     }
 
     /// Every definition and reference of the document (of the whole it is a file of, with
     /// places in every file of it).
     pub fn model(&self) -> &Model {
         self.model.get_or_init(|| {
-            let root = match &self.part {
-                Some(part) => Some(&part.root),
-                None => self.parsed.root.as_ref(),
-            };
-            Model::build(&self.db, self.file, root, &self.parsed.anchors, &self.orbs)
+            let parts = &self.parts;
+            Model::build(
+                &parts.db,
+                parts.file,
+                self.whole_root(),
+                &parts.parsed.anchors,
+                &parts.orbs,
+            )
         })
     }
 
     /// What `orrery config process` prints for the document, when it compiles.
     pub fn compiled_yaml(&self) -> Option<String> {
-        let config = self.compiled.config.as_ref()?;
+        let config = self.parts.compiled.config.as_ref()?;
         let mut out = String::new();
-        for (written, resolved) in &self.compiled.orb_headers {
+        for (written, resolved) in &self.parts.compiled.orb_headers {
             out.push_str(&orrery_emit::orb_header(written, resolved));
         }
         out.push_str(&orrery_emit::emit_yaml(config));
-        let source = self.part.as_ref().map_or(self.text(), |p| p.text.as_str());
+        let source = self
+            .parts
+            .part
+            .as_ref()
+            .map_or(self.text(), |p| p.text.as_str());
         out.push_str(&orrery_emit::trailer(source));
         out.push('\n');
         Some(out)

@@ -1,13 +1,15 @@
 //! The open documents: their text, version, and the newest finished check.
 //!
-//! Every edit bumps a document's *generation*. A check records the generation it started
-//! from; a check that finishes after a newer edit is thrown away, and one that has not started
-//! yet when a newer edit arrives is never started. Requests wait for the check of the
-//! generation they were asked against, and answer "content modified" when the document moved on
-//! meanwhile (their positions no longer mean anything).
+//! Every edit bumps a document's *generation*, and so does a re-check with the text unchanged
+//! (another file of its whole was edited, project files changed). A check records the
+//! generation it started from; a check that finishes after a newer generation is thrown away,
+//! and one that has not started yet when a newer generation arrives is never started. Requests
+//! wait for the check of the generation they were asked against (or a newer one of the same
+//! text), and answer "content modified" when the document's text changed meanwhile (their
+//! positions no longer mean anything).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use orrery_ide::Analysis;
@@ -15,10 +17,13 @@ use tokio::sync::watch;
 use tower_lsp_server::ls_types::{Position, TextDocumentContentChangeEvent, Uri};
 
 use crate::position::{Encoding, LineMap};
+use crate::OpenText;
 
 /// One checked version of a document.
 pub struct Snapshot {
     pub generation: u64,
+    /// The generation of the edit that made the checked text.
+    pub edited: u64,
     pub analysis: Analysis,
     pub lines: LineMap,
 }
@@ -33,9 +38,13 @@ impl Snapshot {
 
 struct Document {
     path: PathBuf,
+    /// The whole (orb source tree, split config) the document is a file of.
+    whole: Option<PathBuf>,
     text: Arc<str>,
     version: i32,
     generation: u64,
+    /// The generation of the edit that made `text` (≤ `generation`).
+    edited: u64,
     checked: watch::Sender<Option<Arc<Snapshot>>>,
     /// The newest check whose text parsed: completion takes names from it while the user
     /// types something that does not parse yet.
@@ -51,9 +60,32 @@ pub struct Replaced {
 pub struct Pending {
     pub uri: Uri,
     pub path: PathBuf,
+    pub whole: Option<PathBuf>,
     pub text: Arc<str>,
     pub version: i32,
     pub generation: u64,
+    pub edited: u64,
+}
+
+impl Pending {
+    fn of(uri: Uri, doc: &Document) -> Pending {
+        Pending {
+            uri,
+            path: doc.path.clone(),
+            whole: doc.whole.clone(),
+            text: doc.text.clone(),
+            version: doc.version,
+            generation: doc.generation,
+            edited: doc.edited,
+        }
+    }
+}
+
+/// A document that was closed: what the other files of its whole may have read.
+pub struct Closed {
+    pub path: PathBuf,
+    pub whole: Option<PathBuf>,
+    pub text: Arc<str>,
 }
 
 #[derive(Default)]
@@ -83,32 +115,33 @@ impl Documents {
             + 1
     }
 
-    pub fn open(&self, uri: &Uri, path: PathBuf, text: String, version: i32) -> Pending {
+    pub fn open(
+        &self,
+        uri: &Uri,
+        path: PathBuf,
+        whole: Option<PathBuf>,
+        text: String,
+        version: i32,
+    ) -> Pending {
         let generation = self.generation();
-        let text: Arc<str> = text.into();
         let mut open = self.lock();
         let (checked, parsed) = match open.remove(uri.as_str()) {
             Some(old) => (old.checked, old.parsed),
             None => (watch::channel(None).0, None),
         };
-        open.insert(
-            uri.as_str().to_string(),
-            Document {
-                path: path.clone(),
-                text: text.clone(),
-                version,
-                generation,
-                checked,
-                parsed,
-            },
-        );
-        Pending {
-            uri: uri.clone(),
+        let doc = Document {
             path,
-            text,
+            whole,
+            text: text.into(),
             version,
             generation,
-        }
+            edited: generation,
+            checked,
+            parsed,
+        };
+        let pending = Pending::of(uri.clone(), &doc);
+        open.insert(uri.as_str().to_string(), doc);
+        pending
     }
 
     /// Applies edits (whole-text or ranged, in the client's encoding) in order.
@@ -137,17 +170,17 @@ impl Documents {
         doc.text = text.into();
         doc.version = version;
         doc.generation = generation;
-        Some(Pending {
-            uri: uri.clone(),
-            path: doc.path.clone(),
-            text: doc.text.clone(),
-            version,
-            generation,
-        })
+        doc.edited = generation;
+        Some(Pending::of(uri.clone(), doc))
     }
 
-    pub fn close(&self, uri: &Uri) {
-        self.lock().remove(uri.as_str());
+    pub fn close(&self, uri: &Uri) -> Option<Closed> {
+        let doc = self.lock().remove(uri.as_str())?;
+        Some(Closed {
+            path: doc.path,
+            whole: doc.whole,
+            text: doc.text,
+        })
     }
 
     /// Whether `generation` is still the document's newest.
@@ -177,60 +210,45 @@ impl Documents {
         }
     }
 
-    /// Every open document, for a re-check after project files changed.
-    pub fn all(&self) -> Vec<Pending> {
-        let open = self.lock();
-        let mut all: Vec<Pending> = open
-            .iter()
-            .filter_map(|(uri, doc)| {
-                Some(Pending {
-                    uri: uri.parse().ok()?,
-                    path: doc.path.clone(),
-                    text: doc.text.clone(),
-                    version: doc.version,
-                    generation: doc.generation,
-                })
-            })
-            .collect();
-        all.sort_by(|a, b| a.uri.as_str().cmp(b.uri.as_str()));
-        all
-    }
-
-    /// Gives the open documents whose path `pick` picks a new generation (their text
-    /// unchanged); returns them for checking.
-    pub fn touch_where(&self, pick: impl Fn(&std::path::Path) -> bool) -> Vec<Pending> {
+    /// Gives the open documents `pick` picks a new generation (their text unchanged), so
+    /// checks of what they read before are dropped; returns them for checking.
+    fn touch_where(&self, pick: impl Fn(&Document) -> bool) -> Vec<Pending> {
         let mut touched = Vec::new();
         let mut open = self.lock();
-        for (uri, doc) in open.iter_mut() {
-            if !pick(&doc.path) {
-                continue;
-            }
+        for (uri, doc) in open.iter_mut().filter(|(_, doc)| pick(doc)) {
             doc.generation = self.generation();
             if let Ok(uri) = uri.parse() {
-                touched.push(Pending {
-                    uri,
-                    path: doc.path.clone(),
-                    text: doc.text.clone(),
-                    version: doc.version,
-                    generation: doc.generation,
-                });
+                touched.push(Pending::of(uri, doc));
             }
         }
         touched.sort_by(|a, b| a.uri.as_str().cmp(b.uri.as_str()));
         touched
     }
 
-    /// Gives every open document a new generation (its text unchanged), so checks of the old
-    /// project state are dropped; returns them for checking.
+    /// Every open document with a new generation, after project files changed.
     pub fn touch_all(&self) -> Vec<Pending> {
-        let uris: Vec<String> = self.lock().keys().cloned().collect();
-        for uri in &uris {
-            let generation = self.generation();
-            if let Some(doc) = self.lock().get_mut(uri) {
-                doc.generation = generation;
-            }
-        }
-        self.all()
+        self.touch_where(|_| true)
+    }
+
+    /// The open files of `whole` except the one at `path` with a new generation, after that
+    /// one changed; they are checked with its new text.
+    pub fn touch_others(&self, whole: &Path, path: &Path) -> Vec<Pending> {
+        self.touch_where(|doc| doc.path != path && doc.whole.as_deref() == Some(whole))
+    }
+
+    /// The open files of `whole` except the one at `path`, as the editor has them now.
+    pub fn others(&self, whole: &Path, path: &Path) -> Vec<OpenText> {
+        let open = self.lock();
+        let mut others: Vec<OpenText> = open
+            .values()
+            .filter(|doc| doc.path != path && doc.whole.as_deref() == Some(whole))
+            .map(|doc| OpenText {
+                path: doc.path.clone(),
+                text: doc.text.clone(),
+            })
+            .collect();
+        others.sort_by(|a, b| a.path.cmp(&b.path));
+        others
     }
 
     /// The document's text now, and the newest check to take names from (the newest that
@@ -256,23 +274,29 @@ impl Documents {
         all
     }
 
-    /// The check of the document as it is now, waiting for it when it is still running.
+    /// The check of the document as it is now, waiting for it when it is still running. A
+    /// newer check of the same text answers too (the document was checked again because
+    /// something it reads changed; positions in it still mean the same).
     pub async fn current(&self, uri: &Uri) -> Result<Arc<Snapshot>, NotReady> {
-        let (generation, mut checked) = {
+        let (generation, edited, mut checked) = {
             let open = self.lock();
             let doc = open.get(uri.as_str()).ok_or(NotReady::Closed)?;
-            (doc.generation, doc.checked.subscribe())
+            (doc.generation, doc.edited, doc.checked.subscribe())
         };
         loop {
             if let Some(snapshot) = checked.borrow_and_update().clone() {
-                if snapshot.generation == generation {
-                    return Ok(snapshot);
-                }
-                if snapshot.generation > generation {
-                    return Err(NotReady::Modified);
+                if snapshot.generation >= generation {
+                    return match snapshot.edited == edited {
+                        true => Ok(snapshot),
+                        false => Err(NotReady::Modified),
+                    };
                 }
             }
-            if !self.is_current(uri, generation) {
+            let text_unchanged = self
+                .lock()
+                .get(uri.as_str())
+                .is_some_and(|d| d.edited == edited);
+            if !text_unchanged {
                 // A newer edit superseded the check this request waits for.
                 return Err(NotReady::Modified);
             }

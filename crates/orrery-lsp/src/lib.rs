@@ -13,7 +13,7 @@ mod position;
 mod server;
 mod settings;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use orrery_ide::Analysis;
@@ -23,8 +23,10 @@ pub use settings::ClientSettings;
 /// The project behind the server. Implementations may read files and run local processes;
 /// they never touch the network.
 pub trait Workspace: Send + Sync + 'static {
-    /// Checks `text` as the config at `path` (which may not exist on disk yet).
-    fn analyze(&self, path: &Path, text: &str) -> Analysis;
+    /// Checks `text` as the config at `path` (which may not exist on disk yet). For a file of
+    /// a whole (`whole_of`), `others` are the other open files of that whole with their text
+    /// as it is in the editor, saved or not: the whole is read with them in place.
+    fn analyze(&self, path: &Path, text: &str, others: &[OpenText]) -> Analysis;
 
     /// The editor's settings changed (or arrived with `initialize`); the answer lists what
     /// is wrong with them, in sentences for the user. Documents are checked again after it.
@@ -33,9 +35,10 @@ pub trait Workspace: Send + Sync + 'static {
     }
 
     /// The whole the document at `path` is one file of (an orb source directory, a split
-    /// config directory): when one of its files is saved, the other open files of it are
-    /// checked again, since each is checked as part of the whole.
-    fn whole_of(&self, _path: &Path) -> Option<std::path::PathBuf> {
+    /// config directory): each file is checked as part of the whole, so when one of them is
+    /// edited (or opened or closed with a text other than the one on disk) the other open
+    /// files of it are checked again.
+    fn whole_of(&self, _path: &Path) -> Option<PathBuf> {
         None
     }
 
@@ -54,6 +57,13 @@ pub trait Workspace: Send + Sync + 'static {
     ) -> Result<String, String> {
         Err("this workspace runs no commands".into())
     }
+}
+
+/// An open document of a whole, as the editor has it.
+#[derive(Clone, Debug)]
+pub struct OpenText {
+    pub path: PathBuf,
+    pub text: Arc<str>,
 }
 
 /// The commands the server offers (`workspace/executeCommand`), each taking the config's URI

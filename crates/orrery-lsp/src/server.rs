@@ -52,7 +52,8 @@ struct CompiledConfigParams {
 struct CompiledConfig {
     /// The compiled config; `null` when the document has errors.
     yaml: Option<String>,
-    /// How many errors keep it from compiling.
+    /// How many errors keep it from compiling (for a file of a split config or orb source
+    /// tree, in every file of it).
     errors: usize,
 }
 
@@ -159,14 +160,11 @@ impl Backend {
         let Some(snapshot) = self.snapshot(&params.text_document.uri).await? else {
             return Err(Error::invalid_params("the document is not open"));
         };
-        let yaml = snapshot.analysis.compiled_yaml();
-        let errors = snapshot
-            .analysis
-            .diagnostics()
-            .iter()
-            .filter(|d| d.is_error())
-            .count();
-        Ok(CompiledConfig { yaml, errors })
+        // For a file of a split config, the errors of every file of it.
+        Ok(CompiledConfig {
+            yaml: snapshot.analysis.compiled_yaml(),
+            errors: snapshot.analysis.errors(),
+        })
     }
 
     /// Hands the editor's settings to the workspace; `true` when they differ from those it
@@ -204,6 +202,17 @@ impl Backend {
         }
     }
 
+    /// Checks the other open files of `whole` again: the file at `path` now reads differently
+    /// to them.
+    fn recheck_others(&self, whole: Option<&std::path::Path>, path: &std::path::Path) {
+        let Some(whole) = whole else {
+            return;
+        };
+        for pending in self.shared.documents.touch_others(whole, path) {
+            self.schedule(pending);
+        }
+    }
+
     async fn snapshot(&self, uri: &Uri) -> Result<Option<Arc<Snapshot>>> {
         match self.shared.documents.current(uri).await {
             Ok(snapshot) => Ok(Some(snapshot)),
@@ -221,10 +230,19 @@ fn check(shared: &Shared, pending: Pending) -> Option<Snapshot> {
     {
         return None;
     }
-    let analysis = shared.workspace.analyze(&pending.path, &pending.text);
+    // The other open files of the whole as they are now: if one changes after this, this
+    // document is checked again.
+    let others = match &pending.whole {
+        Some(whole) => shared.documents.others(whole, &pending.path),
+        None => Vec::new(),
+    };
+    let analysis = shared
+        .workspace
+        .analyze(&pending.path, &pending.text, &others);
     let lines = LineMap::new(analysis.text(), shared.encoding());
     Some(Snapshot {
         generation: pending.generation,
+        edited: pending.edited,
         analysis,
         lines,
     })
@@ -242,6 +260,12 @@ fn diagnostics_of(shared: &Shared, uri: &Uri, snapshot: &Snapshot) -> Vec<Diagno
         .iter()
         .map(|d| convert::diagnostic(d, &locator, shared.docs_base()))
         .collect()
+}
+
+/// Whether the file at `path` holds `text` (a document opened or closed without unsaved
+/// edits changes nothing for the other files of its whole).
+fn same_as_on_disk(path: &std::path::Path, text: &str) -> bool {
+    std::fs::read(path).is_ok_and(|disk| disk == text.as_bytes())
 }
 
 /// The path a document stands for: its file path, or for unsaved documents a made-up path
@@ -313,7 +337,6 @@ impl LanguageServer for Backend {
                     TextDocumentSyncOptions {
                         open_close: Some(true),
                         change: Some(TextDocumentSyncKind::INCREMENTAL),
-                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
                         ..TextDocumentSyncOptions::default()
                     },
                 )),
@@ -448,11 +471,18 @@ impl LanguageServer for Backend {
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
         let path = document_path(&doc.uri);
+        let whole = self.shared.workspace.whole_of(&path);
+        // The other files of the whole read this one from disk until now.
+        let unsaved = whole.is_some() && !same_as_on_disk(&path, &doc.text);
         let pending = self
             .shared
             .documents
-            .open(&doc.uri, path, doc.text, doc.version);
+            .open(&doc.uri, path, whole, doc.text, doc.version);
+        let (whole, path) = (pending.whole.clone(), pending.path.clone());
         self.schedule(pending);
+        if unsaved {
+            self.recheck_others(whole.as_deref(), &path);
+        }
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
@@ -463,29 +493,20 @@ impl LanguageServer for Backend {
             params.content_changes,
             self.shared.encoding(),
         ) {
+            let (whole, path) = (pending.whole.clone(), pending.path.clone());
             self.schedule(pending);
-        }
-    }
-
-    async fn did_save(&self, params: DidSaveTextDocumentParams) {
-        let saved = document_path(&params.text_document.uri);
-        let workspace = &self.shared.workspace;
-        let Some(whole) = workspace.whole_of(&saved) else {
-            return;
-        };
-        // The other files of the whole read the saved file from disk: check them again.
-        let others = self
-            .shared
-            .documents
-            .touch_where(|path| path != saved && workspace.whole_of(path).as_ref() == Some(&whole));
-        for pending in others {
-            self.schedule(pending);
+            self.recheck_others(whole.as_deref(), &path);
         }
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
-        self.shared.documents.close(&uri);
+        if let Some(closed) = self.shared.documents.close(&uri) {
+            // The other files of the whole read this one from disk again.
+            if closed.whole.is_some() && !same_as_on_disk(&closed.path, &closed.text) {
+                self.recheck_others(closed.whole.as_deref(), &closed.path);
+            }
+        }
         self.client.publish_diagnostics(uri, Vec::new(), None).await;
     }
 

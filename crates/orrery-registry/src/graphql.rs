@@ -135,9 +135,7 @@ impl CircleCiRegistry {
 
     /// The registry's id of the orb `namespace/name` (a UUID), which `publishOrb` needs.
     pub fn orb_id(&self, namespace: &str, name: &str) -> Result<String, RegistryError> {
-        let request = describe("look up", namespace, name, None);
-        rules::check_orb_name(namespace, name)
-            .map_err(|detail| RegistryError::invalid_input(&request, detail))?;
+        let request = rules::name_request("look up", namespace, name)?;
         let data: OrbIdData = self.run(
             &request,
             QUERY_ORB_ID,
@@ -288,9 +286,7 @@ impl Registry for CircleCiRegistry {
 
     /// Release versions, ascending. CircleCI does not list dev versions.
     fn versions(&self, namespace: &str, name: &str) -> Result<Vec<String>, RegistryError> {
-        let request = describe("list versions of", namespace, name, None);
-        rules::check_orb_name(namespace, name)
-            .map_err(|detail| RegistryError::invalid_input(&request, detail))?;
+        let request = rules::name_request("list versions of", namespace, name)?;
         let data: OrbVersionsData = self.run(
             &request,
             QUERY_ORB_VERSIONS,

@@ -576,9 +576,7 @@ impl Registry for OciRegistry {
 
     /// Release and dev versions, sorted.
     fn versions(&self, namespace: &str, name: &str) -> Result<Vec<String>, RegistryError> {
-        let request = describe("list versions of", namespace, name, None);
-        rules::check_orb_name(namespace, name)
-            .map_err(|detail| RegistryError::invalid_input(&request, detail))?;
+        rules::name_request("list versions of", namespace, name)?;
         self.versions_in(&self.repository_of(namespace, name)?)
     }
 

@@ -237,6 +237,19 @@ pub(crate) fn describe(action: &str, namespace: &str, name: &str, version: Optio
     }
 }
 
+/// A request on the orb `namespace/name` as error messages name it, once the name is checked
+/// (before any request).
+pub(crate) fn name_request(
+    action: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<String, RegistryError> {
+    let request = describe(action, namespace, name, None);
+    check_orb_name(namespace, name)
+        .map_err(|detail| RegistryError::invalid_input(&request, detail))?;
+    Ok(request)
+}
+
 /// Validates the orb name and version of a publish or fetch before any request.
 pub(crate) fn parse_request(
     request: &str,

@@ -10,9 +10,8 @@ use clap::{Args, ValueEnum};
 use orrery_diagnostics::{has_errors, render_human};
 use orrery_export::{ExportOptions, Target};
 use orrery_orb::LockPolicy;
-use orrery_runtime::Selection;
 
-use crate::config_cmd::{self, CompileArgs, EXIT_CONFIG_ERROR};
+use crate::config_cmd::{self, EXIT_CONFIG_ERROR};
 use crate::run_cmd;
 
 #[derive(Args)]
@@ -24,17 +23,8 @@ pub struct ExportArgs {
     /// Write here instead of stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// The config file.
-    #[arg(long, default_value = ".circleci/config.yml")]
-    config: PathBuf,
     #[command(flatten)]
-    compile: CompileArgs,
-    /// Only this workflow (default: every workflow of the pipeline).
-    #[arg(long)]
-    workflow: Option<String>,
-    /// Only these jobs (repeatable).
-    #[arg(long = "job", value_name = "NAME")]
-    jobs: Vec<String>,
+    plan: run_cmd::PlanArgs,
     /// The store the agents talk to.
     #[arg(long, value_name = "URL", default_value = "http://orrery-store:7311")]
     store_url: String,
@@ -56,22 +46,21 @@ enum TargetArg {
 }
 
 pub fn run(args: ExportArgs) -> ExitCode {
-    let session = match config_cmd::compile(&args.config, &args.compile, LockPolicy::Enforce) {
-        Ok(s) => s,
-        Err(message) => return config_cmd::report_usage(&message),
-    };
+    let session =
+        match config_cmd::compile(&args.plan.config, &args.plan.compile, LockPolicy::Enforce) {
+            Ok(s) => s,
+            Err(message) => return config_cmd::report_usage(&message),
+        };
     let db = session.db;
     let mut diagnostics = session.compiled.diagnostics;
     let (Some(config), Some(graph)) = (&session.compiled.config, &session.compiled.graph) else {
         eprint!("{}", render_human(&db, &diagnostics));
         return ExitCode::from(EXIT_CONFIG_ERROR);
     };
-    let root = run_cmd::project_root(&args.config);
-    let selection = Selection {
-        workflow: args.workflow.clone(),
-        jobs: args.jobs.clone(),
-        git: run_cmd::pipeline_git_ref(&session.options.pipeline),
-    };
+    let root = run_cmd::project_root(&args.plan.config);
+    let selection = args
+        .plan
+        .selection(run_cmd::pipeline_git_ref(&session.options.pipeline));
     let (plan, mut plan_diagnostics) = orrery_runtime::plan(config, graph, &selection);
     diagnostics.append(&mut plan_diagnostics);
     let run_name = args.run_name.clone().unwrap_or_else(|| {

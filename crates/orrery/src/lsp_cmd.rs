@@ -12,7 +12,7 @@ use clap::Args;
 use orrery_compiler::Compiled;
 use orrery_diagnostics::{codes, Diagnostic, SourceDb, Span};
 use orrery_ide::{Analysis, AnalysisParts, OrbUse};
-use orrery_lsp::ClientSettings;
+use orrery_lsp::{ClientSettings, OpenText};
 use orrery_validate::{Host, Settings, ShellFinding, ShellScript};
 
 use crate::config_cmd::CompileArgs;
@@ -168,6 +168,7 @@ impl ProjectWorkspace {
                 orbs: orb_uses(checked.resolutions),
                 pipeline: checked.pipeline,
                 part: None,
+                whole_errors: None,
             }),
             Err(message) => cannot_check(path, text, message),
         }
@@ -189,12 +190,9 @@ pub(crate) fn orb_uses(
 }
 
 impl orrery_lsp::Workspace for ProjectWorkspace {
-    fn analyze(&self, path: &Path, text: &str) -> Analysis {
+    fn analyze(&self, path: &Path, text: &str, others: &[OpenText]) -> Analysis {
         match crate::lsp_parts::whole_of(path) {
-            Some(crate::lsp_parts::Whole::Orb(dir)) => self.analyze_orb_source(&dir, path, text),
-            Some(crate::lsp_parts::Whole::Config(dir)) => {
-                self.analyze_config_part(&dir, path, text)
-            }
+            Some(whole) => self.analyze_part(&whole, path, text, others),
             None => self.analyze_config(path, text),
         }
     }
@@ -365,6 +363,7 @@ pub(crate) fn cannot_check(path: &Path, text: &str, message: String) -> Analysis
         orbs: Vec::new(),
         pipeline: Default::default(),
         part: None,
+        whole_errors: None,
     })
 }
 
@@ -390,11 +389,7 @@ impl Host for CachingHost {
     }
 
     fn shellcheck(&self, script: &str, shell: &str) -> Option<Vec<ShellFinding>> {
-        let mut all = self.shellcheck_all(&[ShellScript {
-            text: script,
-            shell,
-        }])?;
-        all.pop()
+        orrery_validate::shellcheck_one(self, script, shell)
     }
 
     fn shellcheck_all(&self, scripts: &[ShellScript<'_>]) -> Option<Vec<Vec<ShellFinding>>> {

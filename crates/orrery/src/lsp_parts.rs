@@ -1,15 +1,16 @@
 //! The language server on files that are parts of a larger document: a file of an orb source
 //! tree (`src/@orb.yml`, `src/commands/greet.yml`, …) is checked as `orb validate` checks the
 //! packed orb, and a file of a split config (`.circleci/config/…`, for `config pack`) as
-//! `config validate` checks the packed config. The tree is read from disk with the edited
-//! document in place of its file, and every finding is shown in the source file it belongs
-//! to (`orrery_pack::SourceMap`), not in the packed text.
+//! `config validate` checks the packed config. The tree is read from disk with every open file
+//! of it in place as the editor has it, saved or not, and every finding is shown in the source
+//! file it belongs to (`orrery_pack::SourceMap`), not in the packed text.
 
 use std::path::{Path, PathBuf};
 
 use orrery_compiler::{check_orb, CompileOptions};
 use orrery_diagnostics::{Diagnostic, FileId, SourceDb, Span};
 use orrery_ide::{Analysis, AnalysisParts, DocumentPart};
+use orrery_lsp::OpenText;
 use orrery_orb::LockPolicy;
 use orrery_pack::{SourceMap, SourceTree, TreeFile, ORB_DIRECTORIES, ORB_ROOT_FILE};
 use orrery_yaml::{Limits, Node};
@@ -83,54 +84,78 @@ fn key_path(relative: &str) -> Vec<String> {
     path
 }
 
-/// The tree of `dir` read from disk, with `text` as the file at `relative`.
-fn tree_with(mut tree: SourceTree, relative: &str, text: &str) -> SourceTree {
-    match tree.files.iter_mut().find(|f| f.path == relative) {
-        Some(file) => file.text = text.to_string(),
-        None => tree.files.push(TreeFile {
-            path: relative.to_string(),
-            text: text.to_string(),
-        }),
+/// The tree read from disk with the editor's texts in place of its files (files the editor
+/// has that are not on disk yet join it).
+fn tree_with(mut tree: SourceTree, texts: Vec<(String, &str)>) -> SourceTree {
+    for (relative, text) in texts {
+        match tree.files.iter_mut().find(|f| f.path == relative) {
+            Some(file) => file.text = text.to_string(),
+            None => tree.files.push(TreeFile {
+                path: relative,
+                text: text.to_string(),
+            }),
+        }
     }
     tree
 }
 
-/// A file of a tree, packed with the rest of the tree as it is on disk.
+/// A file of a tree, packed with the rest of the tree.
 struct PackedPart {
     /// The file's path in the tree.
     relative: String,
     db: SourceDb,
     file: FileId,
+    /// What packing found, in every file of the tree.
     diagnostics: Vec<Diagnostic>,
     /// The packed document; `None` when packing found an error.
     value: Option<Node>,
 }
 
-/// Reads the tree at `dir` with `text` in place of the file `path`, and packs it; or says why
-/// it cannot.
-fn read_part(
-    dir: &Path,
-    path: &Path,
-    text: &str,
-    read: fn(&Path) -> Result<SourceTree, orrery_pack::fs::FsError>,
-    pack: fn(&SourceTree) -> orrery_pack::Packed,
-) -> Result<PackedPart, String> {
-    let Some(relative) = relative(dir, path) else {
-        return Err(format!("{} is outside {}", path.display(), dir.display()));
-    };
-    let tree = tree_with(read(dir).map_err(|e| e.to_string())?, &relative, text);
-    let packed = pack(&tree);
-    let mut db = packed.sources;
-    let name = tree.display_name(&relative);
-    let file = db.file_named(&name).unwrap_or_else(|| db.add(name, text));
-    Ok(PackedPart {
-        relative,
-        db,
-        file,
-        diagnostics: packed.diagnostics,
-        value: packed.value,
-    })
+impl Whole {
+    fn dir(&self) -> &Path {
+        match self {
+            Whole::Orb(dir) | Whole::Config(dir) => dir,
+        }
+    }
+
+    /// Reads the tree with `text` in place of the file `path` and each of `others` (the open
+    /// files of the tree) in place of its file, and packs it; or says why it cannot.
+    fn read_part(
+        &self,
+        path: &Path,
+        text: &str,
+        others: &[OpenText],
+    ) -> Result<PackedPart, String> {
+        let dir = self.dir();
+        let Some(mine) = relative(dir, path) else {
+            return Err(format!("{} is outside {}", path.display(), dir.display()));
+        };
+        let (read, pack): (ReadTree, PackTree) = match self {
+            Whole::Orb(_) => (orrery_pack::fs::read_orb_dir, orrery_pack::pack_orb),
+            Whole::Config(_) => (orrery_pack::fs::read_config_dir, orrery_pack::pack_config),
+        };
+        let mut texts: Vec<(String, &str)> = others
+            .iter()
+            .filter_map(|open| Some((relative(dir, &open.path)?, &*open.text)))
+            .collect();
+        texts.push((mine.clone(), text));
+        let tree = tree_with(read(dir).map_err(|e| e.to_string())?, texts);
+        let packed = pack(&tree);
+        let mut db = packed.sources;
+        let name = tree.display_name(&mine);
+        let file = db.file_named(&name).unwrap_or_else(|| db.add(name, text));
+        Ok(PackedPart {
+            relative: mine,
+            db,
+            file,
+            diagnostics: packed.diagnostics,
+            value: packed.value,
+        })
+    }
 }
+
+type ReadTree = fn(&Path) -> Result<SourceTree, orrery_pack::fs::FsError>;
+type PackTree = fn(&SourceTree) -> orrery_pack::Packed;
 
 /// The findings of the document (in source order), each moved from the packed text to the
 /// source files; those of other files of the tree show when those files are open.
@@ -156,102 +181,129 @@ fn packed_text(db: &mut SourceDb, dir: &Path, value: &Node) -> (FileId, String, 
     (file, text, map)
 }
 
+/// What checking the packed whole gave, besides its packing.
+struct CheckedWhole {
+    /// Every finding of the whole, in its source files (packing's and the check's).
+    diagnostics: Vec<Diagnostic>,
+    map: SourceMap,
+    compiled: orrery_compiler::Compiled,
+    orbs: Vec<orrery_ide::OrbUse>,
+    pipeline: orrery_compiler::PipelineValues,
+    /// The packed document and its text.
+    packed: Option<(Node, String)>,
+}
+
 impl crate::lsp_cmd::ProjectWorkspace {
-    /// Checks `text` as the file `path` of the orb source directory `dir`.
-    pub(crate) fn analyze_orb_source(&self, dir: &Path, path: &Path, text: &str) -> Analysis {
-        let part = match read_part(
-            dir,
-            path,
-            text,
-            orrery_pack::fs::read_orb_dir,
-            orrery_pack::pack_orb,
-        ) {
+    /// Checks `text` as the file `path` of `whole`, with the open files of it (`others`) as
+    /// the editor has them: an orb source tree as `orb validate` checks the packed orb, a
+    /// split config as `config validate` checks the packed config.
+    pub(crate) fn analyze_part(
+        &self,
+        whole: &Whole,
+        path: &Path,
+        text: &str,
+        others: &[OpenText],
+    ) -> Analysis {
+        let mut part = match whole.read_part(path, text, others) {
             Ok(part) => part,
             Err(message) => return cannot_check(path, text, message),
         };
-        let PackedPart {
-            relative,
-            mut db,
-            file,
-            mut diagnostics,
-            value,
-        } = part;
-        let mut map = SourceMap::default();
-        let mut root = None;
-        if let Some(value) = value {
-            let (packed_file, packed_text, source_map) = packed_text(&mut db, dir, &value);
-            map = source_map;
-            let config = crate::project_host::project_root(path).join(".circleci/config.yml");
-            match self
-                .compile
-                .store
-                .open(&config, LockPolicy::Enforce, &mut db, &mut diagnostics)
-            {
-                Ok(store) => {
-                    let name = crate::pack_cmd::name_from_path(dir);
-                    let check = check_orb(
-                        &mut db,
-                        packed_file,
-                        name.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str())),
-                        &store,
-                        &CompileOptions::default(),
-                    );
-                    diagnostics.extend(check.diagnostics);
-                    // The check reads the orb again as the subject of its generated config.
-                    for (id, f) in db.files() {
-                        if id != packed_file && f.text == packed_text {
-                            map.same_as_packed(id);
-                        }
-                    }
-                }
-                Err(message) => return cannot_check(path, text, message),
-            }
-            root = Some((value, packed_text));
-        }
-        self.part_analysis(
-            dir,
-            db,
-            file,
-            text,
-            of_document(&map, diagnostics, file),
-            root,
-            &relative,
-            true,
-        )
+        let dir = whole.dir();
+        let checked = match (whole, part.value.take()) {
+            (_, None) => Ok(CheckedWhole {
+                diagnostics: std::mem::take(&mut part.diagnostics),
+                map: SourceMap::default(),
+                compiled: Default::default(),
+                orbs: Vec::new(),
+                pipeline: Default::default(),
+                packed: None,
+            }),
+            (Whole::Orb(_), Some(value)) => self.check_orb_source(dir, path, &mut part, value),
+            (Whole::Config(_), Some(value)) => self.check_config_part(dir, &mut part, value),
+        };
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err(message) => return cannot_check(path, text, message),
+        };
+        let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+        let parsed = orrery_yaml::parse(part.file, text, Limits::default());
+        Analysis::new(AnalysisParts {
+            db: part.db,
+            file: part.file,
+            parsed: std::sync::Arc::new(parsed),
+            // A split config's compiled config has the spans of the check's database: only
+            // its text (`orrery/compiledConfig`) is read from it.
+            compiled: checked.compiled,
+            diagnostics: of_document(&checked.map, checked.diagnostics, part.file),
+            orbs: checked.orbs,
+            pipeline: checked.pipeline,
+            part: checked.packed.map(|(root, text)| DocumentPart {
+                root,
+                path: key_path(&part.relative),
+                orb: matches!(whole, Whole::Orb(_)),
+                text,
+                dir: dir.display().to_string(),
+            }),
+            whole_errors: Some(errors),
+        })
     }
 
-    /// Checks `text` as the file `path` of the split config directory `dir`: the packed
-    /// config is checked as `config validate` checks a config beside the directory.
-    pub(crate) fn analyze_config_part(&self, dir: &Path, path: &Path, text: &str) -> Analysis {
-        let part = match read_part(
-            dir,
-            path,
-            text,
-            orrery_pack::fs::read_config_dir,
-            orrery_pack::pack_config,
-        ) {
-            Ok(part) => part,
-            Err(message) => return cannot_check(path, text, message),
-        };
-        let PackedPart {
-            relative,
-            mut db,
-            file,
-            mut diagnostics,
-            value,
-        } = part;
-        let Some(value) = value else {
-            let mine = of_document(&SourceMap::default(), diagnostics, file);
-            return self.part_analysis(dir, db, file, text, mine, None, &relative, false);
-        };
-        let (packed_file, packed, map) = packed_text(&mut db, dir, &value);
+    /// Checks the packed orb of the source directory `dir` as `orb validate` does.
+    fn check_orb_source(
+        &self,
+        dir: &Path,
+        path: &Path,
+        part: &mut PackedPart,
+        value: Node,
+    ) -> Result<CheckedWhole, String> {
+        let db = &mut part.db;
+        let mut diagnostics = std::mem::take(&mut part.diagnostics);
+        let (packed_file, packed_text, mut map) = packed_text(db, dir, &value);
+        let config = crate::project_host::project_root(path).join(".circleci/config.yml");
+        let store = self
+            .compile
+            .store
+            .open(&config, LockPolicy::Enforce, db, &mut diagnostics)?;
+        let name = crate::pack_cmd::name_from_path(dir);
+        let check = check_orb(
+            db,
+            packed_file,
+            name.as_ref().map(|(ns, n)| (ns.as_str(), n.as_str())),
+            &store,
+            &CompileOptions::default(),
+        );
+        diagnostics.extend(check.diagnostics);
+        // The check reads the orb again as the subject of its generated config.
+        for (id, f) in db.files() {
+            if id != packed_file && f.text == packed_text {
+                map.same_as_packed(id);
+            }
+        }
+        Ok(CheckedWhole {
+            diagnostics,
+            map,
+            compiled: Default::default(),
+            orbs: Vec::new(),
+            pipeline: Default::default(),
+            packed: Some((value, packed_text)),
+        })
+    }
+
+    /// Checks the packed config of the split config directory `dir` as `config validate`
+    /// checks a config beside the directory.
+    fn check_config_part(
+        &self,
+        dir: &Path,
+        part: &mut PackedPart,
+        value: Node,
+    ) -> Result<CheckedWhole, String> {
+        let db = &mut part.db;
+        let mut diagnostics = std::mem::take(&mut part.diagnostics);
+        let (packed_file, packed, map) = packed_text(db, dir, &value);
         // The packed config stands where `config pack`'s output would: beside the directory,
         // so the project's orbs, lockfile and settings are found as for `config.yml`.
         let config = dir.with_file_name("config.yml");
-        let (checked_db, checked) = match self.check_config(&config, &packed) {
-            Ok(done) => done,
-            Err(message) => return cannot_check(path, text, message),
-        };
+        let (checked_db, checked) = self.check_config(&config, &packed)?;
         // The check read the packed text and the orbs in a database of its own; its files
         // (the orbs' sources, which definitions lead to) and findings move to this one, where
         // the source files are.
@@ -280,56 +332,13 @@ impl crate::lsp_cmd::ProjectWorkspace {
             }
             diagnostics.push(d);
         }
-        let mine = of_document(&map, diagnostics, file);
-        let parsed = orrery_yaml::parse(file, text, Limits::default());
-        Analysis::new(AnalysisParts {
-            db,
-            file,
-            parsed: std::sync::Arc::new(parsed),
-            // The compiled config's spans are those of the check's database: only its text
-            // (`orrery/compiledConfig`) is read from it.
+        Ok(CheckedWhole {
+            diagnostics,
+            map,
             compiled: checked.compiled,
-            diagnostics: mine,
             orbs: crate::lsp_cmd::orb_uses(checked.resolutions),
             pipeline: checked.pipeline,
-            part: Some(DocumentPart {
-                root: value,
-                path: key_path(&relative),
-                orb: false,
-                text: packed,
-                dir: dir.display().to_string(),
-            }),
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn part_analysis(
-        &self,
-        dir: &Path,
-        db: SourceDb,
-        file: FileId,
-        text: &str,
-        diagnostics: Vec<Diagnostic>,
-        root: Option<(Node, String)>,
-        relative: &str,
-        orb: bool,
-    ) -> Analysis {
-        let parsed = orrery_yaml::parse(file, text, Limits::default());
-        Analysis::new(AnalysisParts {
-            db,
-            file,
-            parsed: std::sync::Arc::new(parsed),
-            compiled: Default::default(),
-            diagnostics,
-            orbs: Vec::new(),
-            pipeline: Default::default(),
-            part: root.map(|(root, text)| DocumentPart {
-                root,
-                path: key_path(relative),
-                orb,
-                text,
-                dir: dir.display().to_string(),
-            }),
+            packed: Some((value, packed)),
         })
     }
 }

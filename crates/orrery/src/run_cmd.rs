@@ -30,20 +30,39 @@ use sha2::{Digest, Sha256};
 use crate::config_cmd::{self, CompileArgs, EXIT_CONFIG_ERROR};
 use crate::git;
 
+/// The config and the part of its pipeline to plan, as `orrery run` and `orrery export` take
+/// them.
 #[derive(Args)]
-pub struct RunArgs {
+pub struct PlanArgs {
     /// The config file.
     #[arg(long, default_value = ".circleci/config.yml")]
-    config: PathBuf,
+    pub config: PathBuf,
     #[command(flatten)]
-    compile: CompileArgs,
-    /// Run only this workflow (default: every workflow of the pipeline).
+    pub compile: CompileArgs,
+    /// Only this workflow (default: every workflow of the pipeline).
     #[arg(long)]
-    workflow: Option<String>,
-    /// Run only these jobs (repeatable); their requirements on other jobs count as met and
+    pub workflow: Option<String>,
+    /// Only these jobs (repeatable); their requirements on other jobs count as met and
     /// filters do not apply to them.
     #[arg(long = "job", value_name = "NAME")]
-    jobs: Vec<String>,
+    pub jobs: Vec<String>,
+}
+
+impl PlanArgs {
+    /// The selection to plan, for the pipeline's `git`.
+    pub fn selection(&self, git: GitRef) -> Selection {
+        Selection {
+            workflow: self.workflow.clone(),
+            jobs: self.jobs.clone(),
+            git,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    plan: PlanArgs,
     /// How many job nodes run at once (default: the number of CPU cores).
     #[arg(long = "jobs", short = 'j', value_name = "N")]
     parallel: Option<usize>,
@@ -305,7 +324,7 @@ fn sweep_leftovers(runs: &Path) {
 
 pub fn run(args: RunArgs) -> ExitCode {
     if args.gc {
-        let root = project_root(&args.config);
+        let root = project_root(&args.plan.config);
         let runs = args
             .out
             .clone()
@@ -313,16 +332,17 @@ pub fn run(args: RunArgs) -> ExitCode {
         sweep_leftovers(&runs);
         return ExitCode::SUCCESS;
     }
-    let session = match config_cmd::compile(&args.config, &args.compile, LockPolicy::Enforce) {
-        Ok(s) => s,
-        Err(message) => return config_cmd::report_usage(&message),
-    };
-    let unknown = unknown_jobs(&session, &args.jobs);
+    let session =
+        match config_cmd::compile(&args.plan.config, &args.plan.compile, LockPolicy::Enforce) {
+            Ok(s) => s,
+            Err(message) => return config_cmd::report_usage(&message),
+        };
+    let unknown = unknown_jobs(&session, &args.plan.jobs);
     if !unknown.is_empty() {
         eprint!("{}", render_human(&session.db, &unknown));
         return ExitCode::from(EXIT_CONFIG_ERROR);
     }
-    let session = with_local_workflow(session, &args.jobs);
+    let session = with_local_workflow(session, &args.plan.jobs);
     let git_ref = pipeline_git_ref(&session.options.pipeline);
     let mut db = session.db;
     let mut diagnostics = session.compiled.diagnostics;
@@ -330,22 +350,14 @@ pub fn run(args: RunArgs) -> ExitCode {
         eprint!("{}", render_human(&db, &diagnostics));
         return ExitCode::from(EXIT_CONFIG_ERROR);
     };
-    let root = project_root(&args.config);
+    let root = project_root(&args.plan.config);
     let checkout = git::read(&root);
+    let selection = args.plan.selection(git_ref.clone());
     let GitRef {
         branch,
         tag,
         revision,
     } = git_ref;
-    let selection = Selection {
-        workflow: args.workflow.clone(),
-        jobs: args.jobs.clone(),
-        git: GitRef {
-            branch: branch.clone(),
-            tag: tag.clone(),
-            revision: revision.clone(),
-        },
-    };
     let (plan, mut plan_diagnostics) = orrery_runtime::plan(config, graph, &selection);
     diagnostics.append(&mut plan_diagnostics);
     let docker_job = plan.jobs.iter().find_map(|job| match &job.kind {
