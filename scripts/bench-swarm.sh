@@ -92,6 +92,15 @@ timed() {
     echo "scale=3; ($end - $start) / 1000000000" | bc
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# Two sets of times side by side: `side_by_side LABEL_A ARRAY_A LABEL_B ARRAY_B` prints each
+# label's median and every time, aligned, and leaves the medians in $median_a and $median_b.
+side_by_side() {
+    local -n times_a=$2 times_b=$4
+    local width=$((${#1} > ${#3} ? ${#1} + 1 : ${#3} + 1))
+    median_a=$(printf '%s\n' "${times_a[@]}" | median)
+    median_b=$(printf '%s\n' "${times_b[@]}" | median)
+    printf "%-${width}s median %ss (%s)\n" "$1:" "$median_a" "${times_a[*]}" "$3:" "$median_b" "${times_b[*]}"
+}
 
 echo "binary: $bin; rounds: $rounds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 local_times=() swarm_times=()
@@ -99,11 +108,8 @@ for _ in $(seq 1 "$rounds"); do
     local_times+=("$(timed "$one" --executor docker)")
     swarm_times+=("$(timed "$one" "${swarm_args[@]}")")
 done
-ml=$(printf '%s\n' "${local_times[@]}" | median)
-ms=$(printf '%s\n' "${swarm_times[@]}" | median)
-echo "one job, local Docker: median ${ml}s (${local_times[*]})"
-echo "one job, swarm:        median ${ms}s (${swarm_times[*]})"
-echo "swarm overhead per job: $(echo "$ms - $ml" | bc)s, ratio $(echo "scale=2; $ms / $ml" | bc)"
+side_by_side "one job, local Docker" local_times "one job, swarm" swarm_times
+echo "swarm overhead per job: $(echo "$median_b - $median_a" | bc)s, ratio $(echo "scale=2; $median_b / $median_a" | bc)"
 
 workers=$(D 1 node ls --filter role=worker -q)
 one_node=() three_nodes=()
@@ -113,9 +119,6 @@ for _ in $(seq 1 "$rounds"); do
     for n in $workers; do D 1 node update --availability active "$n" >/dev/null; done
     three_nodes+=("$(timed "$thirty" "${swarm_args[@]}" --jobs 30)")
 done
-m1=$(printf '%s\n' "${one_node[@]}" | median)
-m3=$(printf '%s\n' "${three_nodes[@]}" | median)
-echo "30 jobs, 1 node:  median ${m1}s (${one_node[*]})"
-echo "30 jobs, 3 nodes: median ${m3}s (${three_nodes[*]})"
-echo "1 node / 3 nodes: $(echo "scale=2; $m1 / $m3" | bc)"
+side_by_side "30 jobs, 1 node" one_node "30 jobs, 3 nodes" three_nodes
+echo "1 node / 3 nodes: $(echo "scale=2; $median_a / $median_b" | bc)"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -92,6 +92,31 @@ fn landing<R: Read>(entry: &tar::Entry<'_, R>) -> Result<Option<(PathBuf, PathBu
     Ok((!rel.as_os_str().is_empty()).then_some((raw, rel)))
 }
 
+/// An archive entry, its name as written and its place below the target.
+type Landed<'a, R> = (tar::Entry<'a, R>, PathBuf, PathBuf);
+
+/// The entries of `archive` that land below the target, each with its name as written and its
+/// place below the target (an entry naming the target itself is passed over); an unreadable
+/// entry, or one whose name leaves the target, is an error.
+fn landed<'a, R: Read + 'a>(
+    archive: &'a mut tar::Archive<R>,
+) -> Result<impl Iterator<Item = Result<Landed<'a, R>, String>> + 'a, String> {
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("unreadable archive: {e}"))?;
+    Ok(entries.filter_map(|entry| {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => return Some(Err(format!("unreadable archive entry: {e}"))),
+        };
+        match landing(&entry) {
+            Ok(Some((raw, rel))) => Some(Ok((entry, raw, rel))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }))
+}
+
 fn refusal(raw: &Path, why: &str) -> String {
     format!("refusing archive entry `{}`: {why}", raw.display())
 }
@@ -102,14 +127,8 @@ pub fn unpack(reader: &mut dyn Read, target: &Path) -> Result<Vec<PathBuf>, Stri
     fs::create_dir_all(target).map_err(|e| format!("cannot create {}: {e}", target.display()))?;
     let mut archive = tar::Archive::new(reader);
     let mut written = Vec::new();
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("unreadable archive: {e}"))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| format!("unreadable archive entry: {e}"))?;
-        let Some((raw, rel)) = landing(&entry)? else {
-            continue;
-        };
+    for landed in landed(&mut archive)? {
+        let (mut entry, raw, rel) = landed?;
         let refuse = |why: &str| refusal(&raw, why);
         if through_symlink(target, &rel) {
             return Err(refuse("it would be written through a symbolic link"));
@@ -216,14 +235,8 @@ pub fn sanitize(
     let below_link = |links: &std::collections::BTreeSet<PathBuf>, rel: &Path| {
         rel.ancestors().skip(1).any(|a| links.contains(a))
     };
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("unreadable archive: {e}"))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| format!("unreadable archive entry: {e}"))?;
-        let Some((raw, rel)) = landing(&entry)? else {
-            continue;
-        };
+    for landed in landed(&mut archive)? {
+        let (mut entry, raw, rel) = landed?;
         let refuse = |why: &str| refusal(&raw, why);
         if below_link(&links, &rel) {
             return Err(refuse("it would be written through a symbolic link"));

@@ -51,6 +51,20 @@ pub trait Host {
     }
 }
 
+/// One script linted through `host`'s [`Host::shellcheck_all`]: the single-script answer of a
+/// host that lints in batches.
+pub fn shellcheck_one<H: Host + ?Sized>(
+    host: &H,
+    script: &str,
+    shell: &str,
+) -> Option<Vec<ShellFinding>> {
+    host.shellcheck_all(&[ShellScript {
+        text: script,
+        shell,
+    }])?
+    .pop()
+}
+
 /// A host that knows nothing: rules that need the outside world stay silent.
 pub struct NoHost;
 

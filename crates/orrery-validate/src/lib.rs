@@ -25,7 +25,7 @@ use orrery_diagnostics::{codes, Diagnostic, FileId, Severity, Span};
 use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
-pub use host::{Host, NoHost, ShellFinding, ShellScript};
+pub use host::{shellcheck_one, Host, NoHost, ShellFinding, ShellScript};
 pub use orrery_schema::Memo as SchemaMemo;
 pub use settings::{Level, Settings, SETTINGS_FILE};
 pub use suppress::{apply_suppressions, Suppressions};

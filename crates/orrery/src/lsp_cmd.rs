@@ -399,11 +399,7 @@ impl Host for CachingHost {
     }
 
     fn shellcheck(&self, script: &str, shell: &str) -> Option<Vec<ShellFinding>> {
-        let mut all = self.shellcheck_all(&[ShellScript {
-            text: script,
-            shell,
-        }])?;
-        all.pop()
+        orrery_validate::shellcheck_one(self, script, shell)
     }
 
     fn shellcheck_all(&self, scripts: &[ShellScript<'_>]) -> Option<Vec<Vec<ShellFinding>>> {

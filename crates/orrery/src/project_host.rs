@@ -145,11 +145,7 @@ impl Host for ProjectHost {
     }
 
     fn shellcheck(&self, script: &str, shell: &str) -> Option<Vec<ShellFinding>> {
-        let mut all = self.shellcheck_all(&[ShellScript {
-            text: script,
-            shell,
-        }])?;
-        all.pop()
+        orrery_validate::shellcheck_one(self, script, shell)
     }
 
     /// Answered by the invocation's [`Shellcheck`], which has usually linted these scripts

@@ -21,7 +21,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequestParts, Path as UrlPath, Query, RawPathParams, State,
+};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -371,21 +374,30 @@ async fn send_file(path: PathBuf) -> Answer<Response> {
     Ok(Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response())
 }
 
-async fn task(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-) -> Answer<Json<NodeTask>> {
-    let entry = node(&inner, &id, &headers)?;
+/// The node a request names (`…/nodes/{id}/…`), once the request showed that node's token:
+/// every handler starts from it, before anything else of the request is read.
+struct Node(Arc<Entry>);
+
+impl FromRequestParts<Arc<Inner>> for Node {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, inner: &Arc<Inner>) -> Answer<Node> {
+        let params = RawPathParams::from_request_parts(parts, inner)
+            .await
+            .map_err(|e| (StatusCode::BAD_REQUEST, e.body_text()))?;
+        let id = params
+            .iter()
+            .find_map(|(name, value)| (name == "id").then_some(value))
+            .ok_or((StatusCode::BAD_REQUEST, "no node in the path".to_string()))?;
+        node(inner, id, &parts.headers).map(Node)
+    }
+}
+
+async fn task(Node(entry): Node) -> Answer<Json<NodeTask>> {
     Ok(Json(entry.task.clone()))
 }
 
-async fn heartbeat(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-) -> Answer<Json<serde_json::Value>> {
-    node(&inner, &id, &headers)?;
+async fn heartbeat(State(inner): State<Arc<Inner>>, _: Node) -> Answer<Json<serde_json::Value>> {
     Ok(Json(
         serde_json::json!({"cancel": inner.canceled.load(Ordering::SeqCst)}),
     ))
@@ -394,34 +406,24 @@ async fn heartbeat(
 /// Lines of the node's log (masked again here: the agent's masking is not trusted alone).
 async fn log(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
+    Node(entry): Node,
     text: String,
 ) -> Answer<StatusCode> {
-    let entry = node(&inner, &id, &headers)?;
     for line in text.lines() {
         entry.services.log.write(&inner.stores.masker.mask(line));
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn event(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-    Json(event): Json<serde_json::Value>,
-) -> Answer<StatusCode> {
-    let entry = node(&inner, &id, &headers)?;
+async fn event(Node(entry): Node, Json(event): Json<serde_json::Value>) -> Answer<StatusCode> {
     entry.services.event(event);
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn checkout_parts(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
+    _: Node,
 ) -> Answer<Json<serde_json::Value>> {
-    node(&inner, &id, &headers)?;
     let stores = inner.stores.clone();
     let parts = blocking(move || stores.checkout_tars()).await?;
     Ok(Json(serde_json::json!({"parts": parts.len()})))
@@ -429,10 +431,9 @@ async fn checkout_parts(
 
 async fn checkout_part(
     State(inner): State<Arc<Inner>>,
-    UrlPath((id, part)): UrlPath<(String, usize)>,
-    headers: HeaderMap,
+    _: Node,
+    UrlPath((_, part)): UrlPath<(String, usize)>,
 ) -> Answer<Response> {
-    node(&inner, &id, &headers)?;
     let stores = inner.stores.clone();
     let parts = blocking(move || stores.checkout_tars()).await?;
     let path = parts
@@ -448,12 +449,9 @@ struct KeyQuery {
 }
 
 async fn cache_exists(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
+    Node(entry): Node,
     Query(q): Query<KeyQuery>,
-    headers: HeaderMap,
 ) -> Answer<Json<serde_json::Value>> {
-    let entry = node(&inner, &id, &headers)?;
     let exists = blocking(move || entry.services.cache_exists(&q.key)).await?;
     Ok(Json(serde_json::json!({"exists": exists})))
 }
@@ -465,11 +463,9 @@ struct Keys {
 
 async fn cache_find(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
+    _: Node,
     Json(keys): Json<Keys>,
 ) -> Answer<Json<serde_json::Value>> {
-    node(&inner, &id, &headers)?;
     let stores = inner.stores.clone();
     let found = blocking(move || Ok(stores.caches.find(&keys.keys).map(|e| e.key))).await?;
     Ok(Json(serde_json::json!({"key": found})))
@@ -477,11 +473,9 @@ async fn cache_find(
 
 async fn cache_get(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
+    _: Node,
     Query(q): Query<KeyQuery>,
-    headers: HeaderMap,
 ) -> Answer<Response> {
-    node(&inner, &id, &headers)?;
     let stores = inner.stores.clone();
     let archive = blocking(move || {
         stores
@@ -498,12 +492,10 @@ async fn cache_get(
 
 async fn cache_put(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
+    Node(entry): Node,
     Query(q): Query<KeyQuery>,
-    headers: HeaderMap,
     body: Body,
 ) -> Answer<Json<serde_json::Value>> {
-    let entry = node(&inner, &id, &headers)?;
     let upload = spool(&inner, body).await?;
     let saved = blocking(move || {
         entry
@@ -517,12 +509,7 @@ async fn cache_put(
     }))
 }
 
-async fn layers(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-) -> Answer<Json<serde_json::Value>> {
-    let entry = node(&inner, &id, &headers)?;
+async fn layers(Node(entry): Node) -> Answer<Json<serde_json::Value>> {
     let names = blocking(move || upstream_names(&entry)).await?;
     Ok(Json(serde_json::json!({"layers": names})))
 }
@@ -537,11 +524,9 @@ fn upstream_names(entry: &Entry) -> Result<Vec<String>, String> {
 }
 
 async fn layer_get(
-    State(inner): State<Arc<Inner>>,
-    UrlPath((id, name)): UrlPath<(String, String)>,
-    headers: HeaderMap,
+    Node(entry): Node,
+    UrlPath((_, name)): UrlPath<(String, String)>,
 ) -> Answer<Response> {
-    let entry = node(&inner, &id, &headers)?;
     let path = blocking(move || {
         // Only a layer this node attaches, never a path the request makes up.
         let layers = entry.services.upstream_layers()?;
@@ -556,11 +541,9 @@ async fn layer_get(
 
 async fn layer_put(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
+    Node(entry): Node,
     body: Body,
 ) -> Answer<StatusCode> {
-    let entry = node(&inner, &id, &headers)?;
     let upload = spool(&inner, body).await?;
     blocking(move || {
         entry
@@ -598,12 +581,10 @@ fn files_target(q: &FilesQuery) -> Answer<(PathBuf, PathBuf)> {
 
 async fn files(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
+    Node(entry): Node,
     Query(q): Query<FilesQuery>,
-    headers: HeaderMap,
     body: Body,
 ) -> Answer<Json<serde_json::Value>> {
-    let entry = node(&inner, &id, &headers)?;
     let (dest, name) = files_target(&q)?;
     let upload = spool(&inner, body).await?;
     let stored = blocking(move || {
@@ -614,13 +595,7 @@ async fn files(
     Ok(Json(serde_json::json!({"files": stored})))
 }
 
-async fn test_results(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-    Json(results): Json<TestResults>,
-) -> Answer<StatusCode> {
-    let entry = node(&inner, &id, &headers)?;
+async fn test_results(Node(entry): Node, Json(results): Json<TestResults>) -> Answer<StatusCode> {
     blocking(move || {
         entry
             .services
@@ -631,12 +606,7 @@ async fn test_results(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn timings(
-    State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-) -> Answer<Response> {
-    node(&inner, &id, &headers)?;
+async fn timings(State(inner): State<Arc<Inner>>, _: Node) -> Answer<Response> {
     let text = inner
         .stores
         .timings
@@ -648,11 +618,9 @@ async fn timings(
 
 async fn finished(
     State(inner): State<Arc<Inner>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
+    Node(entry): Node,
     Json(outcome): Json<AgentOutcome>,
 ) -> Answer<StatusCode> {
-    let entry = node(&inner, &id, &headers)?;
     if let Ok(mut reports) = inner.stores.reports.lock() {
         reports.insert(
             (entry.services.job, entry.services.node),

@@ -7,7 +7,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::text;
@@ -610,17 +610,11 @@ pub fn signal_stops_the_run_and_leaves_nothing(exec: Exec, signal: &str, code: i
         .status()
         .unwrap();
     assert!(sent.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("orrery run did not stop after SIG{signal}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_or_fail(
+        &mut child,
+        Duration::from_secs(30),
+        &format!("orrery run did not stop after SIG{signal}"),
+    );
     let took = interrupted.elapsed();
     let out = reader.join().unwrap();
     assert_eq!(status.code(), Some(code), "SIG{signal}: {out}");
@@ -656,14 +650,11 @@ pub fn daemons_end_with_their_job(exec: Exec) {
     let pids = p.path().join("pids.txt");
     let mut child = spawn_recording_pids(p.path(), exec, &pids, Stdio::piped());
     // The daemons sleep for minutes: a run still going after this waits on them.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run waited on the daemons its step left");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_or_fail(
+        &mut child,
+        Duration::from_secs(120),
+        "the run waited on the daemons its step left",
+    );
     let out = child.wait_with_output().unwrap();
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
@@ -681,6 +672,22 @@ pub fn daemons_end_with_their_job(exec: Exec) {
         assert!(!group.exists(), "{} left", group.display());
     } else {
         assert_nothing_left_by(exec, &run_dir(p.path()));
+    }
+}
+
+/// Waits for `child` to end and returns how it ended; past `within` it is killed and the test
+/// fails with `why`.
+pub fn wait_or_fail(child: &mut Child, within: Duration, why: &str) -> ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{why}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
