@@ -88,7 +88,7 @@ pub fn shell_scripts(input: &Input<'_>, settings: &Settings) -> Vec<(String, Str
     if settings.severity(rule).is_none() {
         return Vec::new();
     }
-    rules::shellcheck::scripts(&Context { input: *input })
+    rules::shellcheck::scripts(&Context::new(*input))
         .into_iter()
         .map(|p| (p.prepared, p.shell.to_string()))
         .collect()
@@ -186,7 +186,7 @@ fn same_place(a: &Diagnostic, b: &Diagnostic) -> bool {
 }
 
 fn run_rules(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
-    let cx = Context { input: *input };
+    let cx = Context::new(*input);
     let mut out = Vec::new();
     for rule in rules::ALL {
         let Some(severity) = settings.severity(rule) else {
@@ -234,11 +234,26 @@ fn merge_repeats(findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
 /// What a rule's check function sees.
 pub(crate) struct Context<'a> {
     pub(crate) input: Input<'a>,
+    /// The workflows as graphs, read once for the rules that follow `requires`.
+    flows: std::cell::OnceCell<Vec<flow::Flow<'a>>>,
 }
 
 impl<'a> Context<'a> {
+    pub(crate) fn new(input: Input<'a>) -> Self {
+        Context {
+            input,
+            flows: std::cell::OnceCell::new(),
+        }
+    }
+
     pub(crate) fn root(&self) -> &'a Node {
         self.input.root
+    }
+
+    /// Every workflow as a graph ([`flow::flows`]), read on first use.
+    pub(crate) fn flows(&self) -> &[flow::Flow<'a>] {
+        self.flows
+            .get_or_init(|| flow::flows(self.input.root, self.input.compiled))
     }
 
     /// The span of bytes `start..end` of the string value of `node`, when the source writes the
