@@ -233,7 +233,7 @@ fn compile_v21(ctx: &mut Ctx<'_>, map: &Map, span: Span) -> R<Output> {
             format!("Error calling workflow: '{}'", entry.key),
             entry.key_span,
         );
-        let result = emit_workflow(ctx, index, entry, &planned, &mut jobs);
+        let result = emit_workflow(ctx, index, entry, &mut planned, &mut jobs);
         ctx.pop_frame();
         match result {
             Ok(node) => workflows_out.push(Entry {

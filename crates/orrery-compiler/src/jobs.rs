@@ -125,7 +125,7 @@ pub(crate) fn compile(
             stack: Vec::new(),
             out: &mut out,
         };
-        if let Err(e) = steps::expand(ctx, &all, &found.scope, &mut expander) {
+        if let Err(e) = steps::expand(ctx, all, &found.scope, &mut expander) {
             failed = Some(e);
         }
         job.insert("steps", span, Node::new(Value::Seq(out), span));

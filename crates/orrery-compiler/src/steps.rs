@@ -79,10 +79,11 @@ pub(crate) struct Expander<'s> {
     pub out: &'s mut Vec<Node>,
 }
 
-/// Expands `steps` (already substituted) written in `scope` into `expander.out`.
+/// Expands `steps` (already substituted) written in `scope` into `expander.out`. The steps are
+/// taken: a built-in step moves into the output as it is, uncopied.
 pub(crate) fn expand(
     ctx: &mut Ctx<'_>,
-    steps: &[Node],
+    steps: Vec<Node>,
     scope: &Rc<Scope>,
     expander: &mut Expander<'_>,
 ) -> R<()> {
@@ -95,15 +96,25 @@ pub(crate) fn expand(
     result
 }
 
+/// What is left to do with a step once [`invoke`] has looked at it.
+enum Then {
+    /// Nothing: it was expanded (a command), or dropped (a condition that keeps nothing).
+    Done,
+    /// A built-in step: it goes to the output.
+    Output,
+    /// `steps:` splicing, or a condition that keeps its steps: those are expanded here.
+    ExpandSteps,
+}
+
 fn expand_one(
     ctx: &mut Ctx<'_>,
-    step: &Node,
+    step: Node,
     scope: &Rc<Scope>,
     expander: &mut Expander<'_>,
 ) -> R<()> {
-    match &step.value {
-        Value::Seq(items) => expand(ctx, items, scope, expander),
-        Value::Str(name) => invoke(ctx, name, None, step, scope, expander),
+    let then = match &step.value {
+        Value::Seq(_) => Then::ExpandSteps,
+        Value::Str(name) => invoke(ctx, name, None, &step, scope, expander)?,
         Value::Map(map) if map.len() == 1 => {
             let entry = &map.entries()[0];
             if let Some(index) = entry.key.strip_prefix(SCOPE_KEY) {
@@ -113,39 +124,101 @@ fn expand_one(
                     .and_then(|i| ctx.step_scopes.get(i))
                     .cloned()
                     .unwrap_or_else(|| Rc::clone(scope));
-                return expand_one(ctx, &entry.value, &inner, expander);
+                return expand_one(ctx, only_value(step), &inner, expander);
             }
-            invoke(ctx, &entry.key, Some(&entry.value), step, scope, expander)
+            invoke(ctx, &entry.key, Some(&entry.value), &step, scope, expander)?
         }
-        Value::Map(map) if map.is_empty() => Err(ctx.report(
-            Diagnostic::error(codes::STEP_SHAPE, "empty step").at(step.span, "nothing here"),
-        )),
+        Value::Map(map) if map.is_empty() => {
+            return Err(ctx.report(
+                Diagnostic::error(codes::STEP_SHAPE, "empty step").at(step.span, "nothing here"),
+            ))
+        }
         Value::Map(map) => {
             let keys: Vec<&str> = map.keys().collect();
-            Err(ctx.report(
+            return Err(ctx.report(
                 Diagnostic::error(codes::STEP_SHAPE, format!("a step must have exactly one key, this one has {}: {}", keys.len(), keys.join(", ")))
                     .at(map.entries()[1].key_span, "unexpected second key")
                     .with_help("indent the step's options under its name, e.g. `- run:` then `    name: ...` on the next lines"),
+            ));
+        }
+        Value::Null => {
+            return Err(ctx.report(
+                Diagnostic::error(codes::STEP_SHAPE, "empty step")
+                    .at(step.span, "nothing here")
+                    .with_help("remove the empty `-` item"),
             ))
         }
-        Value::Null => Err(ctx.report(
-            Diagnostic::error(codes::STEP_SHAPE, "empty step")
-                .at(step.span, "nothing here")
-                .with_help("remove the empty `-` item"),
-        )),
-        _ => Err(ctx.report(
-            Diagnostic::error(
-                codes::STEP_SHAPE,
-                format!(
-                    "a step must be a name or a one-key map, not a {}",
-                    step.type_name()
-                ),
-            )
-            .at(step.span, "not a step"),
-        )),
+        _ => {
+            return Err(ctx.report(
+                Diagnostic::error(
+                    codes::STEP_SHAPE,
+                    format!(
+                        "a step must be a name or a one-key map, not a {}",
+                        step.type_name()
+                    ),
+                )
+                .at(step.span, "not a step"),
+            ))
+        }
+    };
+    match then {
+        Then::Done => Ok(()),
+        Then::Output => {
+            expander.out.push(normalize_built_in(step));
+            Ok(())
+        }
+        Then::ExpandSteps => expand_owned(ctx, steps_of(step), scope, expander),
     }
 }
 
+/// Expands a list of steps, or a single step.
+fn expand_owned(
+    ctx: &mut Ctx<'_>,
+    steps: Node,
+    scope: &Rc<Scope>,
+    expander: &mut Expander<'_>,
+) -> R<()> {
+    match steps.value {
+        Value::Seq(items) => expand(ctx, items, scope, expander),
+        Value::Null => Ok(()),
+        value => expand_one(ctx, Node::new(value, steps.span), scope, expander),
+    }
+}
+
+/// The value of a one-key step map (`step` itself for any other step).
+fn only_value(step: Node) -> Node {
+    match step.value {
+        Value::Map(map) if map.len() == 1 => {
+            let mut entries = map.into_entries();
+            entries
+                .pop()
+                .map_or_else(|| Node::null(step.span), |e| e.value)
+        }
+        value => Node::new(value, step.span),
+    }
+}
+
+/// The steps a step stands for: a list is itself; `steps: [...]` its value; `when`/`unless`
+/// the `steps` of its body.
+fn steps_of(step: Node) -> Node {
+    if matches!(step.value, Value::Seq(_)) {
+        return step;
+    }
+    let is_conditional = matches!(&step.value, Value::Map(m) if m.len() == 1
+        && matches!(m.entries()[0].key.as_str(), "when" | "unless"));
+    let value = only_value(step);
+    if !is_conditional {
+        return value;
+    }
+    let span = value.span;
+    match value.value {
+        Value::Map(mut body) => body.remove("steps").unwrap_or_else(|| Node::null(span)),
+        _ => Node::null(span),
+    }
+}
+
+/// Looks at a step named `name` (with `value`, for a one-key map): expands a command here,
+/// checks a built-in or a condition, and says what is left to do with the step.
 fn invoke(
     ctx: &mut Ctx<'_>,
     name: &str,
@@ -153,21 +226,21 @@ fn invoke(
     step: &Node,
     scope: &Rc<Scope>,
     expander: &mut Expander<'_>,
-) -> R<()> {
+) -> R<Then> {
     let is_conditional = name == "when" || name == "unless";
     if !is_conditional
         && name != "steps"
         && (name.contains('/') || scope.has_local(Kind::Command, name))
     {
-        return invoke_command(ctx, name, value, step, scope, expander);
+        return invoke_command(ctx, name, value, step, scope, expander).map(|()| Then::Done);
     }
     if is_conditional {
-        return conditional(ctx, name == "when", value, step, scope, expander);
+        return conditional(ctx, name == "when", value, step);
     }
     if name == "steps" {
         return match value.map(|v| &v.value) {
-            Some(Value::Seq(items)) => expand(ctx, items, scope, expander),
-            Some(Value::Null) | None => Ok(()),
+            Some(Value::Seq(_)) => Ok(Then::ExpandSteps),
+            Some(Value::Null) | None => Ok(Then::Done),
             Some(_) => Err(ctx.report(
                 Diagnostic::error(codes::STEP_SHAPE, "`steps` must be a list of steps")
                     .at(step.span, "not a list"),
@@ -175,10 +248,8 @@ fn invoke(
         };
     }
     if BUILT_IN.contains(&name) {
-        expander
-            .out
-            .push(normalize_built_in(ctx, name, value, step)?);
-        return Ok(());
+        check_built_in(ctx, name, value, step)?;
+        return Ok(Then::Output);
     }
     let mut known: Vec<&str> = scope.commands.keys().collect();
     known.extend(BUILT_IN);
@@ -204,37 +275,54 @@ fn key_span(step: &Node) -> Span {
     }
 }
 
-fn normalize_built_in(ctx: &mut Ctx<'_>, name: &str, value: Option<&Node>, step: &Node) -> R<Node> {
-    if name == "run" {
-        return match value.map(|v| &v.value) {
-            Some(Value::Str(command)) => {
-                let v = value.map_or(step.span, |v| v.span);
-                let body = Map::from_entries(vec![Entry {
-                    key: "command".into(),
-                    key_span: v,
-                    value: Node::string(command.clone(), v),
-                }]);
-                Ok(single(
-                    "run",
-                    key_span(step),
-                    Node::new(Value::Map(body), v),
-                    step.span,
-                ))
-            }
-            Some(Value::Map(m)) if m.contains_key("command") => Ok(step.clone()),
-            Some(Value::Map(_)) => Err(ctx.report(
-                Diagnostic::error(codes::STEP_SHAPE, "a `run` step needs a `command`")
-                    .at(key_span(step), "no command")
-                    .with_help("add `command: <shell script>`"),
-            )),
-            _ => Err(ctx.report(
-                Diagnostic::error(codes::STEP_SHAPE, "a `run` step needs a command")
-                    .at(step.span, "empty run")
-                    .with_help("write `- run: <shell command>`"),
-            )),
-        };
+/// A `run` step needs a command.
+fn check_built_in(ctx: &mut Ctx<'_>, name: &str, value: Option<&Node>, step: &Node) -> R<()> {
+    if name != "run" {
+        return Ok(());
     }
-    Ok(step.clone())
+    match value.map(|v| &v.value) {
+        Some(Value::Str(_)) => Ok(()),
+        Some(Value::Map(m)) if m.contains_key("command") => Ok(()),
+        Some(Value::Map(_)) => Err(ctx.report(
+            Diagnostic::error(codes::STEP_SHAPE, "a `run` step needs a `command`")
+                .at(key_span(step), "no command")
+                .with_help("add `command: <shell script>`"),
+        )),
+        _ => Err(ctx.report(
+            Diagnostic::error(codes::STEP_SHAPE, "a `run` step needs a command")
+                .at(step.span, "empty run")
+                .with_help("write `- run: <shell command>`"),
+        )),
+    }
+}
+
+/// A built-in step (checked by [`check_built_in`]) as it is output: `run: TEXT` becomes
+/// `run: { command: TEXT }`, every other step stays as it is.
+fn normalize_built_in(step: Node) -> Node {
+    let Value::Map(mut map) = step.value else {
+        return step;
+    };
+    let at = key_span_of(&map, step.span);
+    let is_run_text = map.len() == 1
+        && map.entries()[0].key == "run"
+        && matches!(map.entries()[0].value.value, Value::Str(_));
+    if is_run_text {
+        if let Some(text) = map.get_mut("run") {
+            let v = text.span;
+            let command = std::mem::replace(text, Node::null(v));
+            let body = Map::from_entries(vec![Entry {
+                key: "command".into(),
+                key_span: v,
+                value: command,
+            }]);
+            return single("run", at, Node::new(Value::Map(body), v), step.span);
+        }
+    }
+    Node::new(Value::Map(map), step.span)
+}
+
+fn key_span_of(map: &Map, span: Span) -> Span {
+    map.entries().first().map_or(span, |e| e.key_span)
 }
 
 fn single(key: &str, key_span: Span, value: Node, span: Span) -> Node {
@@ -248,14 +336,9 @@ fn single(key: &str, key_span: Span, value: Node, span: Span) -> Node {
     )
 }
 
-fn conditional(
-    ctx: &mut Ctx<'_>,
-    is_when: bool,
-    value: Option<&Node>,
-    step: &Node,
-    scope: &Rc<Scope>,
-    expander: &mut Expander<'_>,
-) -> R<()> {
+/// Checks a `when`/`unless` step and evaluates its condition: [`Then::ExpandSteps`] when its
+/// steps are kept.
+fn conditional(ctx: &mut Ctx<'_>, is_when: bool, value: Option<&Node>, step: &Node) -> R<Then> {
     let word = if is_when { "when" } else { "unless" };
     let Some(body) = value.and_then(Node::as_map) else {
         return Err(ctx.report(
@@ -271,7 +354,7 @@ fn conditional(
     };
     // CONFIG-SPEC V091: `steps` is required, whatever the condition decides.
     let help = format!("write `- {word}: {{ condition: ..., steps: [...] }}`");
-    let steps = match body.get("steps") {
+    match body.get("steps") {
         Some(steps) if steps.is_null() => {
             return Err(ctx.report(
                 Diagnostic::error(
@@ -282,7 +365,7 @@ fn conditional(
                 .with_help(help),
             ))
         }
-        Some(steps) => steps,
+        Some(_) => {}
         None => {
             let article = if is_when { "a" } else { "an" };
             return Err(ctx.report(
@@ -294,7 +377,7 @@ fn conditional(
                 .with_help(help),
             ));
         }
-    };
+    }
     let condition = match body.get("condition") {
         Some(c) => logic::evaluate(ctx, c)?,
         // The 2018 preview form without `condition` is dropped entirely (official output).
@@ -314,13 +397,11 @@ fn conditional(
             false
         }
     };
-    if condition != is_when {
-        return Ok(());
-    }
-    match &steps.value {
-        Value::Seq(items) => expand(ctx, items, scope, expander),
-        _ => expand_one(ctx, steps, scope, expander),
-    }
+    Ok(if condition == is_when {
+        Then::ExpandSteps
+    } else {
+        Then::Done
+    })
 }
 
 fn invoke_command(
@@ -400,7 +481,7 @@ fn invoke_command(
         let call = params::bind_call(ctx, definition, args, use_site, &found.scope, scope)?;
         let env = call.env();
         let steps = match definition.get("steps") {
-            Some(s) => s.clone(),
+            Some(s) => s,
             None => {
                 return Err(ctx.report(
                     Diagnostic::error(codes::SHAPE, format!("command `{name}` has no `steps`"))
@@ -408,12 +489,12 @@ fn invoke_command(
                 ));
             }
         };
-        let (steps, substituted) = subst::subst_items(ctx, &steps, &env);
+        let (steps, substituted) = subst::subst_items(ctx, steps, &env);
         let Some(steps) = steps else {
             return substituted;
         };
         expander.stack.push(identity.clone());
-        let r = match &steps.value {
+        let r = match steps.value {
             Value::Seq(items) => expand(ctx, items, &found.scope, expander).and(substituted),
             Value::Null => Ok(()),
             _ => Err(ctx.report(

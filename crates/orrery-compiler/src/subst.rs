@@ -144,6 +144,10 @@ fn lookup(ctx: &mut Ctx<'_>, name: &str, at: Span, env: &Env<'_>) -> R<Node> {
 /// Evaluates a tag body: a plain name is looked up (keeping lists and maps), anything else is an
 /// expression.
 fn eval_tag(ctx: &mut Ctx<'_>, body: &str, at: Span, env: &Env<'_>) -> R<Node> {
+    // `parameters.x`: what parsing would find, without parsing.
+    if expr::is_dotted_identifier(body) {
+        return lookup(ctx, body, at, env);
+    }
     match expr::parse(body) {
         Ok(parsed) => {
             if let Some(name) = parsed.as_identifier() {

@@ -301,13 +301,14 @@ impl Emitter {
         inline_first: bool,
         top_level: bool,
     ) {
-        self.write_entries(out, entries(map, false), indent, inline_first, top_level);
+        self.write_entries(out, map.entries(), indent, inline_first, top_level);
     }
 
-    fn write_entries(
+    /// Writes `entries_in_order` (a map's entries, or the compiled `jobs:` in hash order).
+    fn write_entries<'a>(
         &self,
         out: &mut String,
-        entries_in_order: Vec<&Entry>,
+        entries_in_order: impl IntoIterator<Item = &'a Entry>,
         indent: usize,
         inline_first: bool,
         top_level: bool,
@@ -321,8 +322,11 @@ impl Emitter {
             match &entry.value.value {
                 Value::Map(m) if !m.is_empty() => {
                     out.push('\n');
-                    let jobs = top_level && entry.key == "jobs";
-                    self.write_entries(out, entries(m, jobs), indent + 2, false, false);
+                    if top_level && entry.key == "jobs" {
+                        self.write_entries(out, hash_map_entries(m), indent + 2, false, false);
+                    } else {
+                        self.write_entries(out, m.entries(), indent + 2, false, false);
+                    }
                 }
                 Value::Seq(s) if !s.is_empty() => {
                     out.push('\n');

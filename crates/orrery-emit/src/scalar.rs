@@ -2,7 +2,7 @@
 //! SnakeYAML's emitter (as CircleCI's Clojure compiler configures it: block style, unicode
 //! allowed, no line folding).
 
-use orrery_yaml::{resolve_plain, Value};
+use orrery_yaml::plain_is_string;
 
 /// The four scalar styles the compiler's output uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub(crate) enum Style {
 struct Analysis {
     empty: bool,
     multiline: bool,
+    /// A line break other than `\r`: SnakeYAML's representer asks for literal style.
+    wants_literal: bool,
     allow_block_plain: bool,
     allow_single_quoted: bool,
     allow_block: bool,
@@ -38,42 +40,145 @@ pub(crate) fn is_printable(c: char) -> bool {
         | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// What one pass over a string found, before SnakeYAML's verdict ([`Found::judge`]).
+#[derive(Debug, Default, PartialEq)]
+struct Found {
+    block_indicators: bool,
+    line_breaks: bool,
+    wants_literal: bool,
+    special: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    break_space: bool,
+    space_break: bool,
+}
+
+impl Found {
+    fn judge(self) -> Analysis {
+        let mut allow_block_plain = true;
+        let mut allow_single_quoted = true;
+        let mut allow_block = true;
+        if self.leading_space || self.leading_break || self.trailing_space || self.trailing_break {
+            allow_block_plain = false;
+        }
+        if self.trailing_space {
+            allow_block = false;
+        }
+        if self.break_space {
+            allow_block_plain = false;
+            allow_single_quoted = false;
+        }
+        if self.space_break || self.special {
+            allow_block_plain = false;
+            allow_single_quoted = false;
+            allow_block = false;
+        }
+        if self.line_breaks || self.block_indicators {
+            allow_block_plain = false;
+        }
+        Analysis {
+            empty: false,
+            multiline: self.line_breaks,
+            wants_literal: self.wants_literal,
+            allow_block_plain,
+            allow_single_quoted,
+            allow_block,
+        }
+    }
+}
+
+/// One pass over `text`, allocating nothing (the emitter asks this of every key and string).
 fn analyze(text: &str) -> Analysis {
     if text.is_empty() {
         return Analysis {
             empty: true,
             multiline: false,
+            wants_literal: false,
             allow_block_plain: true,
             allow_single_quoted: true,
             allow_block: false,
         };
     }
-    let chars: Vec<char> = text.chars().collect();
-    let n = chars.len();
-    let mut block_indicators = text.starts_with("---") || text.starts_with("...");
-    let mut line_breaks = false;
-    let mut special = false;
-    let (mut leading_space, mut leading_break) = (false, false);
-    let (mut trailing_space, mut trailing_break) = (false, false);
-    let (mut break_space, mut space_break) = (false, false);
+    if text.is_ascii() {
+        find_ascii(text.as_bytes()).judge()
+    } else {
+        find_chars(text).judge()
+    }
+}
+
+/// [`find_chars`] for ASCII text (nearly every key and value), byte by byte: the same
+/// findings, with a byte that cannot change any of them (a letter, a digit, most
+/// punctuation) passed over at once.
+fn find_ascii(b: &[u8]) -> Found {
+    let is_break = |c: u8| c == b'\n' || c == b'\r';
+    let blank_or_break = |c: u8| matches!(c, 0 | b' ' | b'\t' | b'\n' | b'\r');
+    let followed_by_whitespace = |i: usize| b.get(i + 1).is_none_or(|&c| blank_or_break(c));
+    let (first, last) = (b[0], b[b.len() - 1]);
+    let mut f = Found {
+        block_indicators: b.starts_with(b"---")
+            || b.starts_with(b"...")
+            || b"#,[]{}&*!|>'\"%@`".contains(&first)
+            || (matches!(first, b'?' | b':' | b'-') && followed_by_whitespace(0)),
+        leading_space: first == b' ',
+        leading_break: is_break(first),
+        trailing_space: last == b' ',
+        trailing_break: is_break(last),
+        ..Found::default()
+    };
+    for (i, &c) in b.iter().enumerate() {
+        if c > b' ' && c != b':' && c != b'#' && c != 0x7F {
+            continue;
+        }
+        let previous = i.checked_sub(1).map(|p| b[p]);
+        match c {
+            b':' => f.block_indicators |= previous.is_some() && followed_by_whitespace(i),
+            b'#' => f.block_indicators |= previous.is_some_and(blank_or_break),
+            b' ' => f.break_space |= previous.is_some_and(is_break),
+            b'\n' | b'\r' => {
+                f.line_breaks = true;
+                f.wants_literal |= c == b'\n';
+                // `\r` is outside what SnakeYAML prints unescaped.
+                f.special |= c == b'\r';
+                f.space_break |= previous == Some(b' ');
+            }
+            // Tab, other control characters, DEL.
+            _ => f.special = true,
+        }
+    }
+    f
+}
+
+/// SnakeYAML's `analyzeScalar` over the characters of a non-empty `text`.
+fn find_chars(text: &str) -> Found {
+    let mut f = Found {
+        block_indicators: text.starts_with("---") || text.starts_with("..."),
+        ..Found::default()
+    };
     let (mut previous_space, mut previous_break) = (false, false);
     let mut preceded_by_whitespace = true;
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_whitespace = i + 1 >= n || is_blank_or_break(chars[i + 1]);
+    let mut chars = text.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_by_whitespace = next.is_none_or(is_blank_or_break);
         // Indicators that make a plain scalar impossible in block context (flow-context rules
         // are irrelevant: the output never uses flow collections for non-empty values).
-        let indicator = if i == 0 {
+        let indicator = if first {
             "#,[]{}&*!|>'\"%@`".contains(c)
                 || ((c == '?' || c == ':' || c == '-') && followed_by_whitespace)
         } else {
             (c == ':' && followed_by_whitespace) || (c == '#' && preceded_by_whitespace)
         };
         if indicator {
-            block_indicators = true;
+            f.block_indicators = true;
         }
         let is_break = is_line_break(c);
         if is_break {
-            line_breaks = true;
+            f.line_breaks = true;
+            f.wants_literal |= c != '\r';
         }
         if !(c == '\n' || ('\u{20}'..='\u{7E}').contains(&c)) {
             let unicode_printable = (c == '\u{85}'
@@ -82,31 +187,19 @@ fn analyze(text: &str) -> Analysis {
                 || c >= '\u{10000}')
                 && c != '\u{FEFF}';
             if !unicode_printable {
-                special = true;
+                f.special = true;
             }
         }
         if c == ' ' {
-            if i == 0 {
-                leading_space = true;
-            }
-            if i == n - 1 {
-                trailing_space = true;
-            }
-            if previous_break {
-                break_space = true;
-            }
+            f.leading_space |= first;
+            f.trailing_space |= last;
+            f.break_space |= previous_break;
             previous_space = true;
             previous_break = false;
         } else if is_break {
-            if i == 0 {
-                leading_break = true;
-            }
-            if i == n - 1 {
-                trailing_break = true;
-            }
-            if previous_space {
-                space_break = true;
-            }
+            f.leading_break |= first;
+            f.trailing_break |= last;
+            f.space_break |= previous_space;
             previous_space = false;
             previous_break = true;
         } else {
@@ -114,38 +207,9 @@ fn analyze(text: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = matches!(c, '\0' | ' ' | '\t') || is_break;
+        first = false;
     }
-    let mut allow_block_plain = true;
-    let mut allow_single_quoted = true;
-    let mut allow_block = true;
-    if leading_space || leading_break || trailing_space || trailing_break {
-        allow_block_plain = false;
-    }
-    if trailing_space {
-        allow_block = false;
-    }
-    if break_space {
-        allow_block_plain = false;
-        allow_single_quoted = false;
-    }
-    if space_break || special {
-        allow_block_plain = false;
-        allow_single_quoted = false;
-        allow_block = false;
-    }
-    if line_breaks {
-        allow_block_plain = false;
-    }
-    if block_indicators {
-        allow_block_plain = false;
-    }
-    Analysis {
-        empty: false,
-        multiline: line_breaks,
-        allow_block_plain,
-        allow_single_quoted,
-        allow_block,
-    }
+    f
 }
 
 /// `YYYY-MM-DD`, or a YAML 1.1 timestamp with a time part: SnakeYAML reads these as dates.
@@ -228,24 +292,21 @@ fn is_timestamp(s: &str) -> bool {
 
 /// Whether `text`, written plain, reads back as the same string under YAML 1.1 typing.
 pub(crate) fn plain_reads_back(text: &str) -> bool {
-    if text == "<<" || is_timestamp(text) {
-        return false;
-    }
-    matches!(resolve_plain(text), Value::Str(ref s) if s == text)
+    text != "<<" && !is_timestamp(text) && plain_is_string(text)
 }
 
 /// SnakeYAML's `chooseScalarStyle` for a string; multi-line strings ask for literal style
 /// (as SnakeYAML's representer does), others for plain.
 pub(crate) fn choose_style(text: &str, simple_key: bool) -> Style {
     let a = analyze(text);
-    let wants_literal = text.contains(['\n', '\u{85}', '\u{2028}', '\u{2029}']);
-    if wants_literal {
+    if a.wants_literal {
         if !simple_key && a.allow_block {
             return Style::Literal;
         }
         return Style::DoubleQuoted;
     }
-    if plain_reads_back(text) && !(simple_key && (a.empty || a.multiline)) && a.allow_block_plain {
+    // The cheap conditions first: reading the text back is the costly one.
+    if a.allow_block_plain && !(simple_key && (a.empty || a.multiline)) && plain_reads_back(text) {
         return Style::Plain;
     }
     if a.allow_single_quoted && !(simple_key && a.multiline) {
@@ -481,6 +542,31 @@ mod tests {
         assert_eq!(block_hints("\n"), "2+");
         assert_eq!(block_hints(" a\nb\n"), "2");
         assert_eq!(block_hints("\na\nb"), "2-");
+    }
+
+    /// Every string of up to four characters from an alphabet of the characters that matter
+    /// (and one that does not): the byte-wise pass finds what the character-wise one finds.
+    #[test]
+    fn the_ascii_pass_finds_what_the_char_pass_finds() {
+        let alphabet = [
+            'a', ' ', ':', '#', '\n', '\r', '\t', '-', '?', '.', '\'', '\u{7f}', '\0', '[',
+        ];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for s in &longer {
+                assert_eq!(find_ascii(s.as_bytes()), find_chars(s), "{s:?}");
+            }
+            strings = longer;
+        }
+        for s in [
+            "---x", "...", "- a", "-a", "a: b", "a:b", "a #b", "a#b", "x:",
+        ] {
+            assert_eq!(find_ascii(s.as_bytes()), find_chars(s), "{s:?}");
+        }
     }
 
     #[test]

@@ -498,6 +498,19 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Whether `s` is a dotted name (`parameters.x`, `pipeline.git.branch`) that [`parse`] reads
+/// as one identifier, decided without scanning: a template tag is nearly always one. (With a
+/// `.` inside, it is never a keyword or a builtin.)
+pub fn is_dotted_identifier(s: &str) -> bool {
+    let b = s.as_bytes();
+    let tail = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'?');
+    b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.contains(&b'.')
+        && b.iter()
+            .enumerate()
+            .all(|(i, &c)| tail(c) || (c == b'.' && b.get(i + 1).is_some_and(|&n| tail(n))))
+}
+
 /// Whether `s` is a valid identifier (A.2.8): an ASCII letter, then letters,
 /// digits, `-`, `_` (and `?`, which the reference scanner accepts), with
 /// `.`-separated segments, never `..` nor a trailing `.`; keywords and

@@ -26,6 +26,7 @@ use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
 pub use host::{shellcheck_one, Host, NoHost, ShellFinding, ShellScript};
+pub use orrery_schema::Memo as SchemaMemo;
 pub use settings::{Level, Settings, SETTINGS_FILE};
 pub use suppress::{apply_suppressions, Suppressions};
 
@@ -97,7 +98,7 @@ pub fn shell_scripts(input: &Input<'_>, settings: &Settings) -> Vec<(String, Str
 /// Runs every enabled rule over `input`, applies the suppression comments of `input.text`
 /// and returns the findings in source order.
 pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
-    report(input, Vec::new(), settings, false)
+    report(input, Vec::new(), settings, Vec::new())
 }
 
 /// Everything to report about one config: the diagnostics the caller already has for it (the
@@ -105,14 +106,29 @@ pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
 /// comments applied to all, in source order. Errors from elsewhere are kept whatever the comments say: silencing them would not
 /// make the config compile.
 pub fn check(input: &Input<'_>, reported: Vec<Diagnostic>, settings: &Settings) -> Vec<Diagnostic> {
-    report(input, reported, settings, true)
+    let schema = orrery_schema::check_config(input.file, input.root);
+    report(input, reported, settings, schema)
 }
 
+/// [`check`] of a new version of a config, the schema reusing what it found in the previous
+/// version (`previous`: its root and the memo its check returned) where that did not change;
+/// always the same findings as `check`. Also returns the memo for the next version.
+pub fn check_reusing(
+    input: &Input<'_>,
+    reported: Vec<Diagnostic>,
+    settings: &Settings,
+    previous: Option<(&Node, &SchemaMemo)>,
+) -> (Vec<Diagnostic>, SchemaMemo) {
+    let (schema, memo) = orrery_schema::check_config_reusing(input.file, input.root, previous);
+    (report(input, reported, settings, schema), memo)
+}
+
+/// The findings to report, given the schema's (none when only the rules run).
 fn report(
     input: &Input<'_>,
     reported: Vec<Diagnostic>,
     settings: &Settings,
-    with_schema: bool,
+    schema: Vec<Diagnostic>,
 ) -> Vec<Diagnostic> {
     let (errors, mut reported): (Vec<_>, Vec<_>) = reported.into_iter().partition(|d| d.is_error());
     let mut findings = run_rules(input, settings);
@@ -129,11 +145,6 @@ fn report(
     // The schema's structural findings, where neither the compiler (its wording follows
     // CircleCI's) nor a rule (more specific, and the user can configure it) has already said
     // the same place is wrong.
-    let schema = if with_schema {
-        orrery_schema::check_config(input.file, input.root)
-    } else {
-        Vec::new()
-    };
     let commands = model::steps_invoking_commands(input.root);
     let schema: Vec<Diagnostic> = schema
         .into_iter()

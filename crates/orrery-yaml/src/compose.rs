@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use granit_parser::{Event, Options, Parser, ScalarStyle};
 use orrery_diagnostics::{codes, Diagnostic, FileId, Span};
 
-use crate::{scalar::resolve_plain, Entry, Map, Node, Value};
+use crate::{
+    scalar::{resolve_plain, resolve_plain_owned},
+    Entry, Map, Node, Value,
+};
 
 /// Bounds that keep hostile input from eating time or memory.
 #[derive(Clone, Copy, Debug)]
@@ -168,7 +171,7 @@ impl Composer<'_> {
                 }
                 Event::Scalar(text, style, anchor, tag) => {
                     let value = match (style, tag) {
-                        (ScalarStyle::Plain, None) => resolve_plain(&text),
+                        (ScalarStyle::Plain, None) => resolve_plain_owned(text),
                         (_, Some(tag)) => resolve_tagged(tag.suffix(), &text, style),
                         _ => Value::Str(text.into_owned()),
                     };
@@ -386,15 +389,20 @@ impl Composer<'_> {
                 );
             }
         }
-        // The text of each ordinary key (`None` for a merge), computed once.
-        let keys: Vec<Option<String>> = raw
-            .iter()
-            .map(|e| (!e.merge).then(|| key_text(&e.key)))
+        // The text of each ordinary key (`None` for a merge), taken from its node.
+        let raw: Vec<(Option<String>, Span, Node)> = raw
+            .into_iter()
+            .map(|e| {
+                let span = e.key.span;
+                let key = (!e.merge).then(|| key_text(e.key));
+                (key, span, e.value)
+            })
             .collect();
+        let keys = || raw.iter().map(|(key, ..)| key.as_deref());
         let last_index: HashMap<&str, usize> = if raw.len() > Map::SCAN_LIMIT {
-            keys.iter()
+            keys()
                 .enumerate()
-                .filter_map(|(i, k)| Some((k.as_deref()?, i)))
+                .filter_map(|(i, k)| Some((k?, i)))
                 .collect()
         } else {
             HashMap::new()
@@ -403,18 +411,19 @@ impl Composer<'_> {
             if raw.len() > Map::SCAN_LIMIT {
                 last_index.get(key) == Some(&i)
             } else {
-                !keys[i + 1..].iter().any(|k| k.as_deref() == Some(key))
+                !keys().skip(i + 1).any(|k| k == Some(key))
             }
         };
-        let mut is_last_of_its_key = Vec::with_capacity(raw.len());
-        for (i, key) in keys.iter().enumerate() {
-            is_last_of_its_key.push(key.as_deref().is_some_and(|k| is_last(i, k)));
-        }
-        let mut map = Map::new();
-        for ((e, key), last) in raw.into_iter().zip(keys.iter()).zip(is_last_of_its_key) {
+        let is_last_of_its_key: Vec<bool> = keys()
+            .enumerate()
+            .map(|(i, key)| key.is_some_and(|k| is_last(i, k)))
+            .collect();
+        drop(last_index);
+        let mut map = Map::with_capacity(raw.len());
+        for ((key, key_span, value), last) in raw.into_iter().zip(is_last_of_its_key) {
             let Some(key) = key else {
-                let sources: Vec<Node> = match e.value.value {
-                    Value::Map(_) => vec![e.value],
+                let sources: Vec<Node> = match value.value {
+                    Value::Map(_) => vec![value],
                     Value::Seq(items) => items,
                     _ => {
                         self.diagnostics.push(
@@ -422,10 +431,7 @@ impl Composer<'_> {
                                 codes::YAML_BAD_MERGE,
                                 "a merge key `<<` needs a map or a list of maps",
                             )
-                            .at(
-                                e.value.span,
-                                format!("this is a {}", e.value.value.type_name()),
-                            ),
+                            .at(value.span, format!("this is a {}", value.value.type_name())),
                         );
                         continue;
                     }
@@ -455,17 +461,16 @@ impl Composer<'_> {
                         codes::YAML_DUPLICATE_KEY,
                         format!("duplicate key `{key}`: the later value wins"),
                     )
-                    .at(e.key.span, "first set here")
+                    .at(key_span, "first set here")
                     .with_help("remove one of the two entries"),
                 );
                 continue;
             }
-            let entry = Entry {
-                key: key.clone(),
-                key_span: e.key.span,
-                value: e.value,
-            };
-            map.replace(entry);
+            map.replace(Entry {
+                key,
+                key_span,
+                value,
+            });
         }
         map
     }
@@ -473,10 +478,11 @@ impl Composer<'_> {
 
 const MERGE_SENTINEL: &str = "\u{0}<<merge>>";
 
-fn key_text(key: &Node) -> String {
-    match &key.value {
+fn key_text(key: Node) -> String {
+    match key.value {
         Value::Str(s) if s == MERGE_SENTINEL => "<<".into(),
-        Value::Float(f) => crate::node::format_float(*f),
+        Value::Str(s) => s,
+        Value::Float(f) => crate::node::format_float(f),
         v => v
             .scalar_text()
             .unwrap_or_else(|| format!("<{}>", v.type_name())),

@@ -15,4 +15,4 @@ pub use compose::{parse, Anchor, Limits, Parsed};
 pub use node::{format_float, Entry, Map, Node, Value};
 pub use num_bigint::{BigInt, Sign};
 pub use reuse::{parse_reusing, Previous};
-pub use scalar::resolve_plain;
+pub use scalar::{plain_is_string, resolve_plain};

@@ -32,12 +32,33 @@ pub enum Value {
 /// workflow entry). The entries are private so the index cannot go stale: writers go through
 /// [`Map::push`], [`Map::insert`], [`Map::remove`], [`Map::values_mut`] /
 /// [`Map::iter_mut`] (values only), or [`Map::entries_mut`], after which the index is rebuilt.
-#[derive(Default)]
+/// A large map's entries and index live out of line, so a small map costs no more than its
+/// `Vec` (24 bytes: a node is 48).
+#[derive(Clone)]
 pub struct Map {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// At most `SCAN_LIMIT` entries.
+    Scan(Vec<Entry>),
+    /// More, with the position of the first entry of each key.
+    Indexed(Box<Indexed>),
+}
+
+#[derive(Clone)]
+struct Indexed {
     entries: Vec<Entry>,
-    /// Position of the first entry of each key; `Some` exactly when there are more than
-    /// `SCAN_LIMIT` entries.
-    index: Option<Box<Index>>,
+    index: Index,
+}
+
+impl Default for Map {
+    fn default() -> Self {
+        Map {
+            repr: Repr::Scan(Vec::new()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,11 +76,11 @@ struct Index {
 }
 
 impl Index {
-    fn build(entries: &[Entry]) -> Box<Index> {
-        let mut index = Box::new(Index {
+    fn build(entries: &[Entry]) -> Index {
+        let mut index = Index {
             positions: HashTable::with_capacity(entries.len()),
             hasher: foldhash::fast::RandomState::default(),
-        });
+        };
         for position in 0..entries.len() {
             index.add(entries, position);
         }
@@ -101,22 +122,44 @@ impl Map {
         Self::default()
     }
 
+    /// An empty map with room for `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Map {
+            repr: Repr::Scan(Vec::with_capacity(capacity)),
+        }
+    }
+
     /// A map of these entries, in this order (a repeated key is found at its first entry).
     pub fn from_entries(entries: Vec<Entry>) -> Self {
-        let mut map = Map {
-            entries,
-            index: None,
+        let repr = if entries.len() > Self::SCAN_LIMIT {
+            let index = Index::build(&entries);
+            Repr::Indexed(Box::new(Indexed { entries, index }))
+        } else {
+            Repr::Scan(entries)
         };
-        map.reindex();
-        map
+        Map { repr }
     }
 
     pub fn into_entries(self) -> Vec<Entry> {
-        self.entries
+        match self.repr {
+            Repr::Scan(entries) => entries,
+            Repr::Indexed(indexed) => indexed.entries,
+        }
     }
 
     pub fn entries(&self) -> &[Entry] {
-        &self.entries
+        match &self.repr {
+            Repr::Scan(entries) => entries,
+            Repr::Indexed(indexed) => &indexed.entries,
+        }
+    }
+
+    /// The entries, for changes that keep every key where it is (values only).
+    fn entries_in_place(&mut self) -> &mut Vec<Entry> {
+        match &mut self.repr {
+            Repr::Scan(entries) => entries,
+            Repr::Indexed(indexed) => &mut indexed.entries,
+        }
     }
 
     /// The entries to change freely (keys, order, removals); the index is rebuilt when the
@@ -126,13 +169,14 @@ impl Map {
     }
 
     fn reindex(&mut self) {
-        self.index = (self.entries.len() > Self::SCAN_LIMIT).then(|| Index::build(&self.entries));
+        let entries = std::mem::take(self.entries_in_place());
+        *self = Map::from_entries(entries);
     }
 
     fn position(&self, key: &str) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.find(&self.entries, key),
-            None => self.entries.iter().position(|e| e.key == key),
+        match &self.repr {
+            Repr::Indexed(indexed) => indexed.index.find(&indexed.entries, key),
+            Repr::Scan(entries) => entries.iter().position(|e| e.key == key),
         }
     }
 
@@ -142,11 +186,11 @@ impl Map {
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         let position = self.position(key)?;
-        Some(&mut self.entries[position].value)
+        Some(&mut self.entries_in_place()[position].value)
     }
 
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.position(key).map(|p| &self.entries[p])
+        self.position(key).map(|p| &self.entries()[p])
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -156,12 +200,18 @@ impl Map {
     /// Appends an entry without looking for its key (a repeated key is found at its first
     /// entry); [`Map::insert`] replaces instead.
     pub fn push(&mut self, entry: Entry) {
-        self.entries.push(entry);
-        let len = self.entries.len();
-        match &mut self.index {
-            Some(index) => index.add(&self.entries, len - 1),
-            None if len > Self::SCAN_LIMIT => self.reindex(),
-            None => {}
+        match &mut self.repr {
+            Repr::Indexed(indexed) => {
+                indexed.entries.push(entry);
+                let position = indexed.entries.len() - 1;
+                indexed.index.add(&indexed.entries, position);
+            }
+            Repr::Scan(entries) => {
+                entries.push(entry);
+                if entries.len() > Self::SCAN_LIMIT {
+                    self.reindex();
+                }
+            }
         }
     }
 
@@ -169,7 +219,7 @@ impl Map {
     pub fn insert(&mut self, key: impl Into<String>, key_span: Span, value: Node) {
         let key = key.into();
         match self.position(&key) {
-            Some(position) => self.entries[position].value = value,
+            Some(position) => self.entries_in_place()[position].value = value,
             None => self.push(Entry {
                 key,
                 key_span,
@@ -182,48 +232,51 @@ impl Map {
     /// the key exists.
     pub fn replace(&mut self, entry: Entry) {
         match self.position(&entry.key) {
-            Some(position) => self.entries[position] = entry,
+            // Same key at the same place: the index holds.
+            Some(position) => self.entries_in_place()[position] = entry,
             None => self.push(entry),
         }
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Node> {
         let position = self.position(key)?;
-        let removed = self.entries.remove(position);
+        let removed = self.entries_in_place().remove(position);
         self.reindex();
         Some(removed.value)
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.entries().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries().is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
+        self.entries().iter().map(|e| (e.key.as_str(), &e.value))
     }
 
     /// Every key with its value to change (keys stay as they are).
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Node)> {
-        self.entries
+        self.entries_in_place()
             .iter_mut()
             .map(|e| (e.key.as_str(), &mut e.value))
     }
 
     /// The value of the entry at `position`, to change.
     pub fn value_at_mut(&mut self, position: usize) -> Option<&mut Node> {
-        self.entries.get_mut(position).map(|e| &mut e.value)
+        self.entries_in_place()
+            .get_mut(position)
+            .map(|e| &mut e.value)
     }
 
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Node> {
-        self.entries.iter_mut().map(|e| &mut e.value)
+        self.entries_in_place().iter_mut().map(|e| &mut e.value)
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|e| e.key.as_str())
+        self.entries().iter().map(|e| e.key.as_str())
     }
 }
 
@@ -235,13 +288,16 @@ pub struct EntriesMut<'a> {
 impl std::ops::Deref for EntriesMut<'_> {
     type Target = Vec<Entry>;
     fn deref(&self) -> &Vec<Entry> {
-        &self.map.entries
+        match &self.map.repr {
+            Repr::Scan(entries) => entries,
+            Repr::Indexed(indexed) => &indexed.entries,
+        }
     }
 }
 
 impl std::ops::DerefMut for EntriesMut<'_> {
     fn deref_mut(&mut self) -> &mut Vec<Entry> {
-        &mut self.map.entries
+        self.map.entries_in_place()
     }
 }
 
@@ -257,26 +313,17 @@ impl From<Vec<Entry>> for Map {
     }
 }
 
-impl Clone for Map {
-    fn clone(&self) -> Map {
-        Map {
-            entries: self.entries.clone(),
-            index: self.index.clone(),
-        }
-    }
-}
-
 /// Equal when the entries are, in order (the index is derived from them).
 impl PartialEq for Map {
     fn eq(&self, other: &Map) -> bool {
-        self.entries == other.entries
+        self.entries() == other.entries()
     }
 }
 
 impl std::fmt::Debug for Map {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Map")
-            .field("entries", &self.entries)
+            .field("entries", &self.entries())
             .finish()
     }
 }
@@ -288,6 +335,40 @@ impl Node {
 
     pub fn null(span: Span) -> Self {
         Node::new(Value::Null, span)
+    }
+
+    /// Whether `other` is this node written `delta` bytes further on: the same values and
+    /// keys, every span moved by `delta` (files aside). A check of one version of a document
+    /// can then stand for the other's, its places moved the same way.
+    pub fn same_moved(&self, other: &Node, delta: i64) -> bool {
+        let moved = |a: Span, b: Span| {
+            i64::from(a.start) + delta == i64::from(b.start)
+                && i64::from(a.end) + delta == i64::from(b.end)
+        };
+        if !moved(self.span, other.span) {
+            return false;
+        }
+        match (&self.value, &other.value) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::BigInt(a), Value::BigInt(b)) => a == b,
+            // Bit for bit, so a NaN is the same as itself.
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Seq(a), Value::Seq(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same_moved(b, delta))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.entries().iter().zip(b.entries()).all(|(a, b)| {
+                        a.key == b.key
+                            && moved(a.key_span, b.key_span)
+                            && a.value.same_moved(&b.value, delta)
+                    })
+            }
+            _ => false,
+        }
     }
 
     pub fn string(s: impl Into<String>, span: Span) -> Self {
@@ -429,9 +510,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_small_map_costs_no_more_than_its_entries() {
+        // The index of a large map lives out of line: every node of a document pays for the
+        // largest value, and most maps are small.
+        assert_eq!(size_of::<Map>(), size_of::<Vec<Entry>>());
+        assert_eq!(size_of::<Node>(), 48);
+    }
+
     /// Every key answered as a scan of the entries answers it (the first entry of a key).
     fn agrees_with_a_scan(map: &Map, keys: &[String]) {
-        assert_eq!(map.index.is_some(), map.len() > Map::SCAN_LIMIT);
+        assert_eq!(
+            matches!(map.repr, Repr::Indexed(_)),
+            map.len() > Map::SCAN_LIMIT
+        );
         for key in keys {
             let scanned = map.entries().iter().find(|e| &e.key == key);
             assert_eq!(map.entry(key), scanned, "{key}");

@@ -7,28 +7,46 @@ use crate::Value;
 /// Types an unquoted scalar: booleans, null, integers (decimal, octal, hex, binary,
 /// sexagesimal, `_` separators), floats (a `.` is required), else a string.
 pub fn resolve_plain(text: &str) -> Value {
+    resolve_non_string(text).unwrap_or_else(|| Value::Str(text.to_string()))
+}
+
+/// [`resolve_plain`] taking the text by value, so a string (most scalars) is not copied.
+pub(crate) fn resolve_plain_owned(text: std::borrow::Cow<'_, str>) -> Value {
+    resolve_non_string(&text).unwrap_or_else(|| Value::Str(text.into_owned()))
+}
+
+/// Whether the plain scalar `text` reads as a string (what [`resolve_plain`] gives is a
+/// [`Value::Str`]); nothing is allocated unless the text starts like a number.
+pub fn plain_is_string(text: &str) -> bool {
+    resolve_non_string(text).is_none()
+}
+
+/// The value of a plain scalar that YAML 1.1 does not read as a string.
+fn resolve_non_string(text: &str) -> Option<Value> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
         "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true)
+            return Some(Value::Bool(true))
         }
         "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false)
+            return Some(Value::Bool(false))
         }
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
+            return Some(Value::Float(f64::INFINITY))
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
         _ => {}
     }
-    if let Some(v) = resolve_int(text) {
-        return v;
+    // Past its sign, an integer starts with a digit (or `_`, in a sexagesimal one) and a float
+    // with a digit or `.`: any other text is a string, without the work below.
+    if !matches!(
+        split_sign(text).1.as_bytes().first(),
+        Some(b'0'..=b'9' | b'.' | b'_')
+    ) {
+        return None;
     }
-    if let Some(f) = resolve_float(text) {
-        return Value::Float(f);
-    }
-    Value::Str(text.to_string())
+    resolve_int(text).or_else(|| resolve_float(text).map(Value::Float))
 }
 
 fn split_sign(text: &str) -> (bool, &str) {

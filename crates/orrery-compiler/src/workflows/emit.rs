@@ -1,6 +1,6 @@
 //! A planned workflow back to its compiled form, its jobs added to the compiled `jobs:` map.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use orrery_yaml::{Entry, Map, Node, Value};
 
@@ -13,10 +13,16 @@ pub(crate) fn emit_workflow(
     ctx: &mut Ctx<'_>,
     index: usize,
     entry: &Entry,
-    planned: &[Planned],
+    planned: &mut [Planned],
     jobs: &mut Map,
 ) -> R<Node> {
-    let workflow = entry.value.as_map().cloned().unwrap_or_default();
+    // Each entry's compiled job and kept keys are taken, not copied: a planned entry belongs
+    // to one workflow and is emitted once.
+    let mut taken: Vec<(Option<Node>, Map)> = planned
+        .iter_mut()
+        .filter(|p| p.workflow == index)
+        .map(|p| (p.job.take(), std::mem::take(&mut p.kept)))
+        .collect();
     let members: Vec<&Planned> = planned.iter().filter(|p| p.workflow == index).collect();
     // Each job group invocation is a scope of its own; the workflow's entries are scope 0.
     let mut scoped: BTreeMap<usize, Vec<&Planned>> = BTreeMap::new();
@@ -36,26 +42,24 @@ pub(crate) fn emit_workflow(
             (scope, Names::new(in_scope, group))
         })
         .collect();
-    // The compiled jobs so far (other workflows may have added the same job).
-    let mut emitted: HashSet<String> = jobs.entries().iter().map(|e| e.key.clone()).collect();
     let mut list = Vec::with_capacity(members.len());
     let mut failed = false;
-    for p in &members {
-        let mut kept = p.kept.clone();
+    for (p, (job, mut kept)) in members.iter().zip(taken.drain(..)) {
         // A faulty entry refuses the workflow but still takes part in its checks.
         failed |= p.stand_in.is_some();
-        if let Some(requires) = kept.get("requires").cloned() {
+        if let Some(requires) = kept.get_mut("requires") {
             let (resolved, result) =
-                resolve_requires(ctx, p, &requires, &names[&p.scope], &entry.key);
+                resolve_requires(ctx, p, requires, &names[&p.scope], &entry.key);
             failed |= result.is_err();
-            kept.insert("requires", requires.span, resolved);
+            *requires = resolved;
         }
-        if let Some(job) = &p.job {
-            if emitted.insert(p.name.clone()) {
+        // Other workflows may have added the same job already.
+        if let Some(job) = job {
+            if !jobs.contains_key(&p.name) {
                 jobs.push(Entry {
                     key: p.name.clone(),
                     key_span: p.span,
-                    value: job.clone(),
+                    value: job,
                 });
             }
         }
@@ -77,7 +81,8 @@ pub(crate) fn emit_workflow(
         return Err(Reported);
     }
     let mut out = Map::new();
-    for e in workflow.entries() {
+    let workflow = entry.value.as_map().map_or(&[][..], Map::entries);
+    for e in workflow {
         match e.key.as_str() {
             "when" | "unless" => {}
             "jobs" => out.push(Entry {

@@ -129,7 +129,8 @@ pub(super) fn plan_entry(
                 .unwrap_or_else(|| job_name.clone())
         };
         let unsubstituted_name = written_name(&inv);
-        let substituted = subst::subst(ctx, &Node::new(Value::Map(inv), item.span), &instance_env);
+        let mut node = Node::new(Value::Map(inv), item.span);
+        let substituted = subst::subst_in_place(ctx, &mut node, &instance_env).map(|()| node);
         let Ok(Node {
             value: Value::Map(mut inv),
             ..

@@ -48,7 +48,6 @@ fn own_kind(definition: &Node) -> Option<Kind> {
 
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     let root = cx.root();
-    let table = offerings();
     let executors = definitions(root, "executors");
     let holders = definitions(root, "jobs")
         .into_iter()
@@ -65,13 +64,14 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
             own_kind(&used.value)
         });
         if let (Some(kind), Some(class)) = (kind, definition.get("resource_class")) {
-            resource_class(cx, sink, table, kind, class);
+            // The table is read on first use: a config that names no offering never parses it.
+            resource_class(cx, sink, offerings(), kind, class);
         }
         if let Some(image) = definition.get("machine").and_then(|m| m.get("image")) {
-            machine_image(cx, sink, table, image);
+            machine_image(cx, sink, offerings(), image);
         }
         if let Some(xcode) = definition.get("macos").and_then(|m| m.get("xcode")) {
-            xcode_version(sink, table, xcode);
+            xcode_version(sink, offerings(), xcode);
         }
     }
 }
