@@ -3,6 +3,8 @@
 # the largest corpus config and a generated 10,000-line config, peak memory, and Red Hat's
 # yaml-language-server with SchemaStore's CircleCI schema on the same files and edits.
 # SchemaStore's schema comes vendored in check-jsonschema (PyPI), yaml-language-server from npm.
+# ORRERY_BENCH_BASELINE=BIN adds another orrery build side by side; ORRERY_BENCH_CALLGRIND=1 adds
+# the instructions per edit that callgrind counts (a figure the machine's load does not move).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm ci --prefix bench/lsp --no-audit --no-fund --silent

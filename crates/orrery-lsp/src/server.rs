@@ -57,6 +57,9 @@ struct CompiledConfig {
     errors: usize,
 }
 
+/// How long a document stays unedited before the semantic model of its newest check is built.
+const MODEL_AFTER_QUIET: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// What the handlers and the background checks share.
 struct Shared {
     workspace: Arc<dyn Workspace>,
@@ -104,15 +107,20 @@ impl Backend {
             let snapshot = Arc::new(snapshot);
             if let Some(replaced) = shared.documents.finish(&uri, snapshot.clone()) {
                 client
-                    .publish_diagnostics(uri, diagnostics, Some(version))
+                    .publish_diagnostics(uri.clone(), diagnostics, Some(version))
                     .await;
-                // Freeing the older checks, and building the semantic model that the other
-                // features read, wait until the diagnostics are out.
-                let _ = tokio::task::spawn_blocking(move || {
-                    drop(replaced);
-                    snapshot.analysis.model();
-                })
-                .await;
+                // Freeing the older checks waits until the diagnostics are out. The semantic
+                // model that the other features read is built once the document has been
+                // quiet for a moment: while the user types, it would only take the processor
+                // from the next version's check (a request that comes first builds it).
+                let _ = tokio::task::spawn_blocking(move || drop(replaced)).await;
+                tokio::time::sleep(MODEL_AFTER_QUIET).await;
+                if shared.documents.is_current(&uri, snapshot.generation) {
+                    let _ = tokio::task::spawn_blocking(move || {
+                        snapshot.analysis.model();
+                    })
+                    .await;
+                }
             }
         });
     }

@@ -9,6 +9,7 @@
 use orrery_diagnostics::{Severity, Span};
 use orrery_yaml::{Map, Node, Value};
 
+use crate::memo::{Recall, Reuse};
 use crate::schema::{types, Additional, Compiled, Id, Literal, Schema};
 use crate::words;
 
@@ -140,6 +141,8 @@ impl<'a> Ctx<'a> {
 
 pub struct Evaluator<'s> {
     pub compiled: &'s Compiled,
+    /// The previous version's findings to reuse, when the caller kept them.
+    pub reuse: Option<&'s Reuse<'s>>,
 }
 
 /// The type bit of a value.
@@ -253,6 +256,33 @@ impl<'s> Evaluator<'s> {
         }
     }
 
+    /// [`Evaluator::eval`] of a map entry's value; an entry under a top-level key (`parent`)
+    /// reuses the previous version's findings when it can.
+    fn eval_entry<'n>(
+        &self,
+        id: Id,
+        node: &'n Node,
+        parent: Option<&str>,
+        ctx: Ctx<'n>,
+        out: &mut Vec<Failure>,
+    ) where
+        's: 'n,
+    {
+        let (Some(reuse), Some(parent), 2) = (self.reuse, parent, ctx.depth) else {
+            return self.eval(id, node, ctx, out);
+        };
+        match reuse.recall(id, parent, node, ctx) {
+            Recall::Skip => self.eval(id, node, ctx, out),
+            Recall::Found(failures) => out.extend(failures),
+            Recall::Evaluate(key) => {
+                let mut found = Vec::new();
+                self.eval(id, node, ctx, &mut found);
+                reuse.keep(key, &found);
+                out.extend(found);
+            }
+        }
+    }
+
     fn eval_items<'n>(
         &self,
         schema: &'s Schema,
@@ -347,12 +377,12 @@ impl<'s> Evaluator<'s> {
             // A key is checked by its property and by every pattern it matches.
             let mut known = false;
             if let Some(property) = schema.property(key) {
-                self.eval(property, &entry.value, child, out);
+                self.eval_entry(property, &entry.value, ctx.key, child, out);
                 known = true;
             }
             for (regex, pattern) in schema.pattern_properties.iter() {
                 if regex.is_match(key) {
-                    self.eval(*pattern, &entry.value, child, out);
+                    self.eval_entry(*pattern, &entry.value, ctx.key, child, out);
                     known = true;
                 }
             }
@@ -361,7 +391,9 @@ impl<'s> Evaluator<'s> {
             }
             match schema.additional {
                 Additional::Any => {}
-                Additional::Schema(extra) => self.eval(extra, &entry.value, child, out),
+                Additional::Schema(extra) => {
+                    self.eval_entry(extra, &entry.value, ctx.key, child, out)
+                }
                 Additional::Forbid | Additional::Warn => {
                     if let Some(wanted) = orrery_diagnostics::closest(key, missing.iter().copied())
                     {

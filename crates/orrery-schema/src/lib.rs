@@ -8,6 +8,7 @@
 //! pattern's regex is built on first use.
 
 mod eval;
+mod memo;
 mod schema;
 mod words;
 
@@ -15,6 +16,8 @@ use orrery_diagnostics::{codes, Applicability, Diagnostic, FileId, Fix, Severity
 use orrery_yaml::Node;
 
 use eval::{Ctx, Evaluator, Failure};
+pub use memo::Memo;
+use memo::Reuse;
 use schema::{Additional, Compiled, Id};
 
 /// The config schema, as shipped in `schema/circleci-config.schema.json`.
@@ -36,15 +39,38 @@ fn compiled() -> &'static Result<Compiled, &'static str> {
 
 /// Checks a parsed config (`.circleci/config.yml`) against the config schema.
 pub fn check_config(file: FileId, root: &Node) -> Vec<Diagnostic> {
-    check(file, root, |c| c.config_root)
+    check(file, root, |c| c.config_root, None)
+}
+
+/// [`check_config`] of a new version of a config, reusing what the check of the previous
+/// version (its root and the memo that check made) found for each entry under a top-level key
+/// that did not change, moved to where the entry is now. Always the same findings as
+/// `check_config`; also returns the memo for the next version.
+pub fn check_config_reusing(
+    file: FileId,
+    root: &Node,
+    previous: Option<(&Node, &Memo)>,
+) -> (Vec<Diagnostic>, Memo) {
+    let reuse = Reuse {
+        previous,
+        root,
+        made: Default::default(),
+    };
+    let diagnostics = check(file, root, |c| c.config_root, Some(&reuse));
+    (diagnostics, reuse.made.into_inner())
 }
 
 /// Checks a packed orb against the orb schema.
 pub fn check_orb(file: FileId, root: &Node) -> Vec<Diagnostic> {
-    check(file, root, |c| c.orb_root)
+    check(file, root, |c| c.orb_root, None)
 }
 
-fn check(file: FileId, root: &Node, which: fn(&Compiled) -> Id) -> Vec<Diagnostic> {
+fn check(
+    file: FileId,
+    root: &Node,
+    which: fn(&Compiled) -> Id,
+    reuse: Option<&Reuse<'_>>,
+) -> Vec<Diagnostic> {
     let compiled = match compiled() {
         Ok(compiled) => compiled,
         Err(reason) => {
@@ -55,7 +81,7 @@ fn check(file: FileId, root: &Node, which: fn(&Compiled) -> Id) -> Vec<Diagnosti
             .at(Span::new(file, 0, 0), "not checked")]
         }
     };
-    let evaluator = Evaluator { compiled };
+    let evaluator = Evaluator { compiled, reuse };
     let mut failures = Vec::new();
     evaluator.eval(which(compiled), root, Ctx::root(), &mut failures);
     let mut diagnostics: Vec<Diagnostic> = failures.into_iter().map(diagnostic).collect();
@@ -98,6 +124,7 @@ pub fn conforms(schema: &str, instance: &Node) -> Result<bool, String> {
     })?;
     let evaluator = Evaluator {
         compiled: &compiled,
+        reuse: None,
     };
     let mut failures = Vec::new();
     evaluator.eval(compiled.config_root, instance, Ctx::root(), &mut failures);

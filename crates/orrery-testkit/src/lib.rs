@@ -1,10 +1,12 @@
 //! Test support shared by the workspace's suites (a dev-dependency only):
-//! [`annotations`] checks diagnostics against caret annotations written in fixture files, and
-//! [`corpus`] walks the shared reference corpus, and [`outside`] finds the outside parts tests
-//! need (the shared data, tools, daemons) or reports them missing.
+//! [`annotations`] checks diagnostics against caret annotations written in fixture files,
+//! [`corpus`] walks the shared reference corpus, [`edits`] makes seeded random edits of a text,
+//! and [`outside`] finds the outside parts tests need (the shared data, tools, daemons) or
+//! reports them missing.
 
 pub mod annotations;
 pub mod corpus;
+pub mod edits;
 pub mod outside;
 
 pub use outside::{missing, shared};

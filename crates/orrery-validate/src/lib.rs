@@ -26,6 +26,7 @@ use orrery_yaml::Node;
 
 pub use fix::apply_fixes;
 pub use host::{shellcheck_one, Host, NoHost, ShellFinding, ShellScript};
+pub use orrery_schema::Memo as SchemaMemo;
 pub use settings::{Level, Settings, SETTINGS_FILE};
 pub use suppress::{apply_suppressions, Suppressions};
 
@@ -97,7 +98,7 @@ pub fn shell_scripts(input: &Input<'_>, settings: &Settings) -> Vec<(String, Str
 /// Runs every enabled rule over `input`, applies the suppression comments of `input.text`
 /// and returns the findings in source order.
 pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
-    report(input, Vec::new(), settings, false)
+    report(input, Vec::new(), settings, Vec::new())
 }
 
 /// Everything to report about one config: the diagnostics the caller already has for it (the
@@ -105,14 +106,29 @@ pub fn validate(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
 /// comments applied to all, in source order. Errors from elsewhere are kept whatever the comments say: silencing them would not
 /// make the config compile.
 pub fn check(input: &Input<'_>, reported: Vec<Diagnostic>, settings: &Settings) -> Vec<Diagnostic> {
-    report(input, reported, settings, true)
+    let schema = orrery_schema::check_config(input.file, input.root);
+    report(input, reported, settings, schema)
 }
 
+/// [`check`] of a new version of a config, the schema reusing what it found in the previous
+/// version (`previous`: its root and the memo its check returned) where that did not change;
+/// always the same findings as `check`. Also returns the memo for the next version.
+pub fn check_reusing(
+    input: &Input<'_>,
+    reported: Vec<Diagnostic>,
+    settings: &Settings,
+    previous: Option<(&Node, &SchemaMemo)>,
+) -> (Vec<Diagnostic>, SchemaMemo) {
+    let (schema, memo) = orrery_schema::check_config_reusing(input.file, input.root, previous);
+    (report(input, reported, settings, schema), memo)
+}
+
+/// The findings to report, given the schema's (none when only the rules run).
 fn report(
     input: &Input<'_>,
     reported: Vec<Diagnostic>,
     settings: &Settings,
-    with_schema: bool,
+    schema: Vec<Diagnostic>,
 ) -> Vec<Diagnostic> {
     let (errors, mut reported): (Vec<_>, Vec<_>) = reported.into_iter().partition(|d| d.is_error());
     let mut findings = run_rules(input, settings);
@@ -129,11 +145,6 @@ fn report(
     // The schema's structural findings, where neither the compiler (its wording follows
     // CircleCI's) nor a rule (more specific, and the user can configure it) has already said
     // the same place is wrong.
-    let schema = if with_schema {
-        orrery_schema::check_config(input.file, input.root)
-    } else {
-        Vec::new()
-    };
     let commands = model::steps_invoking_commands(input.root);
     let schema: Vec<Diagnostic> = schema
         .into_iter()
@@ -234,26 +245,26 @@ fn merge_repeats(findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
 /// What a rule's check function sees.
 pub(crate) struct Context<'a> {
     pub(crate) input: Input<'a>,
-    /// The workflows as graphs, read once for the rules that follow `requires`.
+    /// The workflows as graphs, read once for the rules that need them.
     flows: std::cell::OnceCell<Vec<flow::Flow<'a>>>,
 }
 
 impl<'a> Context<'a> {
-    pub(crate) fn new(input: Input<'a>) -> Self {
+    fn new(input: Input<'a>) -> Context<'a> {
         Context {
             input,
             flows: std::cell::OnceCell::new(),
         }
     }
 
-    pub(crate) fn root(&self) -> &'a Node {
-        self.input.root
-    }
-
-    /// Every workflow as a graph ([`flow::flows`]), read on first use.
+    /// The config's workflows as graphs ([`flow::flows`]).
     pub(crate) fn flows(&self) -> &[flow::Flow<'a>] {
         self.flows
             .get_or_init(|| flow::flows(self.input.root, self.input.compiled))
+    }
+
+    pub(crate) fn root(&self) -> &'a Node {
+        self.input.root
     }
 
     /// The span of bytes `start..end` of the string value of `node`, when the source writes the

@@ -337,6 +337,40 @@ impl Node {
         Node::new(Value::Null, span)
     }
 
+    /// Whether `other` is this node written `delta` bytes further on: the same values and
+    /// keys, every span moved by `delta` (files aside). A check of one version of a document
+    /// can then stand for the other's, its places moved the same way.
+    pub fn same_moved(&self, other: &Node, delta: i64) -> bool {
+        let moved = |a: Span, b: Span| {
+            i64::from(a.start) + delta == i64::from(b.start)
+                && i64::from(a.end) + delta == i64::from(b.end)
+        };
+        if !moved(self.span, other.span) {
+            return false;
+        }
+        match (&self.value, &other.value) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::BigInt(a), Value::BigInt(b)) => a == b,
+            // Bit for bit, so a NaN is the same as itself.
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Seq(a), Value::Seq(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same_moved(b, delta))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                a.len() == b.len()
+                    && a.entries().iter().zip(b.entries()).all(|(a, b)| {
+                        a.key == b.key
+                            && moved(a.key_span, b.key_span)
+                            && a.value.same_moved(&b.value, delta)
+                    })
+            }
+            _ => false,
+        }
+    }
+
     pub fn string(s: impl Into<String>, span: Span) -> Self {
         Node::new(Value::Str(s.into()), span)
     }

@@ -10,7 +10,9 @@
 //! (default 30). yaml-language-server is left out, with the reason printed, when
 //! `bench/lsp/node_modules` or the schema is missing. `ORRERY_BENCH_BASELINE=PATH` also
 //! measures another `orrery` binary (say, a release build of `main`) in the same run, for a
-//! before/after ratio.
+//! before/after ratio. `ORRERY_BENCH_CALLGRIND=1` also counts the instructions per edit of each
+//! `orrery` (valgrind's callgrind; the opening check left out): a figure that the machine's load
+//! does not move.
 
 #[path = "../tests/lsp_client/mod.rs"]
 mod lsp_client;
@@ -98,7 +100,20 @@ fn peak_memory_kib(pid: u32) -> Option<u64> {
 }
 
 /// Opens `path` with `text` and times `edits` edits to the diagnostics that answer each.
-fn measure(mut server: Server, path: &Path, text: &str, edits: usize, versioned: bool) -> Measured {
+fn measure(server: Server, path: &Path, text: &str, edits: usize, versioned: bool) -> Measured {
+    measure_after(server, path, text, edits, versioned, |_| ())
+}
+
+/// [`measure`], calling `opened` with the server's process id once the opened text's
+/// diagnostics are in (before the first edit).
+fn measure_after(
+    mut server: Server,
+    path: &Path,
+    text: &str,
+    edits: usize,
+    versioned: bool,
+    opened: impl FnOnce(u32),
+) -> Measured {
     let uri = file_uri(path);
     server.notify(
         "textDocument/didOpen",
@@ -107,6 +122,7 @@ fn measure(mut server: Server, path: &Path, text: &str, edits: usize, versioned:
     let accept =
         |p: &Value, version: i64| p["uri"] == uri && (!versioned || p["version"] == version);
     server.wait_notification("textDocument/publishDiagnostics", |p| accept(p, 1));
+    opened(server.pid());
     let at = edit_place(text);
     let mut current = text.to_string();
     let mut times = Vec::new();
@@ -142,7 +158,12 @@ fn orrery(dir: &Path) -> Server {
 
 /// Another `orrery` binary, started as `Server::start` starts the one under test.
 fn orrery_baseline(binary: &Path, dir: &Path) -> Server {
-    let mut command = Command::new(binary);
+    orrery_command(Command::new(binary), dir)
+}
+
+/// `command` (an `orrery` binary, or a tool running one) with `lsp` and the environment
+/// `Server::start` gives, started and initialized.
+fn orrery_command(mut command: Command, dir: &Path) -> Server {
     command
         .arg("lsp")
         .current_dir(dir)
@@ -151,6 +172,52 @@ fn orrery_baseline(binary: &Path, dir: &Path) -> Server {
     let mut server = Server::spawn(command);
     server.initialize(json!({}), Value::Null);
     server
+}
+
+/// Instructions the server executes per edit, counted by callgrind from the first edit to
+/// the end (the opening check left out), for `binary`. Edits are timed as in [`measure`],
+/// so each waits for its diagnostics and none is skipped.
+fn instructions_per_edit(
+    binary: &Path,
+    dir: &Path,
+    path: &Path,
+    text: &str,
+    edits: usize,
+) -> Result<u64, String> {
+    let out = dir.join(format!("callgrind.{}.out", std::process::id()));
+    let mut command = Command::new("valgrind");
+    command
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(binary);
+    let server = orrery_command(command, dir);
+    measure_after(server, path, text, edits, true, |pid| {
+        let _ = Command::new("callgrind_control")
+            .args(["--zero", &pid.to_string()])
+            .output();
+    });
+    let profile = std::fs::read_to_string(&out).map_err(|e| format!("no profile: {e}"))?;
+    let _ = std::fs::remove_file(&out);
+    let total: u64 = profile
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("totals:")
+                .or_else(|| l.strip_prefix("summary:"))
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or("the profile has no totals")?;
+    Ok(total / edits as u64)
+}
+
+fn valgrind_missing() -> Option<String> {
+    let found = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    (!found("valgrind") || !found("callgrind_control"))
+        .then(|| "valgrind (callgrind, callgrind_control) is missing".to_string())
 }
 
 /// Red Hat's yaml-language-server with SchemaStore's CircleCI schema, when installed.
@@ -182,6 +249,9 @@ fn yaml_language_server(dir: &Path) -> Result<Server, String> {
     );
     Ok(server)
 }
+
+/// Edits counted under callgrind (each takes seconds there).
+const CALLGRIND_EDITS: usize = 6;
 
 fn kib(k: Option<u64>) -> String {
     k.map_or("?".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
@@ -242,6 +312,24 @@ fn main() {
                 kib(before.peak_kib),
                 before.median.as_secs_f64() / ours.median.as_secs_f64().max(1e-9)
             );
+        }
+        if std::env::var_os("ORRERY_BENCH_CALLGRIND").is_some() {
+            let ours = PathBuf::from(env!("CARGO_BIN_EXE_orrery"));
+            let binaries = std::iter::once(("orrery lsp", ours))
+                .chain(baseline.clone().map(|b| ("baseline orrery lsp", b)));
+            for (name, binary) in binaries {
+                let counted = match valgrind_missing() {
+                    Some(reason) => Err(reason),
+                    None => instructions_per_edit(&binary, dir.path(), path, text, CALLGRIND_EDITS),
+                };
+                match counted {
+                    Ok(n) => println!(
+                        "  {name}: {:.1}M instructions per edit (callgrind, {CALLGRIND_EDITS} edits)",
+                        n as f64 / 1e6
+                    ),
+                    Err(reason) => println!("  {name}: instructions skipped: {reason}"),
+                }
+            }
         }
         match yaml_language_server(dir.path()) {
             Ok(server) => {

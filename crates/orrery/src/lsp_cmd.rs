@@ -96,6 +96,8 @@ pub(crate) struct ProjectWorkspace {
 struct LastParse {
     text: Arc<str>,
     parsed: Arc<orrery_yaml::Parsed>,
+    /// What the schema found in it, for the next version's check to reuse.
+    schema_memo: Arc<orrery_validate::SchemaMemo>,
 }
 
 /// Paths whose last parse is kept; past this, the others are forgotten.
@@ -106,12 +108,15 @@ impl ProjectWorkspace {
         self.last_parses.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Keeps `parsed` (of `text`) as the parse the next version of `path` reuses.
+    /// Keeps `parsed` (of `text`) as the parse the next version of `path` reuses, with what
+    /// the schema found in it (when the check got that far; else the next version is checked
+    /// in full).
     fn keep_parse(
         &self,
         path: &Path,
         text: &str,
         parsed: orrery_yaml::Parsed,
+        schema_memo: Option<orrery_validate::SchemaMemo>,
     ) -> Arc<orrery_yaml::Parsed> {
         let parsed = Arc::new(parsed);
         let mut last = self.last_parses();
@@ -123,6 +128,7 @@ impl ProjectWorkspace {
             LastParse {
                 text: text.into(),
                 parsed: Arc::clone(&parsed),
+                schema_memo: Arc::new(schema_memo.unwrap_or_default()),
             },
         );
         parsed
@@ -145,10 +151,14 @@ impl ProjectWorkspace {
         let last = self.last_parses().get(path).map(|last| LastParse {
             text: Arc::clone(&last.text),
             parsed: Arc::clone(&last.parsed),
+            schema_memo: Arc::clone(&last.schema_memo),
         });
-        let previous = last.as_ref().map(|last| orrery_yaml::Previous {
-            text: &last.text,
-            parsed: &last.parsed,
+        let previous = last.as_ref().map(|last| {
+            let previous = orrery_yaml::Previous {
+                text: &last.text,
+                parsed: &last.parsed,
+            };
+            (previous, &*last.schema_memo)
         });
         let mut checker = Checker::new(&self.compile, &lint)
             .with_host(host)
@@ -162,7 +172,7 @@ impl ProjectWorkspace {
             Ok((db, checked)) => Analysis::new(AnalysisParts {
                 db,
                 file: checked.config,
-                parsed: self.keep_parse(path, text, checked.parsed),
+                parsed: self.keep_parse(path, text, checked.parsed, checked.schema_memo),
                 compiled: checked.compiled,
                 diagnostics: checked.diagnostics,
                 orbs: orb_uses(checked.resolutions),

@@ -167,6 +167,9 @@ pub(crate) struct Checked {
     pub(crate) resolutions: BTreeMap<String, Resolution>,
     /// The pipeline values it was compiled with.
     pub(crate) pipeline: orrery_compiler::PipelineValues,
+    /// What the schema found, for the check of the next version to reuse (made only when
+    /// the checker was given a previous version, even none: see [`Checker::with_previous`]).
+    pub(crate) schema_memo: Option<orrery_validate::SchemaMemo>,
 }
 
 impl Checked {
@@ -190,6 +193,9 @@ pub(crate) struct Checker<'a> {
     /// An earlier version of the config checked next and its parse, for the parser to reuse
     /// (the language server checks every edit).
     previous: Option<orrery_yaml::Previous<'a>>,
+    /// What the schema found in that version, for the schema to reuse; `Some` also when
+    /// there was no earlier version: then the check makes a memo for the next one.
+    schema_previous: Option<Option<(&'a orrery_yaml::Node, &'a orrery_validate::SchemaMemo)>>,
 }
 
 /// A compiled config waiting for the lint rules.
@@ -242,6 +248,7 @@ impl<'a> Checker<'a> {
             host: None,
             shellcheck,
             previous: None,
+            schema_previous: None,
         }
     }
 
@@ -250,8 +257,17 @@ impl<'a> Checker<'a> {
         self
     }
 
-    pub(crate) fn with_previous(mut self, previous: Option<orrery_yaml::Previous<'a>>) -> Self {
-        self.previous = previous;
+    /// Checks the next config as a new version of `previous` (its text, parse, and the memo
+    /// of the schema's findings its check made), reusing what did not change; with `None`,
+    /// as the first version. Either way the check makes a memo for the next version.
+    pub(crate) fn with_previous(
+        mut self,
+        previous: Option<(orrery_yaml::Previous<'a>, &'a orrery_validate::SchemaMemo)>,
+    ) -> Self {
+        self.schema_previous = Some(
+            previous.and_then(|(previous, memo)| Some((previous.parsed.root.as_ref()?, memo))),
+        );
+        self.previous = previous.map(|(previous, _)| previous);
         self
     }
 
@@ -354,6 +370,7 @@ impl<'a> Checker<'a> {
 
     fn lint(&self, mut pending: Pending) -> Checked {
         let reported = std::mem::take(&mut pending.reported);
+        let mut schema_memo = None;
         let diagnostics = match pending.settings.take() {
             None => reported,
             Some((settings, mut problems)) => {
@@ -366,11 +383,17 @@ impl<'a> Checker<'a> {
                         &project_host
                     }
                 };
-                match pending.input(host) {
-                    Some(input) => {
+                match (pending.input(host), self.schema_previous) {
+                    (Some(input), Some(previous)) => {
+                        let (found, memo) =
+                            orrery_validate::check_reusing(&input, reported, &settings, previous);
+                        problems.extend(found);
+                        schema_memo = Some(memo);
+                    }
+                    (Some(input), None) => {
                         problems.extend(orrery_validate::check(&input, reported, &settings));
                     }
-                    None => problems.extend(reported),
+                    (None, _) => problems.extend(reported),
                 }
                 problems
             }
@@ -383,6 +406,7 @@ impl<'a> Checker<'a> {
             compiled: pending.compiled,
             resolutions: pending.resolutions,
             pipeline: pending.pipeline,
+            schema_memo,
         }
     }
 
