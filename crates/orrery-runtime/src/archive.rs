@@ -117,6 +117,20 @@ fn landed<'a, R: Read + 'a>(
     }))
 }
 
+/// Where a link entry (`raw`) points, as written in the archive.
+fn link_target<R: Read>(entry: &tar::Entry<'_, R>, raw: &Path) -> Result<PathBuf, String> {
+    let kind = match entry.header().entry_type().is_symlink() {
+        true => "symbolic link",
+        false => "hard link",
+    };
+    entry
+        .link_name()
+        .ok()
+        .flatten()
+        .map(|link| link.into_owned())
+        .ok_or_else(|| refusal(raw, &format!("{kind} without a target")))
+}
+
 fn refusal(raw: &Path, why: &str) -> String {
     format!("refusing archive entry `{}`: {why}", raw.display())
 }
@@ -154,19 +168,10 @@ pub fn unpack(reader: &mut dyn Read, target: &Path) -> Result<Vec<PathBuf>, Stri
                 }
             }
             if kind.is_symlink() {
-                let link = entry
-                    .link_name()
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| refuse("symbolic link without a target"))?
-                    .into_owned();
+                let link = link_target(&entry, &raw)?;
                 std::os::unix::fs::symlink(&link, &dest).map_err(io_err)?;
             } else if kind.is_hard_link() {
-                let link = entry
-                    .link_name()
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| refuse("hard link without a target"))?;
+                let link = link_target(&entry, &raw)?;
                 let link_rel =
                     contained(&link).ok_or_else(|| refuse("its link leaves the target"))?;
                 if through_symlink(target, &link_rel)
@@ -271,22 +276,13 @@ pub fn sanitize(
             }
         }
         if kind.is_symlink() {
-            let link = entry
-                .link_name()
-                .ok()
-                .flatten()
-                .ok_or_else(|| refuse("symbolic link without a target"))?
-                .into_owned();
+            let link = link_target(&entry, &raw)?;
             links.insert(rel.clone());
             builder
                 .append_link(&mut header, &rel, &link)
                 .map_err(io_err)?;
         } else if kind.is_hard_link() {
-            let link = entry
-                .link_name()
-                .ok()
-                .flatten()
-                .ok_or_else(|| refuse("hard link without a target"))?;
+            let link = link_target(&entry, &raw)?;
             let link_rel = contained(&link).ok_or_else(|| refuse("its link leaves the target"))?;
             if links.contains(&link_rel) || below_link(&links, &link_rel) {
                 return Err(refuse("its link goes through a symbolic link"));

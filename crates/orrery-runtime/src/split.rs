@@ -73,25 +73,20 @@ impl Timings {
 
     /// Adds the cases of a run (newest data replaces older).
     pub fn record(&mut self, cases: &[crate::junit::TestCase]) {
+        // A file's time is the sum of its cases in this run.
+        let mut files: BTreeMap<String, f64> = BTreeMap::new();
         for c in cases {
             if let Some(f) = &c.file {
-                *self
-                    .tables
-                    .entry("filename".into())
-                    .or_default()
-                    .entry(f.clone())
-                    .or_insert(0.0) = 0.0;
+                *files.entry(f.clone()).or_insert(0.0) += c.time;
             }
         }
+        if !files.is_empty() {
+            self.tables
+                .entry("filename".into())
+                .or_default()
+                .extend(files);
+        }
         for c in cases {
-            if let Some(f) = &c.file {
-                *self
-                    .tables
-                    .entry("filename".into())
-                    .or_default()
-                    .entry(f.clone())
-                    .or_insert(0.0) += c.time;
-            }
             if !c.classname.is_empty() {
                 self.tables
                     .entry("classname".into())
@@ -139,5 +134,23 @@ mod tests {
         let w = |n: &str| if n == "big" { 10.0 } else { 3.0 };
         assert_eq!(by_weight(&items, &w, 0, 2), ["big"]);
         assert_eq!(by_weight(&items, &w, 1, 2), ["s1", "s2", "s3"]);
+    }
+
+    #[test]
+    fn a_run_replaces_the_times_of_the_files_it_ran() {
+        let case = |file: &str, name: &str, time: f64| crate::junit::TestCase {
+            name: name.into(),
+            classname: String::new(),
+            file: Some(file.into()),
+            time,
+            outcome: crate::junit::Outcome::Passed,
+        };
+        let mut timings = Timings::default();
+        timings.record(&[case("a.py", "t1", 1.0), case("b.py", "t2", 4.0)]);
+        timings.record(&[case("a.py", "t1", 2.0), case("a.py", "t3", 0.5)]);
+        let files = &timings.tables["filename"];
+        assert_eq!((files["a.py"], files["b.py"]), (2.5, 4.0));
+        assert!(!timings.tables.contains_key("classname"));
+        assert_eq!(timings.tables["testname"]["t1"], 2.0);
     }
 }

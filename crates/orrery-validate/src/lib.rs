@@ -89,7 +89,7 @@ pub fn shell_scripts(input: &Input<'_>, settings: &Settings) -> Vec<(String, Str
     if settings.severity(rule).is_none() {
         return Vec::new();
     }
-    rules::shellcheck::scripts(&Context { input: *input })
+    rules::shellcheck::scripts(&Context::new(*input))
         .into_iter()
         .map(|p| (p.prepared, p.shell.to_string()))
         .collect()
@@ -197,7 +197,7 @@ fn same_place(a: &Diagnostic, b: &Diagnostic) -> bool {
 }
 
 fn run_rules(input: &Input<'_>, settings: &Settings) -> Vec<Diagnostic> {
-    let cx = Context { input: *input };
+    let cx = Context::new(*input);
     let mut out = Vec::new();
     for rule in rules::ALL {
         let Some(severity) = settings.severity(rule) else {
@@ -245,9 +245,24 @@ fn merge_repeats(findings: Vec<Diagnostic>) -> Vec<Diagnostic> {
 /// What a rule's check function sees.
 pub(crate) struct Context<'a> {
     pub(crate) input: Input<'a>,
+    /// The workflows as graphs, read once for the rules that need them.
+    flows: std::cell::OnceCell<Vec<flow::Flow<'a>>>,
 }
 
 impl<'a> Context<'a> {
+    fn new(input: Input<'a>) -> Context<'a> {
+        Context {
+            input,
+            flows: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The config's workflows as graphs ([`flow::flows`]).
+    pub(crate) fn flows(&self) -> &[flow::Flow<'a>] {
+        self.flows
+            .get_or_init(|| flow::flows(self.input.root, self.input.compiled))
+    }
+
     pub(crate) fn root(&self) -> &'a Node {
         self.input.root
     }

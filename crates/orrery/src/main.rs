@@ -67,7 +67,13 @@ fn main() -> ExitCode {
     if let Some(code) = helper_cmd::dispatch() {
         return code;
     }
-    let cli = Cli::parse();
+    // As `Cli::parse()`, but clap's command tree is never freed: the process ends soon, and
+    // dropping the tree was a tenth of the instructions of a small `config validate`.
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut matches = command.get_matches_mut();
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches)
+        .unwrap_or_else(|e| e.format(&mut command).exit());
+    std::mem::forget(command);
     match cli.command {
         Command::Config(c) => config_cmd::run(c),
         Command::Orb(c) => orb_cmd::run(c),

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use orrery_diagnostics::{codes, Severity, Span};
 use orrery_yaml::{Node, Value};
 
-use crate::flow::{flows, Flow, FlowJob};
+use crate::flow::{Flow, FlowJob};
 use crate::model::{section, strings_and_keys, walk};
 use crate::{Context, Rule, Sink};
 
@@ -30,18 +30,18 @@ pub(crate) const RULE: Rule = Rule {
 fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
     let root = cx.root();
     let source = Source::new(root);
-    for flow in flows(root, cx.input.compiled) {
+    for flow in cx.flows() {
         for (i, job) in flow.jobs.iter().enumerate() {
             let attaches = attach_steps(cx, &source, job);
             if attaches.is_empty() {
                 continue;
             }
-            let (upstream, unknown) = FlowJob::upstream(&flow, i);
-            if unknown || upstream.iter().any(|&u| may_persist(&source, &flow, u)) {
+            let (upstream, unknown) = FlowJob::upstream(flow, i);
+            if unknown || upstream.iter().any(|&u| may_persist(&source, flow, u)) {
                 continue;
             }
             for at in attaches {
-                report(sink, &flow, job, at, upstream.len());
+                report(sink, flow, job, at, upstream.len());
             }
         }
     }

@@ -16,7 +16,7 @@ use orrery_diagnostics::{codes, Severity};
 use orrery_yaml::{Node, Value};
 use regex::Regex;
 
-use crate::flow::{flows, Flow};
+use crate::flow::Flow;
 use crate::model::section;
 use crate::{Context, Rule, Sink};
 
@@ -248,11 +248,11 @@ fn check(cx: &Context<'_>, sink: &mut Sink<'_>) {
         .iter()
         .map(|e| e.key.as_str())
         .collect();
-    for flow in flows(cx.root(), cx.input.compiled) {
+    for flow in cx.flows() {
         if flow.scheduled {
             continue;
         }
-        check_flow(sink, &flow, &groups);
+        check_flow(sink, flow, &groups);
     }
 }
 
