@@ -8,12 +8,8 @@
 #   scripts/swarm-cluster.sh down   removes everything `up` made (daemons, data, netns, bridge)
 #
 # This kernel has no IPVS, so: endpoint mode dnsrr only, no published ports, no ingress network
-# (removed after init). Images reach the nodes as a real cluster's do, from a registry: Debian's
-# `docker-registry` on the bridge (198.18.0.1:5000, plain HTTP, storage under the data root) is
-# every node's mirror of Docker Hub names; each image of ORRERY_SWARM_IMAGES (default the test
-# busybox image) is copied from the host daemon into node 1 (`docker save | load`), pushed to the
-# registry from there and removed again, so every node pulls it from the registry when a task
-# first needs it. The host's daemon is not configured for the registry (no insecure registry).
+# (removed after init). Images come from the host daemon by `docker save | load` into each node
+# (ORRERY_SWARM_IMAGES, default the test busybox image).
 set -euo pipefail
 
 nodes=(1 2 3)
@@ -21,7 +17,6 @@ state=/run/orrery-swarm
 data=/var/lib/orrery-swarm
 bridge=orrbr0
 images="${ORRERY_SWARM_IMAGES:-orrery-test/busybox:1}"
-registry=198.18.0.1:5000
 
 sock() { echo "$state/n$1.sock"; }
 D() {
@@ -32,14 +27,6 @@ D() {
 answers() { curl -fsS --max-time 2 --unix-socket "$(sock "$1")" -o /dev/null http://l/_ping 2>/dev/null; }
 
 down() {
-    # The registry drains on SIGTERM for as long as it likes: give it 3 s, then SIGKILL.
-    if [ -f "$state/registry.pid" ]; then
-        local rpid
-        rpid=$(cat "$state/registry.pid")
-        kill -TERM "$rpid" 2>/dev/null || true
-        for _ in $(seq 1 30); do kill -0 "$rpid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$rpid" 2>/dev/null || true
-    fi
     for i in "${nodes[@]}"; do
         if answers "$i"; then
             D "$i" swarm leave --force >/dev/null 2>&1 || true
@@ -64,7 +51,7 @@ down() {
         # Anything still mounted under the node's roots (netns files of overlay sandboxes, vfs).
         for root in "$state/n$i" "$data/n$i"; do
             if [ -d "$root" ]; then
-                { grep -o " ${root}[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+                { grep -o " $root[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
             fi
         done
         ip netns del "orr-n$i" 2>/dev/null || true
@@ -86,19 +73,6 @@ up() {
     ip link add "$bridge" type bridge
     ip addr add 198.18.0.1/24 dev "$bridge"
     ip link set "$bridge" up
-    mkdir -p "$data/registry"
-    cat >"$data/registry.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $data/registry
-http:
-  addr: $registry
-EOF
-    setsid docker-registry serve "$data/registry.yml" </dev/null >"$state/registry.log" 2>&1 &
-    echo $! >"$state/registry.pid"
     for i in "${nodes[@]}"; do
         ip netns add "orr-n$i"
         ip link add "orr-v$i" type veth peer name eth0 netns "orr-n$i"
@@ -108,14 +82,10 @@ EOF
         ip -n "orr-n$i" link set lo up
         ip -n "orr-n$i" route add default via 198.18.0.1
         mkdir -p "$data/n$i" "$state/n$i"
-        # Docker Hub names come through the registry on the bridge (only through it: there is
-        # no way out to Docker Hub here).
-        printf '{"registry-mirrors": ["http://%s"], "insecure-registries": ["%s"]}\n' \
-            "$registry" "$registry" >"$data/n$i.json"
+        echo '{}' >"$data/n$i.json"
         # Only the network namespace is switched (not `ip netns exec`, whose private mount
-        # namespace would hide the daemon's own netns mounts from its containerd). A task's
-        # start pulls its image (from the registry above), as on a real cluster.
-        setsid nsenter --net="/run/netns/orr-n$i" -- dockerd \
+        # namespace would hide the daemon's own netns mounts from its containerd).
+        DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid nsenter --net="/run/netns/orr-n$i" -- dockerd \
             --config-file "$data/n$i.json" --host "unix://$(sock "$i")" \
             --data-root "$data/n$i" --exec-root "$state/n$i" --pidfile "$state/n$i.pid" \
             --containerd-namespace "orr-n$i" --containerd-plugins-namespace "orr-n${i}p" \
@@ -145,12 +115,8 @@ EOF
     done
     # The routing mesh needs IPVS, which this kernel lacks.
     D 1 network rm ingress >/dev/null 2>&1 <<<y || true
-    for _ in $(seq 1 100); do curl -fsS --max-time 2 -o /dev/null "http://$registry/v2/" && break; sleep 0.1; done
     for image in $images; do
-        docker save "$image" | D 1 load >/dev/null
-        D 1 tag "$image" "$registry/$image"
-        D 1 push "$registry/$image" >/dev/null
-        D 1 rmi "$registry/$image" "$image" >/dev/null
+        for i in "${nodes[@]}"; do docker save "$image" | D "$i" load >/dev/null; done
     done
     trap - ERR INT TERM
     sock 1
