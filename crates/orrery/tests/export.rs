@@ -256,33 +256,19 @@ fn a_machine_job_is_refused_with_a_located_diagnostic() {
 #[test]
 fn exports_of_the_fixture_match_the_expected_files() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/export");
-    let config = fixtures.join("config.yml");
     for (target, expected) in [
         ("argo", "argo.json"),
         ("k8s", "k8s.yaml"),
         ("nomad", "nomad.jsonl"),
         ("plan", "plan.json"),
     ] {
-        let out = orrery(&[
-            "export",
-            "--to",
-            target,
-            "--config",
-            config.to_str().unwrap(),
-            "--branch",
-            "main",
-            "--run-name",
-            "fixture",
-            "--store-url",
-            "https://store.example:7311",
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let got = export_fixture(target);
         let path = fixtures.join(expected);
         if std::env::var_os("ORRERY_BLESS").is_some() {
-            std::fs::write(&path, &out.stdout).unwrap();
+            std::fs::write(&path, &got).unwrap();
         }
         let want = std::fs::read_to_string(&path).unwrap_or_default();
-        assert_eq!(text(&out.stdout), want, "{target} differs from {expected}");
+        assert_eq!(got, want, "{target} differs from {expected}");
     }
 }
 
@@ -291,25 +277,7 @@ fn exports_of_the_fixture_match_the_expected_files() {
 /// `plan.json`'s `tokens` list, one place per node, and each node's id as `nodes` has it.
 #[test]
 fn each_node_reads_its_own_token_where_the_plan_says() {
-    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/export/config.yml");
-    let export = |target: &str| {
-        let out = orrery(&[
-            "export",
-            "--to",
-            target,
-            "--config",
-            config.to_str().unwrap(),
-            "--branch",
-            "main",
-            "--run-name",
-            "fixture",
-            "--store-url",
-            "https://store.example:7311",
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        text(&out.stdout)
-    };
-    let plan: serde_json::Value = serde_json::from_str(&export("plan")).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(&export_fixture("plan")).unwrap();
     let mut want: std::collections::BTreeMap<&str, Vec<(String, String, String)>> =
         Default::default();
     let mut nodes = Vec::new();
@@ -355,7 +323,7 @@ fn each_node_reads_its_own_token_where_the_plan_says() {
     };
 
     // Argo: the index parameter (or 0) put into each template's node id and secret key.
-    let argo: serde_json::Value = serde_json::from_str(&export("argo")).unwrap();
+    let argo: serde_json::Value = serde_json::from_str(&export_fixture("argo")).unwrap();
     let mut got = Vec::new();
     for template in argo["spec"]["templates"].as_array().unwrap() {
         let Some(container) = template.get("container") else {
@@ -387,7 +355,7 @@ fn each_node_reads_its_own_token_where_the_plan_says() {
     // Kubernetes: `$(ORRERY_NODE_INDEX)` in the node id and the token file, from the Job's
     // token Secret mounted there.
     let mut got = Vec::new();
-    for doc in export("k8s")
+    for doc in export_fixture("k8s")
         .split("---\n")
         .filter(|d| !d.trim().is_empty())
     {
@@ -428,7 +396,7 @@ fn each_node_reads_its_own_token_where_the_plan_says() {
 
     // Nomad: the job's own variable, the item picked by the allocation's index.
     let mut got = Vec::new();
-    for line in export("nomad").lines() {
+    for line in export_fixture("nomad").lines() {
         let job: serde_json::Value = serde_json::from_str(line).unwrap();
         let group = &job["Job"]["TaskGroups"][0];
         let main = group["Tasks"]
@@ -459,4 +427,24 @@ fn each_node_reads_its_own_token_where_the_plan_says() {
         }
     }
     assert_eq!(got, want["nomad"]);
+}
+
+/// `tests/export/config.yml` exported to one target, as both fixture tests run it.
+fn export_fixture(target: &str) -> String {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/export/config.yml");
+    let out = orrery(&[
+        "export",
+        "--to",
+        target,
+        "--config",
+        config.to_str().unwrap(),
+        "--branch",
+        "main",
+        "--run-name",
+        "fixture",
+        "--store-url",
+        "https://store.example:7311",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
 }
